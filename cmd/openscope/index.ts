@@ -1,0 +1,18 @@
+// The operator's command registry (`openscope`). Subcommands load lazily so `--version` and
+// `--help` stay fast.
+import { defineCommand } from "citty";
+import { VERSION } from "../../lib/version.ts";
+
+export const openscopeMain = defineCommand({
+  meta: { name: "openscope", version: VERSION, description: "Delegate a narrowed slice of your verbs to an outsider, through a blind relay" },
+  subCommands: {
+    init: () => import("./init.ts").then((m) => m.default),
+    daemon: () => import("./daemon.ts").then((m) => m.default),
+    verbs: () => import("./verbs.ts").then((m) => m.default),
+    grant: () => import("./grant.ts").then((m) => m.default),
+    recipients: () => import("./recipients.ts").then((m) => m.default),
+    share: () => import("./share.ts").then((m) => m.default),
+    audit: () => import("./audit.ts").then((m) => m.default),
+    fingerprint: () => import("./fingerprint.ts").then((m) => m.default),
+  },
+});

@@ -1,0 +1,144 @@
+// The one output helper of all three programs. Rules, as in age's tui.go:
+// - human lines go through consola (consola/core: the full entry costs ~45 ms of start-up);
+//   info/success to stdout, warn/error to stderr; no colors under NO_COLOR or when not a TTY;
+// - errors read `<program>: error: <message>` (lowercase, no period), then `hint: …` lines;
+// - `--json` output is printed with `printJson` to stdout only, nothing else goes to stdout then;
+// - stack traces only with `--verbose`; exit codes are the ones of lib/errors.ts.
+import { createConsola, type ConsolaInstance, type LogObject } from "consola/core";
+import { ExitCode, OpenScopeError } from "../lib/errors.ts";
+
+let programName = "openscope";
+let verbose = false;
+let quietHumans = false;
+
+function colorsFor(stream: NodeJS.WriteStream): boolean {
+  return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== "dumb";
+}
+
+const ANSI = { red: 31, yellow: 33, green: 32, cyan: 36, gray: 90, bold: 1 } as const;
+export type Color = keyof typeof ANSI;
+
+/** Wraps text in an ANSI color when the stream shows colors. */
+export function paint(text: string, color: Color, stream: NodeJS.WriteStream = process.stdout): string {
+  return colorsFor(stream) ? `\x1b[${ANSI[color]}m${text}\x1b[0m` : text;
+}
+
+function formatArgs(args: unknown[]): string {
+  return args.map((a) => (typeof a === "string" ? a : Bun.inspect(a))).join(" ");
+}
+
+const reporter = {
+  log(obj: LogObject) {
+    if (quietHumans) return;
+    const toErr = obj.level <= 1; // error (0) and warn (1)
+    const stream = toErr ? process.stderr : process.stdout;
+    const text = formatArgs(obj.args);
+    let line: string;
+    switch (obj.type) {
+      case "success":
+        line = `${paint("✔", "green", stream)} ${text}`;
+        break;
+      case "warn":
+        line = `${programName}: ${paint("warning", "yellow", stream)}: ${text}`;
+        break;
+      case "error":
+      case "fatal":
+        line = `${programName}: ${paint("error", "red", stream)}: ${text}`;
+        break;
+      case "start":
+        line = `${paint("•", "cyan", stream)} ${text}`;
+        break;
+      default:
+        line = text;
+    }
+    stream.write(line + "\n");
+  },
+};
+
+export const log: ConsolaInstance = createConsola({ reporters: [reporter], level: 3 });
+
+/** Called once by each entry file before anything prints. */
+export function configureOutput(opts: { program: string; argv: string[] }): void {
+  programName = opts.program;
+  verbose = opts.argv.includes("--verbose");
+}
+
+/** Silences human lines (used while `--json` owns stdout). */
+export function setHumanOutput(enabled: boolean): void {
+  quietHumans = !enabled;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
+
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + "\n");
+}
+
+/** A plain text table for listings; columns sized to their widest cell. */
+export function printTable(headers: string[], rows: string[][]): void {
+  if (rows.length === 0) return;
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  process.stdout.write(paint(fmt(headers), "bold") + "\n");
+  for (const r of rows) process.stdout.write(fmt(r) + "\n");
+}
+
+/**
+ * A progress line for anything that waits. On a TTY it spins on stderr; otherwise it prints the
+ * text once, so logs and pipes still say what the program is waiting for.
+ */
+export function spinner(text: string): { update(text: string): void; stop(final?: string): void } {
+  const stream = process.stderr;
+  if (!stream.isTTY) {
+    stream.write(`${text}\n`);
+    return { update: () => {}, stop: (final) => final && stream.write(`${final}\n`) };
+  }
+  const frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+  let i = 0;
+  let current = text;
+  const draw = () => stream.write(`\r\x1b[2K${paint(frames[i++ % frames.length]!, "cyan", stream)} ${current}`);
+  draw();
+  const timer = setInterval(draw, 100);
+  return {
+    update(t) {
+      current = t;
+    },
+    stop(final) {
+      clearInterval(timer);
+      stream.write("\r\x1b[2K");
+      if (final) stream.write(`${final}\n`);
+    },
+  };
+}
+
+/** Prints an error as the output rules say and returns the exit code to use. */
+export function reportError(err: unknown): number {
+  const stream = process.stderr;
+  const head = `${programName}: ${paint("error", "red", stream)}: `;
+  if (err instanceof OpenScopeError) {
+    stream.write(head + err.message + "\n");
+    for (const h of err.hints) stream.write(`hint: ${h}\n`);
+    if (verbose && err.stack) stream.write(err.stack + "\n");
+    return err.exitCode;
+  }
+  const e = err as { name?: string; code?: string; message?: string; stack?: string };
+  if (e?.name === "CLIError") {
+    // citty's own argument errors: a usage problem.
+    stream.write(head + lowerFirst(stripAnsi(e.message ?? "bad arguments")) + "\n");
+    stream.write(`hint: run "${programName} --help" for usage\n`);
+    return ExitCode.usage;
+  }
+  stream.write(head + `internal error: ${e?.message ?? String(err)}\n`);
+  stream.write(verbose && e?.stack ? e.stack + "\n" : "hint: run again with --verbose for details\n");
+  return ExitCode.verbFailed;
+}
+
+function lowerFirst(s: string): string {
+  return s.length > 0 ? s[0]!.toLowerCase() + s.slice(1).replace(/\.$/, "") : s;
+}
+
+export function stripAnsi(s: string): string {
+  return s.replace(/\x1b\[[0-9;]*m/g, "");
+}

@@ -1,0 +1,79 @@
+// Runs a citty command tree as one of our programs: `--help` on any subcommand, `--version`,
+// and every thrown error through the output helper with the exit codes of DESIGN.md §3.
+import { renderUsage, runCommand, type CommandDef } from "citty";
+import { usageError } from "../lib/errors.ts";
+import { VERSION } from "../lib/version.ts";
+import { configureOutput, reportError, stripAnsi } from "./output.ts";
+
+async function resolve<T>(v: unknown): Promise<T> {
+  return (typeof v === "function" ? await (v as () => unknown)() : await v) as T;
+}
+
+/** Walks the leading words of argv down the subcommand tree (for `--help` of a subcommand). */
+async function commandFor(
+  program: string,
+  main: CommandDef<any>,
+  argv: string[],
+): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
+  let cmd = main;
+  const path: string[] = [];
+  for (const word of argv) {
+    if (word.startsWith("-")) continue;
+    const subs = await resolve<Record<string, unknown> | undefined>(cmd.subCommands);
+    if (!subs || !(word in subs)) break;
+    path.push(word);
+    cmd = await resolve<CommandDef<any>>(subs[word]);
+  }
+  // Usage lines show the whole path ("openscope share open"), not only the last two words.
+  const parent = path.length > 0 ? { meta: { name: [program, ...path.slice(0, -1)].join(" ") } } : undefined;
+  return [cmd, parent];
+}
+
+/** The first word of argv that names no subcommand where one is expected, if any. */
+async function strayWord(main: CommandDef<any>, argv: string[]): Promise<string | undefined> {
+  let cmd = main;
+  for (const word of argv) {
+    if (word.startsWith("-")) continue;
+    const subs = await resolve<Record<string, unknown> | undefined>(cmd.subCommands);
+    if (!subs || !(word in subs)) return word;
+    cmd = await resolve<CommandDef<any>>(subs[word]);
+  }
+  return undefined;
+}
+
+export async function runCli(program: string, main: CommandDef<any>, argv = process.argv.slice(2)): Promise<never> {
+  configureOutput({ program, argv });
+  let code = 0;
+  try {
+    if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+      process.stdout.write(`${VERSION}\n`);
+    } else if (argv.includes("--help") || argv.includes("-h")) {
+      const [cmd, parent] = await commandFor(program, main, argv);
+      const text = await renderUsage(cmd, parent);
+      process.stdout.write((process.stdout.isTTY && !process.env.NO_COLOR ? text : stripAnsi(text)) + "\n");
+    } else {
+      const [cmd] = await commandFor(program, main, argv);
+      if (cmd.subCommands && !cmd.run) {
+        const stray = await strayWord(main, argv);
+        if (stray !== undefined) {
+          throw usageError(`unknown command "${stray}"`, [`run "${program} --help" for the commands`]);
+        }
+        const [, parent] = await commandFor(program, main, argv);
+        const text = stripAnsi(await renderUsage(cmd, parent));
+        process.stderr.write(text + "\n");
+        throw usageError("missing command", [`run "${program} --help" for the commands`]);
+      }
+      await runCommand(main, { rawArgs: argv });
+    }
+  } catch (err) {
+    code = reportError(err);
+  }
+  // Flush stdout before exiting so piped output is never cut short.
+  await new Promise<void>((r) => (process.stdout.writableLength ? process.stdout.once("drain", () => r()) : r()));
+  process.exit(code);
+}
+
+/** What an unfinished subcommand does: say so plainly, exit 2, never a silent success. */
+export function notImplemented(name: string): never {
+  throw usageError(`${name} is not implemented yet in this build`, ["see the project's open issues"]);
+}

@@ -1,0 +1,5 @@
+// Entry point of `openscope-relay`.
+import { relayMain } from "./cmd/relay/index.ts";
+import { runCli } from "./cmd/run.ts";
+
+await runCli("openscope-relay", relayMain);
