@@ -1,7 +1,30 @@
 // `openscope-relay`: the blind byte-pump. Flags only; the work is in lib/relay/.
+// Parses the flags (every limit has one, defaults shown in --help), starts the relay, prints the
+// listening line on stderr, reloads tokens on SIGHUP and drains on SIGTERM/SIGINT.
 import { defineCommand } from "citty";
+import { formatDuration, parseDuration, parseSize } from "../../lib/duration.ts";
+import { usageError } from "../../lib/errors.ts";
+import { RELAY_DEFAULTS, startRelay } from "../../lib/relay/server.ts";
 import { VERSION } from "../../lib/version.ts";
-import { notImplemented } from "../run.ts";
+
+const D = RELAY_DEFAULTS;
+
+function kib(n: number): string {
+  return n % (1024 * 1024) === 0 ? `${n / 1024 / 1024}MiB` : n % 1024 === 0 ? `${n / 1024}KiB` : `${n}B`;
+}
+
+/** "127.0.0.1:8443", "[::1]:0", ":8443" → hostname and port. */
+export function parseListen(text: string): { hostname: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]*)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw usageError(`relay: --listen "${text}" is not host:port`, ["e.g. --listen 0.0.0.0:8443 or --listen [::1]:8443"]);
+  return { hostname: m[1] ?? (m[2] || "0.0.0.0"), port };
+}
+
+function positiveInt(text: string, flag: string): number {
+  if (!/^\d{1,9}$/.test(text.trim()) || Number(text) <= 0) throw usageError(`relay: --${flag} "${text}" is not a positive whole number`);
+  return Number(text);
+}
 
 export const relayMain = defineCommand({
   meta: { name: "openscope-relay", version: VERSION, description: "Blind relay: pairs a daemon leg and a client leg per rendezvous id and forwards opaque frames" },
@@ -10,6 +33,46 @@ export const relayMain = defineCommand({
     "tokens-file": { type: "string", description: "Deployment tokens, one per line (# comments); reloaded on SIGHUP", valueHint: "file" },
     "tls-cert": { type: "string", description: "TLS certificate (PEM) for direct TLS", valueHint: "file" },
     "tls-key": { type: "string", description: "TLS private key (PEM)", valueHint: "file" },
+    "max-message": { type: "string", description: "Largest WebSocket message; bigger closes the leg with 1009", valueHint: "size", default: kib(D.maxMessageBytes) },
+    backpressure: { type: "string", description: "Bytes queued for a slow leg before its sender is paused", valueHint: "size", default: kib(D.backpressureBytes) },
+    grace: { type: "string", description: "How long a client leg waits for its daemon leg before 404", valueHint: "duration", default: formatDuration(D.graceMs) },
+    "unpaired-max": { type: "string", description: "How long a leg may stay without a peer", valueHint: "duration", default: formatDuration(D.unpairedMaxMs) },
+    "idle-timeout": { type: "string", description: "Close a leg silent this long (pings every 25s; at most 960s)", valueHint: "duration", default: formatDuration(D.idleTimeoutS * 1000) },
+    "max-legs-per-token": { type: "string", description: "Daemon legs one deployment token may hold", valueHint: "n", default: String(D.maxLegsPerToken) },
+    "max-legs": { type: "string", description: "Legs held at once, in all", valueHint: "n", default: String(D.maxLegs) },
+    rate: { type: "string", description: "New connections per second per source address", valueHint: "n", default: String(D.ratePerSecond) },
+    "rate-burst": { type: "string", description: "Burst of new connections per source address", valueHint: "n", default: String(D.rateBurst) },
   },
-  run: () => notImplemented("openscope-relay"),
+  async run({ args }) {
+    const { hostname, port } = parseListen(args.listen);
+    if (!args["tokens-file"]) throw usageError("relay: --tokens-file is required", ["one deployment token per line; daemons present one as Authorization: Bearer"]);
+    if (Boolean(args["tls-cert"]) !== Boolean(args["tls-key"])) throw usageError("relay: --tls-cert and --tls-key go together");
+    const idleMs = parseDuration(args["idle-timeout"], "--idle-timeout");
+    if (idleMs < 1000 || idleMs > 960_000) throw usageError("relay: --idle-timeout must be between 1s and 960s");
+    const relay = startRelay({
+      hostname,
+      port,
+      tokensFile: args["tokens-file"],
+      tls: args["tls-cert"] ? { cert: args["tls-cert"], key: args["tls-key"]! } : undefined,
+      maxMessageBytes: parseSize(args["max-message"], "--max-message"),
+      backpressureBytes: parseSize(args.backpressure, "--backpressure"),
+      graceMs: parseDuration(args.grace, "--grace"),
+      unpairedMaxMs: parseDuration(args["unpaired-max"], "--unpaired-max"),
+      idleTimeoutS: Math.ceil(idleMs / 1000),
+      maxLegsPerToken: positiveInt(args["max-legs-per-token"], "max-legs-per-token"),
+      maxLegs: positiveInt(args["max-legs"], "max-legs"),
+      ratePerSecond: positiveInt(args.rate, "rate"),
+      rateBurst: positiveInt(args["rate-burst"], "rate-burst"),
+    });
+    process.stderr.write(`openscope-relay: listening on ${relay.url}\n`);
+    process.on("SIGHUP", () => relay.reloadTokens());
+    await new Promise<void>((resolve) => {
+      const drain = (sig: string) => {
+        process.stderr.write(`openscope-relay: ${sig}: closing legs and stopping\n`);
+        void relay.stop(true).then(resolve);
+      };
+      process.once("SIGTERM", () => drain("SIGTERM"));
+      process.once("SIGINT", () => drain("SIGINT"));
+    });
+  },
 });
