@@ -61,6 +61,7 @@ const MAX_GRACE_WAITERS = 10_000;
 const PAIRED = JSON.stringify({ type: "paired" });
 const PEER_GONE = JSON.stringify({ type: "peer_gone" });
 const LegMessage = v.object({ type: v.string() });
+const OVERSIZE_REASON = "Received too big message";
 const RENDEZVOUS_PATH = /^\/v1\/rendezvous\/([^/]*)$/;
 
 interface LegData {
@@ -277,9 +278,11 @@ export function startRelay(opts: RelayOptions): RelayHandle {
           const peer = ws.data.peer;
           if (peer && peer.isPaused) peer.resume();
         },
-        close(ws, code) {
+        close(ws, code, reason) {
           sockets.delete(ws.data.leg);
-          const { outcome, effects } = state.closed(ws.data.leg, Date.now(), code === 1009 ? "oversized" : undefined);
+          // Bun closes an oversized sender with 1009 on the wire but reports 1006 here, with its reason.
+          const oversized = code === 1009 || (code === 1006 && reason === OVERSIZE_REASON);
+          const { outcome, effects } = state.closed(ws.data.leg, Date.now(), oversized ? "oversized" : undefined);
           ws.data.peer = null;
           if (outcome) log(`leg ${ws.data.role} rid#${ws.data.ridHash} ended: ${outcome}`);
           run(effects);
