@@ -47,17 +47,17 @@ export const relayMain = defineCommand({
     const { hostname, port } = parseListen(args.listen);
     if (!args["tokens-file"]) throw usageError("relay: --tokens-file is required", ["one deployment token per line; daemons present one as Authorization: Bearer"]);
     if (Boolean(args["tls-cert"]) !== Boolean(args["tls-key"])) throw usageError("relay: --tls-cert and --tls-key go together");
-    const idleMs = parseDuration(args["idle-timeout"], "--idle-timeout");
+    const idleMs = parseDuration(args["idle-timeout"], "relay: --idle-timeout");
     if (idleMs < 1000 || idleMs > 960_000) throw usageError("relay: --idle-timeout must be between 1s and 960s");
     const relay = startRelay({
       hostname,
       port,
       tokensFile: args["tokens-file"],
       tls: args["tls-cert"] ? { cert: args["tls-cert"], key: args["tls-key"]! } : undefined,
-      maxMessageBytes: parseSize(args["max-message"], "--max-message"),
-      backpressureBytes: parseSize(args.backpressure, "--backpressure"),
-      graceMs: parseDuration(args.grace, "--grace"),
-      unpairedMaxMs: parseDuration(args["unpaired-max"], "--unpaired-max"),
+      maxMessageBytes: parseSize(args["max-message"], "relay: --max-message"),
+      backpressureBytes: parseSize(args.backpressure, "relay: --backpressure"),
+      graceMs: parseDuration(args.grace, "relay: --grace"),
+      unpairedMaxMs: parseDuration(args["unpaired-max"], "relay: --unpaired-max"),
       idleTimeoutS: Math.ceil(idleMs / 1000),
       maxLegsPerToken: positiveInt(args["max-legs-per-token"], "max-legs-per-token"),
       maxLegs: positiveInt(args["max-legs"], "max-legs"),

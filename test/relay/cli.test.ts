@@ -1,0 +1,103 @@
+// End to end: the real relay process (`bun relay.ts …`) on 127.0.0.1:0. Flags and their errors,
+// pairing through the process, SIGHUP token reload without dropping live sessions, SIGTERM drain.
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runProgram, waitFor } from "../helpers/spawn.ts";
+import { newRid, openLeg, openPair, PAIRED, PEER_GONE, spawnRelay, upgradeStatus, type RelayProcess } from "./legs.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "relay-cli-"));
+const tokensFile = join(dir, "tokens.txt");
+const running: RelayProcess[] = [];
+afterEach(() => {
+  for (const r of running.splice(0)) if (r.proc.exitCode === null) r.proc.kill("SIGKILL");
+});
+
+async function relay(args: string[] = []): Promise<RelayProcess> {
+  const r = await spawnRelay(["--tokens-file", tokensFile, ...args]);
+  running.push(r);
+  return r;
+}
+
+describe("flags", () => {
+  test("--help shows every limit with its default", async () => {
+    const r = await runProgram("relay.ts", ["--help"]);
+    expect(r.code).toBe(0);
+    for (const flag of ["--max-message", "--backpressure", "--grace", "--unpaired-max", "--idle-timeout", "--max-legs-per-token", "--rate", "--rate-burst", "--tls-cert"]) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect(r.stdout).toContain("(Default: 65KiB)");
+    expect(r.stdout).toContain("(Default: 5s)");
+  });
+
+  test("bad flags exit 2 with a clear error", async () => {
+    writeFileSync(tokensFile, "t1\n");
+    const cases: Array<[string[], RegExp]> = [
+      [["--listen", "nowhere"], /--listen "nowhere" is not host:port/],
+      [["--listen", "127.0.0.1:0"], /--tokens-file is required/],
+      [["--listen", "127.0.0.1:0", "--tokens-file", join(dir, "missing")], /cannot read tokens file/],
+      [["--listen", "127.0.0.1:0", "--tokens-file", tokensFile, "--grace", "5"], /relay: --grace: "5" is not a duration/],
+      [["--listen", "127.0.0.1:0", "--tokens-file", tokensFile, "--rate", "-3"], /--rate "-3" is not a positive whole number/],
+      [["--listen", "127.0.0.1:0", "--tokens-file", tokensFile, "--tls-cert", "c.pem"], /--tls-cert and --tls-key go together/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await runProgram("relay.ts", args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^openscope-relay: error: relay: /);
+      expect(r.stderr).toMatch(re);
+    }
+  });
+
+  test("a port in use is a clear error", async () => {
+    writeFileSync(tokensFile, "t1\n");
+    const first = await relay();
+    const r = await runProgram("relay.ts", ["--listen", `127.0.0.1:${first.port}`, "--tokens-file", tokensFile]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${first.port}: address already in use`);
+  });
+});
+
+describe("the relay process", () => {
+  test("pairs and forwards; SIGHUP reloads tokens without dropping live sessions", async () => {
+    writeFileSync(tokensFile, "# first\nt1\n");
+    const r = await relay();
+    const s1 = await openPair(r.url, "t1");
+    const path = `/v1/rendezvous/${newRid()}?role=daemon`;
+    expect(await upgradeStatus(r.port, path, { authorization: "Bearer t2" })).toBe(401);
+
+    writeFileSync(tokensFile, "t1\nt2\n");
+    r.proc.kill("SIGHUP");
+    await waitFor(() => r.stderr().includes("reloaded 2 deployment tokens"), "reload line");
+    const s2 = await openPair(r.url, "t2");
+    s1.daemon.ws.send(Buffer.from("still up"));
+    await waitFor(() => s1.client.binaries.length === 1, "frame on the old session");
+
+    // Dropping a token at a reload ends that token's daemon legs (revoked) and nothing else.
+    writeFileSync(tokensFile, "t2\n");
+    r.proc.kill("SIGHUP");
+    expect((await s1.daemon.waitClosed()).code).toBe(4003);
+    await s1.client.waitText(PEER_GONE);
+    s2.client.ws.send(Buffer.from("s2 lives"));
+    await waitFor(() => s2.daemon.binaries.length === 1, "frame on the other session");
+
+    // A reload that fails keeps the tokens in force.
+    writeFileSync(tokensFile, "bad token line\n");
+    r.proc.kill("SIGHUP");
+    await waitFor(() => r.stderr().includes("tokens not reloaded"), "reload error line");
+    expect(await upgradeStatus(r.port, `/v1/rendezvous/${newRid()}?role=daemon`, { authorization: "Bearer t2" })).toBe(101);
+    expect(r.stderr()).not.toContain(s1.rid);
+  });
+
+  test("SIGTERM closes every leg with 1001 and exits 0", async () => {
+    writeFileSync(tokensFile, "t1\n");
+    const r = await relay();
+    const a = await openPair(r.url, "t1");
+    const lone = openLeg(r.url, newRid(), "daemon", "t1");
+    expect(await lone.ready).toBe(true);
+    r.proc.kill("SIGTERM");
+    for (const leg of [a.daemon, a.client, lone]) expect((await leg.waitClosed()).code).toBe(1001);
+    expect(await r.proc.exited).toBe(0);
+    expect(a.daemon.texts).toEqual([PAIRED]);
+  });
+});
