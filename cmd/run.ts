@@ -70,7 +70,7 @@ export async function runCli(program: string, main: CommandDef<any>, argv = proc
   }
   // Flush stdout before exiting so piped output is never cut short.
   await new Promise<void>((r) => (process.stdout.writableLength ? process.stdout.once("drain", () => r()) : r()));
-  process.exit(code);
+  process.exit(code || Number(process.exitCode ?? 0));
 }
 
 /** What an unfinished subcommand does: say so plainly, exit 2, never a silent success. */

@@ -1,8 +1,54 @@
 import { defineCommand } from "citty";
-import { notImplemented } from "../run.ts";
+import { OpenScopeError, usageError } from "../../lib/errors.ts";
+import { printJson, setHumanOutput } from "../output.ts";
+import { connectToShare, globalFlag, hasFlag, parseCallArgs } from "./_shared.ts";
 
 export default defineCommand({
-  meta: { name: "call", description: "One-shot call for scripts: call VERB k=v …" },
-  args: { verb: { type: "positional", description: "Verb name" } },
-  run: () => notImplemented("call"),
+  meta: { name: "call", description: "One-shot call for scripts: call VERB k=v … (stdout is the verb's output)" },
+  args: {
+    verb: { type: "positional", description: "Verb name", required: false },
+    json: { type: "boolean", description: "Print a JSON result object on stdout" },
+  },
+  async run({ args }) {
+    const json = Boolean(args.json) || hasFlag("json");
+    if (json) setHumanOutput(false);
+    const verb = args.verb;
+    if (!verb) throw usageError("call needs a verb", ["usage: openscope-reflect-client --passport H --fingerprint FP call VERB k=v …"]);
+    const params = parseCallArgs(args._.slice(1));
+    if (!globalFlag("passport")) throw usageError("no handle given", ["pass the handle the operator sent: --passport <handle>"]);
+    const { session } = await connectToShare({ interactiveConfirm: true });
+    const out: Record<"stdout" | "stderr", Uint8Array[]> = { stdout: [], stderr: [] };
+    const { id, done } = session.call(verb, params, (stream, data) => {
+      if (json) out[stream].push(data.slice());
+      else (stream === "stdout" ? process.stdout : process.stderr).write(data);
+    });
+    process.once("SIGINT", () => session.cancel(id));
+    let result;
+    try {
+      result = await done;
+    } finally {
+      session.close();
+    }
+    const exitCode = result.exitCode;
+    if (json) {
+      printJson({
+        verb,
+        params: result.params,
+        exit_code: exitCode,
+        signal: result.signal,
+        timed_out: result.timedOut,
+        cancelled: result.cancelled,
+        truncated: result.truncated,
+        bytes_out: result.bytesOut,
+        duration_ms: result.durationMs,
+        stdout: Buffer.concat(out.stdout).toString("utf8"),
+        stderr: Buffer.concat(out.stderr).toString("utf8"),
+      });
+    }
+    if (result.truncated) process.stderr.write(`openscope-reflect-client: warning: output truncated at the verb's cap\n`);
+    if (exitCode !== 0) {
+      const why = result.timedOut ? "timed out" : result.cancelled ? "was cancelled" : result.signal ? `was killed by ${result.signal}` : `exited with code ${exitCode}`;
+      throw new OpenScopeError("verbFailed", `${verb} ${why}`);
+    }
+  },
 });

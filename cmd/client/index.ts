@@ -2,7 +2,6 @@
 // parent, so `--passport H call verb k=v` resolves `call` (subcommands read it from rawArgs).
 import { defineCommand } from "citty";
 import { VERSION } from "../../lib/version.ts";
-import { notImplemented } from "../run.ts";
 
 export const clientMain = defineCommand({
   meta: { name: "openscope-reflect-client", version: VERSION, description: "Connect to a share with a handle, confirm the daemon, call the sanctioned verbs" },
@@ -17,9 +16,11 @@ export const clientMain = defineCommand({
     call: () => import("./call.ts").then((m) => m.default),
     mcp: () => import("./mcp.ts").then((m) => m.default),
   },
-  run: ({ args }) => {
+  async run({ args }) {
     // citty also runs the parent after a subcommand: only act when no subcommand was named.
     if (args._.length > 0) return;
-    notImplemented("interactive session");
+    const { runInteractive } = await import("./interactive.ts");
+    const code = await runInteractive();
+    if (code !== 0) process.exitCode = code;
   },
 });

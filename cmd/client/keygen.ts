@@ -1,11 +1,20 @@
 import { defineCommand } from "citty";
-import { notImplemented } from "../run.ts";
+import { generateX25519, encodePublicKey } from "../../lib/keys.ts";
+import { writeRecipientKey } from "../../lib/keyfile.ts";
+import { defaultKeyPath, globalFlag } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "keygen", description: "Create your recipient key and print the public key to send to the operator" },
   args: {
-    key: { type: "string", description: "Where to write the key", valueHint: "file" },
+    key: { type: "string", description: "Where to write the key (default $XDG_CONFIG_HOME/openscope/recipient.key)", valueHint: "file" },
     force: { type: "boolean", description: "Overwrite an existing key" },
   },
-  run: () => notImplemented("keygen"),
+  run({ args }) {
+    const path = args.key ?? globalFlag("key") ?? defaultKeyPath();
+    const key = generateX25519();
+    writeRecipientKey(path, key, { force: Boolean(args.force) });
+    const pub = encodePublicKey(key.publicKey);
+    process.stdout.write(pub + "\n");
+    process.stderr.write(`wrote ${path} (0600). Send the public key above to the operator; they register it with:\n  openscope recipients add <your-alias> ${pub}\n`);
+  },
 });

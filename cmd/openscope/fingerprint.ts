@@ -1,9 +1,20 @@
 import { defineCommand } from "citty";
+import { existsSync } from "node:fs";
+import { usageError } from "../../lib/errors.ts";
+import { fingerprint } from "../../lib/fingerprint.ts";
+import { readDaemonIdentity } from "../../lib/keyfile.ts";
 import { homeArg, jsonArg } from "../args.ts";
-import { notImplemented } from "../run.ts";
+import { printJson } from "../output.ts";
+import { homeFrom } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "fingerprint", description: "Print the daemon's fingerprint (read it to the recipient)" },
   args: { ...homeArg, ...jsonArg },
-  run: () => notImplemented("fingerprint"),
+  run({ args }) {
+    const paths = homeFrom(args);
+    if (!existsSync(paths.identity)) throw usageError(`no daemon identity at ${paths.identity}`, ["run: openscope init"]);
+    const fp = fingerprint(readDaemonIdentity(paths.identity).noisePublic);
+    if (args.json) return printJson({ fingerprint: fp });
+    process.stdout.write(fp + "\n");
+  },
 });

@@ -1,6 +1,12 @@
 import { defineCommand } from "citty";
-import { homeArg, jsonArg } from "../args.ts";
-import { notImplemented } from "../run.ts";
+import { readCatalogFile } from "../../lib/catalog-file.ts";
+import { usageError } from "../../lib/errors.ts";
+import { grantVerbsFromSpecs, mergeGrantVerbs, type GrantVerbs } from "../../lib/grant.ts";
+import { checkName } from "../../lib/home.ts";
+import { parseVerbSpec } from "../../lib/verbspec.ts";
+import { homeArg, jsonArg, repeatedFlag } from "../args.ts";
+import { log, printJson, printTable } from "../output.ts";
+import { ensureAgentToken, grantRows, homeFrom, withStore } from "./_shared.ts";
 
 const add = defineCommand({
   meta: { name: "add", description: "Grant verbs to an agent (root); writes the agent's local credential" },
@@ -10,13 +16,39 @@ const add = defineCommand({
     agent: { type: "string", description: "Agent name", valueHint: "name", required: true },
     verb: { type: "string", description: "verb[:k=v|w,k=1..500] (repeatable)", valueHint: "spec", required: true },
   },
-  run: () => notImplemented("grant add"),
+  async run({ args, rawArgs }) {
+    const paths = homeFrom(args);
+    const agent = checkName("agent", args.agent);
+    const specs = repeatedFlag(rawArgs, "verb").map(parseVerbSpec);
+    const catalog = readCatalogFile(paths.catalog);
+    const added = grantVerbsFromSpecs(catalog, specs);
+    const grant = await withStore(paths, (store, audit) => {
+      const existing = (store.getGrant(agent)?.verbs ?? {}) as GrantVerbs;
+      const g = store.putGrant(agent, mergeGrantVerbs(existing, added));
+      const token = ensureAgentToken(paths, agent);
+      store.setAgentCredential(agent, new Bun.CryptoHasher("sha256").update(token).digest("hex"));
+      audit.append({ kind: "grant.changed", agent, detail: `added ${Object.keys(added).join(", ")}; revision ${g.revision}` });
+      return g;
+    });
+    if (args.json) return printJson(grant);
+    log.success(`agent ${agent} now holds ${Object.keys(grant.verbs).length} verb(s) (grant revision ${grant.revision})`);
+    printTable(["VERB", "ALLOWED"], grantRows(grant.verbs as GrantVerbs).map((r) => [r.verb, r.params]));
+  },
 });
+
 const list = defineCommand({
   meta: { name: "list", description: "List grants" },
   args: { ...homeArg, ...jsonArg, agent: { type: "string", description: "Only this agent", valueHint: "name" } },
-  run: () => notImplemented("grant list"),
+  async run({ args }) {
+    const paths = homeFrom(args);
+    const grants = await withStore(paths, (s) => s.listGrants().filter((g) => !args.agent || g.agent === args.agent));
+    if (args.json) return printJson(grants);
+    if (grants.length === 0) return log.info("no grants yet; add one with: openscope grant add --agent NAME --verb VERB");
+    const rows = grants.flatMap((g) => grantRows(g.verbs as GrantVerbs).map((r) => [g.agent, String(g.revision), r.verb, r.params]));
+    printTable(["AGENT", "REV", "VERB", "ALLOWED"], rows);
+  },
 });
+
 const revoke = defineCommand({
   meta: { name: "revoke", description: "Remove one verb from an agent's grant, or --all" },
   args: {
@@ -25,7 +57,30 @@ const revoke = defineCommand({
     verb: { type: "string", description: "Verb to remove (repeatable)", valueHint: "verb" },
     all: { type: "boolean", description: "Remove the agent's whole grant" },
   },
-  run: () => notImplemented("grant revoke"),
+  async run({ args, rawArgs }) {
+    const paths = homeFrom(args);
+    const agent = checkName("agent", args.agent);
+    const verbs = repeatedFlag(rawArgs, "verb");
+    if (!args.all && verbs.length === 0) throw usageError("say what to revoke: --verb VERB (repeatable) or --all");
+    await withStore(paths, (store, audit) => {
+      const grant = store.getGrant(agent);
+      if (!grant) throw usageError(`agent "${agent}" has no grant`);
+      if (args.all) {
+        store.deleteGrant(agent);
+        audit.append({ kind: "grant.changed", agent, detail: "revoked all" });
+        log.success(`agent ${agent} holds no verbs now; live shares of ${agent} are denied from now on`);
+        return;
+      }
+      const remaining = { ...(grant.verbs as GrantVerbs) };
+      for (const v of verbs) {
+        if (!(v in remaining)) throw usageError(`agent "${agent}" holds no verb "${v}"`, [`see: openscope grant list --agent ${agent}`]);
+        delete remaining[v];
+      }
+      const g = store.putGrant(agent, remaining);
+      audit.append({ kind: "grant.changed", agent, detail: `revoked ${verbs.join(", ")}; revision ${g.revision}` });
+      log.success(`removed ${verbs.join(", ")} from ${agent} (grant revision ${g.revision})`);
+    });
+  },
 });
 
 export default defineCommand({

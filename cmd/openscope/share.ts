@@ -1,6 +1,12 @@
 import { defineCommand } from "citty";
-import { homeArg, jsonArg } from "../args.ts";
-import { notImplemented } from "../run.ts";
+import { controlRequest } from "../../lib/daemon/control.ts";
+import type { OpenedShare, ShareSummary } from "../../lib/daemon/shares.ts";
+import { formatDuration } from "../../lib/duration.ts";
+import { usageError } from "../../lib/errors.ts";
+import { checkName } from "../../lib/home.ts";
+import { homeArg, jsonArg, repeatedFlag } from "../args.ts";
+import { log, paint, printJson, printTable, spinner } from "../output.ts";
+import { homeFrom, readAgentToken } from "./_shared.ts";
 
 const open = defineCommand({
   meta: { name: "open", description: "Open a share: a passport narrowed from the agent's grant; prints the handle" },
@@ -14,22 +20,102 @@ const open = defineCommand({
     ttl: { type: "string", description: "Lifetime, at most 30m", valueHint: "duration", default: "30m" },
     wait: { type: "boolean", description: "Wait until the recipient connects" },
   },
-  run: () => notImplemented("share open"),
+  async run({ args, rawArgs }) {
+    const paths = homeFrom(args);
+    const agent = checkName("agent", args.agent);
+    if (args.to) checkName("alias", args.to);
+    const token = readAgentToken(paths, agent);
+    const opened = await controlRequest<OpenedShare>(paths.socket, "POST", "/v1/shares", {
+      token,
+      body: { agent, verbs: repeatedFlag(rawArgs, "verb"), to: args.to, bearer: Boolean(args.bearer), ttl: args.ttl },
+    });
+    if (args.json) printJson(opened);
+    else {
+      log.success(`share ${opened.id} open for ${opened.recipient}: ${opened.verbs.join(", ")} until ${opened.expires_at}`);
+      log.info("");
+      log.info(`handle: ${opened.handle}`);
+      log.info(`fingerprint: ${opened.fingerprint}`);
+      log.info("");
+      log.info(`send this to ${opened.recipient === "bearer" ? "the recipient" : opened.recipient} (and read the fingerprint to them out of band):`);
+      log.info(`  ${opened.command}`);
+    }
+    if (args.wait) await waitForConnection(paths.socket, opened, Boolean(args.json));
+  },
 });
+
+async function waitForConnection(socket: string, opened: OpenedShare, quiet: boolean): Promise<void> {
+  const who = opened.recipient === "bearer" ? "the recipient" : opened.recipient;
+  const spin = quiet ? undefined : spinner(`waiting for ${who} to connect…`);
+  for (;;) {
+    const shares = await controlRequest<ShareSummary[]>(socket, "GET", "/v1/shares");
+    const s = shares.find((x) => x.id === opened.id);
+    if (!s || s.state !== "live") {
+      spin?.stop();
+      throw usageError(`share ${opened.id} ended before anyone connected (${s?.state ?? "gone"})`);
+    }
+    if (s.connected) {
+      spin?.stop(`${who} connected`);
+      return;
+    }
+    spin?.update(`waiting for ${who} to connect… (${formatDuration(Date.parse(s.expires_at) - Date.now())} left)`);
+    await Bun.sleep(250);
+  }
+}
+
+function shareId(id: string | undefined): string {
+  if (!id || !/^[0-9a-f]{12}$/.test(id)) throw usageError(`"${id ?? ""}" is not a share id`, ["see the ids with: openscope share list"]);
+  return id;
+}
+
 const list = defineCommand({
   meta: { name: "list", description: "List shares" },
   args: { ...homeArg, ...jsonArg },
-  run: () => notImplemented("share list"),
+  async run({ args }) {
+    const paths = homeFrom(args);
+    const shares = await controlRequest<ShareSummary[]>(paths.socket, "GET", "/v1/shares");
+    if (args.json) return printJson(shares);
+    if (shares.length === 0) return log.info("no shares yet; open one with: openscope share open --agent NAME --verb VERB --to ALIAS");
+    const now = Date.now();
+    printTable(
+      ["ID", "AGENT", "RECIPIENT", "STATE", "LEFT", "CONNECTED", "VERBS"],
+      shares.map((s) => [
+        s.id,
+        s.agent,
+        s.recipient,
+        s.state === "live" ? paint("live", "green") : s.state,
+        s.state === "live" ? formatDuration(Date.parse(s.expires_at) - now) : "-",
+        s.connected ? "yes" : "no",
+        s.verbs.join(", "),
+      ]),
+    );
+  },
 });
+
 const extend = defineCommand({
   meta: { name: "extend", description: "Set a live share's expiry to now + TTL (at most 30m)" },
-  args: { ...homeArg, id: { type: "positional", description: "Share id" }, ttl: { type: "string", description: "New lifetime from now", valueHint: "duration", required: true } },
-  run: () => notImplemented("share extend"),
+  args: {
+    ...homeArg,
+    ...jsonArg,
+    id: { type: "positional", description: "Share id" },
+    ttl: { type: "string", description: "New lifetime from now", valueHint: "duration", required: true },
+  },
+  async run({ args }) {
+    const paths = homeFrom(args);
+    const s = await controlRequest<ShareSummary>(paths.socket, "POST", `/v1/shares/${shareId(args.id)}/extend`, { body: { ttl: args.ttl } });
+    if (args.json) return printJson(s);
+    log.success(`share ${s.id} now expires at ${s.expires_at}`);
+  },
 });
+
 const revoke = defineCommand({
   meta: { name: "revoke", description: "End a share now, killing running verbs" },
-  args: { ...homeArg, id: { type: "positional", description: "Share id" } },
-  run: () => notImplemented("share revoke"),
+  args: { ...homeArg, ...jsonArg, id: { type: "positional", description: "Share id" } },
+  async run({ args }) {
+    const paths = homeFrom(args);
+    const s = await controlRequest<ShareSummary>(paths.socket, "POST", `/v1/shares/${shareId(args.id)}/revoke`);
+    if (args.json) return printJson(s);
+    log.success(`share ${s.id} revoked; a recipient who connects now is told so`);
+  },
 });
 
 export default defineCommand({

@@ -1,0 +1,139 @@
+// The recipient's interactive prompt: list verbs, call with k=v (tab completion of verb names and
+// enum values), output streamed, Ctrl-C cancels the running call on the daemon, a countdown in
+// the prompt, plain messages on deny, expiry and revoke. On piped stdin it reads one command a
+// line, which makes it scriptable too.
+import { createInterface, type Interface } from "node:readline";
+import type { ClientSession } from "../../lib/client/session.ts";
+import { formatDuration } from "../../lib/duration.ts";
+import { ExitCode, OpenScopeError } from "../../lib/errors.ts";
+import type { VerbInfo } from "../../lib/rpc.ts";
+import { paint, reportError } from "../output.ts";
+import { connectToShare, describeParamPlain, parseCallArgs, printPassportCard, timeLeft } from "./_shared.ts";
+
+const HELP = `commands:
+  list                    the verbs you may call
+  <verb> k=v …            call a verb (also: call <verb> k=v …)
+  help                    this text
+  quit                    disconnect (Ctrl-D)
+Ctrl-C cancels a running call.`;
+
+export async function runInteractive(): Promise<number> {
+  let ended: { state: string; message: string } | undefined;
+  let rl: Interface | undefined;
+  const { session, hello } = await connectToShare({
+    interactiveConfirm: true,
+    events: {
+      onEnded: (state, message) => {
+        ended = { state, message };
+        process.stderr.write(`\n${paint(`share ${message}`, "yellow", process.stderr)}; disconnected\n`);
+        rl?.close();
+      },
+      onReconnecting: (n) => process.stderr.write(`connection lost; reconnecting (attempt ${n})…\n`),
+      onReconnected: () => process.stderr.write("reconnected\n"),
+      onExpiry: (at) => process.stderr.write(`the operator extended the share until ${new Date(at).toISOString()}\n`),
+    },
+  });
+  printPassportCard(hello);
+  const verbs = await session.list();
+  printVerbs(verbs);
+  const tty = Boolean(process.stdin.isTTY);
+  const verbNames = verbs.map((v) => v.name);
+
+  const completer = (line: string): [string[], string] => {
+    const words = line.split(/\s+/);
+    const verbWordIndex = words[0] === "call" ? 1 : 0;
+    if (words.length - 1 === verbWordIndex) {
+      const w = words[verbWordIndex] ?? "";
+      const options = [...verbNames, ...(verbWordIndex === 0 ? ["list", "help", "quit"] : [])];
+      return [options.filter((n) => n.startsWith(w)), w];
+    }
+    const verb = verbs.find((v) => v.name === words[verbWordIndex]);
+    const last = words[words.length - 1] ?? "";
+    if (!verb) return [[], last];
+    const candidates: string[] = [];
+    for (const [name, p] of Object.entries(verb.params)) {
+      if (p.constraint.kind === "enum") for (const value of p.constraint.values) candidates.push(`${name}=${value}`);
+      else candidates.push(`${name}=`);
+    }
+    return [candidates.filter((c) => c.startsWith(last)), last];
+  };
+
+  rl = createInterface({ input: process.stdin, output: process.stderr, completer, terminal: tty });
+  let running: { id: number } | undefined;
+  const prompt = () => {
+    if (!tty) return;
+    rl!.setPrompt(`[${formatDuration(timeLeft(hello))} left] openscope> `);
+    rl!.prompt();
+  };
+  const countdown = setInterval(() => {
+    const left = timeLeft(hello);
+    if (left <= 60_000 && left > 59_000) process.stderr.write(`\n${paint("one minute left in this share", "yellow", process.stderr)}\n`);
+  }, 1000);
+  rl.on("SIGINT", () => {
+    if (running) {
+      session.cancel(running.id);
+      process.stderr.write("\ncancelling…\n");
+    } else {
+      rl!.close();
+    }
+  });
+  prompt();
+  let exitCode: number = ExitCode.ok;
+  for await (const raw of rl) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) {
+      prompt();
+      continue;
+    }
+    const words = line.split(/\s+/);
+    if (words[0] === "quit" || words[0] === "exit") break;
+    if (words[0] === "help") process.stderr.write(HELP + "\n");
+    else if (words[0] === "list" || words[0] === "verbs") printVerbs(verbs);
+    else {
+      const [verb, ...rest] = words[0] === "call" ? words.slice(1) : words;
+      exitCode = await runOne(session, verb ?? "", rest, verbs, (r) => (running = r));
+      running = undefined;
+      if (ended) break;
+    }
+    prompt();
+  }
+  clearInterval(countdown);
+  session.close();
+  if (ended) return ExitCode.shareOver;
+  return tty ? ExitCode.ok : exitCode;
+}
+
+async function runOne(session: ClientSession, verb: string, words: string[], verbs: VerbInfo[], setRunning: (r: { id: number }) => void): Promise<number> {
+  try {
+    const params = parseCallArgs(words);
+    if (!verbs.some((v) => v.name === verb)) {
+      // The daemon decides and records it; this is only a heads-up.
+      process.stderr.write(`note: ${verb} is not in this passport; sending it anyway (the daemon will refuse and record it)\n`);
+    }
+    const call = session.call(verb, params, (stream, data) => (stream === "stdout" ? process.stdout : process.stderr).write(data));
+    setRunning(call);
+    const r = await call.done;
+    if (r.exitCode === 0) {
+      process.stderr.write(paint(`✔ ${verb} done (${r.bytesOut} bytes, ${r.durationMs} ms)\n`, "green", process.stderr));
+      return ExitCode.ok;
+    }
+    const why = r.cancelled ? "cancelled" : r.timedOut ? "timed out" : r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
+    process.stderr.write(paint(`✘ ${verb}: ${why}${r.truncated ? " (output truncated)" : ""}\n`, "red", process.stderr));
+    return ExitCode.verbFailed;
+  } catch (e) {
+    if (e instanceof OpenScopeError) {
+      process.stderr.write(`${e.kind === "denied" ? paint("✘ ", "red", process.stderr) : ""}${e.message}\n`);
+      return e.exitCode;
+    }
+    return reportError(e);
+  }
+}
+
+function printVerbs(verbs: VerbInfo[]): void {
+  process.stderr.write("verbs you may call:\n");
+  for (const v of verbs) {
+    const words = Object.entries(v.params).map(([k, p]) => describeParamPlain(k, p.constraint) + (p.default !== undefined ? ` (default ${p.default})` : ""));
+    process.stderr.write(`  ${paint(v.name, "cyan", process.stderr)}${words.length ? ` ${words.join(", ")}` : ""}${v.summary ? `  — ${v.summary}` : ""}\n`);
+  }
+  process.stderr.write("type help for commands\n");
+}

@@ -1,0 +1,369 @@
+// The recipient's connection to a share: handle → relay client leg → Noise handshake (initiator)
+// → hello (signed passport) → RPC. Reconnects with backoff while the share's TTL runs; a call in
+// flight when the link drops is reported as interrupted, never silently repeated.
+import { buildPrologue, startInitiator, type Channel } from "../channel.ts";
+import { connectionError, OpenScopeError, shareOverError, usageError } from "../errors.ts";
+import { fingerprint } from "../fingerprint.ts";
+import { type Handle } from "../handle.ts";
+import { fromBase64url, generateX25519, x25519Public } from "../keys.ts";
+import { verifyPassport, type Passport } from "../passport.ts";
+import {
+  decodeDaemonMessage,
+  encodeMessage,
+  type ClientMessage,
+  type DaemonMessage,
+  type OutputChunk,
+  type VerbInfo,
+} from "../rpc.ts";
+import { openSealed } from "../sealedbox.ts";
+
+export interface Hello {
+  passport: Passport;
+  fingerprint: string;
+  daemonName: string;
+  expiresAt: number;
+  /** daemon clock minus ours, so countdowns use the daemon's view of expiry. */
+  clockSkewMs: number;
+}
+
+export interface CallResult {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  truncated: boolean;
+  bytesOut: number;
+  durationMs: number;
+  params: Record<string, string>;
+}
+
+export interface SessionEvents {
+  onEnded?(state: "revoked" | "expired", message: string): void;
+  onExpiry?(expiresAt: number): void;
+  onReconnecting?(attempt: number): void;
+  onReconnected?(): void;
+}
+
+interface PendingCall {
+  onChunk?: (stream: "stdout" | "stderr", data: Uint8Array) => void;
+  resolve(r: CallResult): void;
+  reject(e: unknown): void;
+  params: Record<string, string>;
+}
+
+/** What the handle's secret and our key give: the psk and the static key to handshake with. */
+export function sessionKeys(handle: Handle, recipientPrivateKey: Uint8Array | undefined): { psk: Uint8Array; clientPrivateKey: Uint8Array } {
+  if (handle.secret.kind === "bearer") {
+    return { psk: handle.secret.psk, clientPrivateKey: generateX25519().privateKey }; // fresh static key per connection
+  }
+  if (!recipientPrivateKey) {
+    throw usageError("this handle is sealed to a recipient key, and no key was found", [
+      "create one with: openscope-reflect-client keygen (and send the public key to the operator), or pass --key FILE",
+    ]);
+  }
+  return { psk: openSealed(recipientPrivateKey, handle.secret.sealed), clientPrivateKey: recipientPrivateKey };
+}
+
+const PAIR_TIMEOUT_MS = 15_000;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export class ClientSession {
+  hello: Hello | undefined;
+  private ws: WebSocket | undefined;
+  private channel: Channel | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, PendingCall>();
+  private readonly lists = new Map<number, { resolve(v: VerbInfo[]): void; reject(e: unknown): void }>();
+  private closed = false;
+  private ended: OpenScopeError | undefined;
+  private readonly ridText: string;
+
+  constructor(
+    private readonly handle: Handle,
+    private readonly keys: { psk: Uint8Array; clientPrivateKey: Uint8Array },
+    private readonly events: SessionEvents = {},
+  ) {
+    this.ridText = Buffer.from(handle.rid).toString("base64url");
+  }
+
+  get daemonFingerprint(): string {
+    return fingerprint(this.handle.daemonPublicKey);
+  }
+
+  get clientPublicKey(): Uint8Array {
+    return x25519Public(this.keys.clientPrivateKey);
+  }
+
+  /** Connects, handshakes and waits for the hello. Errors carry exit codes 4 (connection) or 5 (share over). */
+  async connect(): Promise<Hello> {
+    const hello = await this.connectOnce();
+    this.hello = hello;
+    return hello;
+  }
+
+  async list(): Promise<VerbInfo[]> {
+    const id = this.nextId++;
+    return new Promise<VerbInfo[]>((resolve, reject) => {
+      this.lists.set(id, { resolve, reject });
+      this.send({ type: "list", id });
+    });
+  }
+
+  /** Sends a call; the daemon decides. Returns the result; rejects with denied (3), share over (5), interrupted (4). */
+  call(verb: string, params: Record<string, string>, onChunk?: PendingCall["onChunk"]): { id: number; done: Promise<CallResult> } {
+    const id = this.nextId++;
+    const done = new Promise<CallResult>((resolve, reject) => {
+      if (this.ended) return reject(this.ended);
+      this.pending.set(id, { onChunk, resolve, reject, params });
+      this.send({ type: "call", id, verb, params });
+    });
+    return { id, done };
+  }
+
+  cancel(id: number): void {
+    if (this.pending.has(id)) this.send({ type: "cancel", id });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.ws?.close(1000, "bye");
+    this.failAll(connectionError("session closed"));
+  }
+
+  // ---- internals ----
+
+  private send(msg: ClientMessage): void {
+    if (!this.channel || this.ws?.readyState !== WebSocket.OPEN) {
+      const err = connectionError("not connected to the daemon", ["the client is reconnecting; try again in a moment"]);
+      this.rejectOne(msg.id, err);
+      return;
+    }
+    for (const w of this.channel.write(encodeMessage(msg))) this.ws.send(w);
+  }
+
+  private rejectOne(id: number, err: unknown): void {
+    const p = this.pending.get(id);
+    if (p) {
+      this.pending.delete(id);
+      p.reject(err);
+    }
+    const l = this.lists.get(id);
+    if (l) {
+      this.lists.delete(id);
+      l.reject(err);
+    }
+  }
+
+  private failAll(err: unknown): void {
+    for (const id of [...this.pending.keys(), ...this.lists.keys()]) this.rejectOne(id, err);
+  }
+
+  private connectOnce(): Promise<Hello> {
+    const url = `${this.handle.relayUrl}/v1/rendezvous/${this.ridText}?role=client`;
+    const relayHost = new URL(this.handle.relayUrl.replace(/^ws/, "http")).host;
+    return new Promise<Hello>((resolve, reject) => {
+      let settled = false;
+      let paired = false;
+      let handshakeDone = false;
+      let initiator: ReturnType<typeof startInitiator> | undefined;
+      const ws = new WebSocket(url, { perMessageDeflate: false } as unknown as string[]);
+      ws.binaryType = "arraybuffer";
+      this.ws = ws;
+      const settle = (err: unknown, hello?: Hello) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) {
+          ws.close();
+          reject(err);
+        } else resolve(hello!);
+      };
+      let timer = setTimeout(
+        () => settle(connectionError("no daemon answered at the relay in time", ["the share's daemon may be offline; ask the operator"])),
+        PAIR_TIMEOUT_MS,
+      );
+      ws.onmessage = (ev) => {
+        if (typeof ev.data === "string") {
+          let type: unknown;
+          try {
+            type = (JSON.parse(ev.data) as { type?: unknown }).type;
+          } catch {
+            return;
+          }
+          if (type === "paired" && !paired) {
+            paired = true;
+            clearTimeout(timer);
+            timer = setTimeout(() => settle(connectionError("handshake failed: the daemon did not answer")), HANDSHAKE_TIMEOUT_MS);
+            initiator = startInitiator({
+              daemonPublicKey: this.handle.daemonPublicKey,
+              clientPrivateKey: this.keys.clientPrivateKey,
+              psk: this.keys.psk,
+              prologue: buildPrologue(this.ridText, relayHost),
+            });
+            ws.send(initiator.message1);
+          } else if (type === "peer_gone") {
+            if (!settled) settle(connectionError("the daemon left during the handshake"));
+            else this.onLinkLost();
+          }
+          return;
+        }
+        const frame = new Uint8Array(ev.data as ArrayBuffer);
+        if (!handshakeDone) {
+          if (!initiator) return;
+          try {
+            this.channel = initiator.finish(frame);
+            handshakeDone = true;
+          } catch {
+            settle(connectionError("handshake failed", ["the handle may belong to another daemon, or the recipient key is not the one the share was sealed to"]));
+          }
+          return;
+        }
+        this.onFrame(frame, settled ? undefined : settle);
+      };
+      ws.onclose = () => {
+        if (!settled) {
+          if (Date.now() >= this.handle.expiresAt) {
+            settle(shareOverError("this share has expired", ["ask the operator for a new share"]));
+          } else {
+            settle(connectionError(`could not reach the share at the relay (${this.handle.relayUrl})`, [
+              "the relay may be down, or no daemon holds this share; ask the operator",
+            ]));
+          }
+          return;
+        }
+        if (this.ws === ws) this.onLinkLost();
+      };
+      ws.onerror = () => {
+        /* onclose follows */
+      };
+    });
+  }
+
+  private onFrame(frame: Uint8Array, onHello: ((err: unknown, hello?: Hello) => void) | undefined): void {
+    if (!this.channel) return;
+    let result: { payloads: Uint8Array[]; out: Uint8Array[] };
+    try {
+      result = this.channel.receive(frame);
+    } catch {
+      const err = connectionError("the channel to the daemon was tampered with or broken; session ended");
+      onHello?.(err);
+      this.ws?.close();
+      this.failAll(err);
+      return;
+    }
+    for (const w of result.out) this.ws?.send(w);
+    for (const p of result.payloads) {
+      let msg: DaemonMessage | OutputChunk;
+      try {
+        msg = decodeDaemonMessage(p);
+      } catch {
+        continue; // a daemon speaking a newer dialect: ignore what we cannot parse
+      }
+      this.onMessage(msg, onHello);
+    }
+  }
+
+  private onMessage(msg: DaemonMessage | OutputChunk, onHello: ((err: unknown, hello?: Hello) => void) | undefined): void {
+    switch (msg.type) {
+      case "hello": {
+        if (!onHello) return;
+        let passport: Passport;
+        try {
+          passport = verifyPassport(msg.passport, fromBase64url(msg.signPublicKey));
+        } catch (e) {
+          onHello(e);
+          return;
+        }
+        if (msg.fingerprint !== this.daemonFingerprint || passport.daemonKeyId !== this.daemonFingerprint) {
+          onHello(connectionError("the daemon's hello does not match its key; refusing"));
+          return;
+        }
+        onHello(undefined, {
+          passport,
+          fingerprint: msg.fingerprint,
+          daemonName: msg.daemonName,
+          expiresAt: msg.expiresAt,
+          clockSkewMs: msg.now - Date.now(),
+        });
+        return;
+      }
+      case "ended": {
+        const err = shareOverError(`share ${msg.message}`, msg.state === "revoked" ? ["ask the operator if you still need access"] : ["ask the operator to extend it or open a new share"]);
+        this.ended = err;
+        onHello?.(err);
+        this.failAll(err);
+        this.events.onEnded?.(msg.state, msg.message);
+        this.closed = true;
+        this.ws?.close();
+        return;
+      }
+      case "expiry":
+        if (this.hello) this.hello.expiresAt = msg.expiresAt;
+        this.events.onExpiry?.(msg.expiresAt);
+        return;
+      case "verbs": {
+        const l = this.lists.get(msg.id);
+        if (l) {
+          this.lists.delete(msg.id);
+          l.resolve(msg.verbs);
+        }
+        return;
+      }
+      case "started": {
+        const p = this.pending.get(msg.id);
+        if (p) p.params = msg.params;
+        return;
+      }
+      case "chunk":
+        this.pending.get(msg.id)?.onChunk?.(msg.stream, msg.data);
+        return;
+      case "result": {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        const { type: _t, id: _i, ...rest } = msg;
+        p.resolve({ ...rest, params: p.params });
+        return;
+      }
+      case "error": {
+        const kind = msg.code === "denied" ? "denied" : msg.code === "share_over" ? "shareOver" : msg.code === "malformed" ? "usage" : "connection";
+        const err = new OpenScopeError(kind, msg.code === "denied" ? `denied: ${msg.message}` : msg.message);
+        if (msg.id === null) return;
+        this.rejectOne(msg.id, err);
+        return;
+      }
+    }
+  }
+
+  /** The relay link dropped: interrupt calls in flight, then reconnect while the TTL runs. */
+  private onLinkLost(): void {
+    this.channel = undefined;
+    this.failAll(connectionError("interrupted: the connection to the daemon dropped while the call ran; it was not repeated"));
+    if (this.closed || this.ended) return;
+    void this.reconnect();
+  }
+
+  private async reconnect(): Promise<void> {
+    for (let attempt = 1; !this.closed && !this.ended; attempt++) {
+      if (Date.now() >= (this.hello?.expiresAt ?? this.handle.expiresAt)) {
+        this.ended = shareOverError("share expired");
+        this.events.onEnded?.("expired", "expired");
+        return;
+      }
+      this.events.onReconnecting?.(attempt);
+      const base = Math.min(5_000, 200 * 2 ** (attempt - 1));
+      await Bun.sleep(base / 2 + Math.random() * (base / 2));
+      try {
+        const hello = await this.connectOnce();
+        this.hello = hello;
+        this.events.onReconnected?.();
+        return;
+      } catch (e) {
+        if (e instanceof OpenScopeError && e.kind === "shareOver") {
+          this.ended = e;
+          return;
+        }
+      }
+    }
+  }
+}

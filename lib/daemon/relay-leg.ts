@@ -1,0 +1,129 @@
+// One outbound WebSocket leg at the relay for one share (DESIGN.md §3 "Relay endpoints"): the
+// daemon dials out (it never listens on the network), reconnects with jittered backoff when the
+// relay drops, and reports pairing, peer departure and binary frames to its owner.
+import { connectionError } from "../errors.ts";
+
+export interface LegEvents {
+  onPaired(): void;
+  onPeerGone(): void;
+  onBinary(data: Uint8Array): void;
+  /** The connection to the relay dropped (a reconnect follows unless closed). */
+  onDisconnected(): void;
+}
+
+export interface RelayLegOptions {
+  relayUrl: string; // ws(s)://host[:port]
+  rid: string; // base64url
+  token: string;
+  events: LegEvents;
+  log?: (line: string) => void;
+  backoffMs?: { min: number; max: number };
+}
+
+export class RelayLeg {
+  private ws: WebSocket | undefined;
+  private closed = false;
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private firstOpen: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+  readonly url: string;
+
+  constructor(private readonly opts: RelayLegOptions) {
+    this.url = `${opts.relayUrl}/v1/rendezvous/${opts.rid}?role=daemon`;
+  }
+
+  /** Connects; resolves once the relay holds the leg (the upgrade succeeded). */
+  start(timeoutMs = 10_000): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.firstOpen = undefined;
+        reject(connectionError(`relay ${this.opts.relayUrl} did not accept the share's leg within ${timeoutMs / 1000}s`, [
+          "check the relay URL and the deployment token (config.toml or --relay/--relay-token)",
+        ]));
+      }, timeoutMs);
+      this.firstOpen = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.connect();
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  get bufferedAmount(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
+  send(data: Uint8Array): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(data);
+  }
+
+  /** Asks the relay to drop the client leg (after a failed handshake: squatters lose the slot). */
+  evict(): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: "evict" }));
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.ws?.close(1000, "share closed");
+    this.ws = undefined;
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const ws = new WebSocket(this.url, {
+      headers: { Authorization: `Bearer ${this.opts.token}` },
+      perMessageDeflate: false,
+    } as unknown as string[]);
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      this.attempt = 0;
+      this.firstOpen?.resolve();
+      this.firstOpen = undefined;
+    };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data === "string") {
+        let type: unknown;
+        try {
+          type = (JSON.parse(ev.data) as { type?: unknown }).type;
+        } catch {
+          return;
+        }
+        if (type === "paired") this.opts.events.onPaired();
+        else if (type === "peer_gone") this.opts.events.onPeerGone();
+        return;
+      }
+      this.opts.events.onBinary(new Uint8Array(ev.data as ArrayBuffer));
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = undefined;
+      if (opened) this.opts.events.onDisconnected();
+      this.scheduleReconnect();
+    };
+    ws.onerror = () => {
+      /* onclose follows and schedules the retry */
+    };
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed) return;
+    const { min, max } = this.opts.backoffMs ?? { min: 200, max: 10_000 };
+    const base = Math.min(max, min * 2 ** this.attempt++);
+    const delay = base / 2 + Math.random() * (base / 2); // jitter: a relay restart is not a thundering herd
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+}

@@ -1,0 +1,64 @@
+// `openscope daemon`: wires identity, catalog, store, audit, shares and the control socket, then
+// runs until SIGTERM/SIGINT. The daemon opens no listening network port: relay legs dial out.
+import { readCatalogFile } from "../catalog-file.ts";
+import { normalizeRelayUrl, readConfig } from "../config.ts";
+import { AuditLog } from "../audit.ts";
+import { usageError } from "../errors.ts";
+import { fingerprint } from "../fingerprint.ts";
+import type { HomePaths } from "../home.ts";
+import { readDaemonIdentity } from "../keyfile.ts";
+import { Store } from "../store.ts";
+import { existsSync } from "node:fs";
+import { hostname } from "node:os";
+import { startControlServer } from "./control.ts";
+import { ShareManager } from "./shares.ts";
+
+export interface DaemonOptions {
+  paths: HomePaths;
+  relayUrl?: string;
+  relayToken?: string;
+  log: (line: string) => void;
+}
+
+export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<void> }> {
+  const { paths, log } = opts;
+  if (!existsSync(paths.identity)) throw usageError(`no daemon identity at ${paths.identity}`, ["run: openscope init"]);
+  const identity = readDaemonIdentity(paths.identity);
+  const catalog = readCatalogFile(paths.catalog); // an invalid catalog stops the daemon here (exit 2)
+  const config = readConfig(paths.config);
+  const relayUrl = opts.relayUrl ?? config.relay;
+  const relayToken = opts.relayToken ?? config.relay_token ?? process.env.OPENSCOPE_RELAY_TOKEN;
+  if (relayUrl && !relayToken) throw usageError("a relay URL is set but no deployment token", ["pass --relay-token or set relay_token in config.toml"]);
+  const store = Store.open(paths.database);
+  const audit = new AuditLog(store);
+  const fp = fingerprint(identity.noisePublic);
+  const shares = new ShareManager({
+    store,
+    audit,
+    identity,
+    fingerprint: fp,
+    daemonName: config.name ?? hostname(),
+    catalog: () => catalog,
+    relay: relayUrl && relayToken ? { url: normalizeRelayUrl(relayUrl), token: relayToken } : undefined,
+    ssh: {
+      knownHostsFile: config.ssh_known_hosts,
+      identityFile: config.ssh_identity,
+    },
+    log,
+  });
+  await shares.recover();
+  const server = startControlServer({ socketPath: paths.socket, shares, store });
+  log(`daemon running; fingerprint ${fp}`);
+  log(relayUrl ? `relay ${normalizeRelayUrl(relayUrl)}` : "no relay configured: share open will refuse until one is set");
+  log(`control socket ${paths.socket}; ${catalog.size} verbs in the catalog`);
+  let stopped = false;
+  return {
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      shares.shutdown();
+      await server.stop(true);
+      store.close();
+    },
+  };
+}

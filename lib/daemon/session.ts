@@ -1,0 +1,324 @@
+// The daemon's side of one recipient connection: answers the Noise handshake as responder,
+// then serves RPC (hello, list, call, cancel) for one share. Every call goes through the one
+// chokepoint `decide`; the intent is audited before the verb starts, the outcome after.
+import { acceptInitiator, type Channel } from "../channel.ts";
+import type { Catalog } from "../catalog.ts";
+import { admits } from "../constraint.ts";
+import { OpenScopeError } from "../errors.ts";
+import type { GrantVerbs } from "../grant.ts";
+import { toBase64url } from "../keys.ts";
+import { decide, type ShareState } from "../policy.ts";
+import { decodePassportUnverified, type Passport } from "../passport.ts";
+import {
+  decodeClientMessage,
+  encodeChunk,
+  encodeMessage,
+  MAX_CONCURRENT_CALLS,
+  RPC_VERSION,
+  type DaemonMessage,
+  type VerbInfo,
+} from "../rpc.ts";
+import type { AuditEvent } from "../audit.ts";
+import type { RunningVerb, RunResult } from "../exec.ts";
+
+/** What a session needs from the daemon around it (kept narrow so tests can drive it). */
+export interface SessionHost {
+  shareId: string;
+  agent: string;
+  /** base64url X25519 key the share is sealed to, or null for a bearer share. */
+  recipientKey: string | null;
+  psk: Uint8Array;
+  prologue: Uint8Array;
+  daemonPrivateKey: Uint8Array;
+  signPublicKey: Uint8Array;
+  fingerprint: string;
+  daemonName: string;
+  /** Current values, read at every use: the passport is re-signed on extend. */
+  passport(): string;
+  shareState(): ShareState;
+  currentGrant(): GrantVerbs | undefined;
+  catalog(): Catalog;
+  audit(event: AuditEvent): void;
+  /** Starts the verb for already-decided params (adapter chosen by the catalog entry). */
+  runVerb(verb: string, params: Record<string, string>, onOutput: (s: "stdout" | "stderr", c: Uint8Array) => Promise<void> | void): RunningVerb;
+  send(wire: Uint8Array): void;
+  bufferedAmount(): number;
+  evict(): void;
+  now(): number;
+  log(line: string): void;
+}
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const HIGH_WATER_BYTES = 512 * 1024;
+
+export class DaemonSession {
+  private channel: Channel | undefined;
+  private clientKey: string | null = null;
+  private readonly running = new Map<number, RunningVerb>();
+  private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private ended = false;
+  private roomWaiters: Array<() => void> = [];
+  private roomTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly host: SessionHost) {
+    // A client that pairs and never speaks is evicted, so it cannot hold the rid.
+    this.handshakeTimer = setTimeout(() => this.fail("handshake timed out"), HANDSHAKE_TIMEOUT_MS);
+  }
+
+  get established(): boolean {
+    return this.channel !== undefined && !this.ended;
+  }
+
+  /** A binary frame from the relay. */
+  onFrame(frame: Uint8Array): void {
+    if (this.ended) return;
+    if (!this.channel) {
+      this.handshake(frame);
+      return;
+    }
+    let result: { payloads: Uint8Array[]; out: Uint8Array[] };
+    try {
+      result = this.channel.receive(frame);
+    } catch {
+      // Altered, replayed, reordered or truncated record: the session ends, nothing runs.
+      this.host.audit({ kind: "share.disconnected", shareId: this.host.shareId, detail: "channel: record rejected" });
+      this.close("record rejected");
+      this.host.evict();
+      return;
+    }
+    for (const w of result.out) this.host.send(w);
+    this.wakeRoomWaiters();
+    for (const p of result.payloads) this.onPayload(p);
+  }
+
+  /** Ends the session: running verbs are killed (and their outcomes audited by their runners). */
+  close(why: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.handshakeTimer);
+    clearInterval(this.roomTimer);
+    for (const r of this.running.values()) r.cancel(why);
+    for (const w of this.roomWaiters) w();
+    this.roomWaiters = [];
+  }
+
+  /** Tells a connected client the share ended, then closes. */
+  endShare(state: "revoked" | "expired"): void {
+    if (this.channel && !this.ended) {
+      this.sendMessage({ type: "ended", state, message: state === "revoked" ? "revoked by the operator" : "expired" });
+    }
+    this.close(state);
+  }
+
+  notifyExpiry(expiresAt: number): void {
+    if (this.established) this.sendMessage({ type: "expiry", expiresAt });
+  }
+
+  private fail(why: string): void {
+    if (this.ended) return;
+    this.host.log(`share ${this.host.shareId}: ${why}; evicting the client leg`);
+    this.host.audit({ kind: "share.disconnected", shareId: this.host.shareId, detail: why });
+    this.close(why);
+    this.host.evict();
+  }
+
+  private handshake(message1: Uint8Array): void {
+    let accepted: ReturnType<typeof acceptInitiator>;
+    try {
+      accepted = acceptInitiator({ daemonPrivateKey: this.host.daemonPrivateKey, prologue: this.host.prologue, message1 });
+    } catch {
+      this.fail("handshake failed");
+      return;
+    }
+    const clientKey = toBase64url(accepted.clientPublicKey);
+    if (this.host.recipientKey !== null && clientKey !== this.host.recipientKey) {
+      // A --to share: only the registered recipient's static key may complete the handshake.
+      this.fail("handshake from a key that is not the share's recipient");
+      return;
+    }
+    let reply: { message2: Uint8Array; channel: Channel };
+    try {
+      reply = accepted.respond(this.host.psk);
+    } catch {
+      this.fail("handshake failed");
+      return;
+    }
+    clearTimeout(this.handshakeTimer);
+    this.channel = reply.channel;
+    this.clientKey = this.host.recipientKey === null ? null : clientKey;
+    this.host.send(reply.message2);
+    const state = this.host.shareState();
+    if (state.state !== "live" || state.expiresAt <= this.host.now()) {
+      this.endShare(state.state === "revoked" ? "revoked" : "expired");
+      return;
+    }
+    this.host.audit({ kind: "share.connected", shareId: this.host.shareId, agent: this.host.agent, detail: this.clientKey ? `key ${clientKey.slice(0, 12)}…` : "bearer" });
+    this.sendMessage({
+      type: "hello",
+      version: RPC_VERSION,
+      passport: this.host.passport(),
+      signPublicKey: toBase64url(this.host.signPublicKey),
+      fingerprint: this.host.fingerprint,
+      daemonName: this.host.daemonName,
+      expiresAt: state.expiresAt,
+      now: this.host.now(),
+    });
+  }
+
+  private sendMessage(msg: DaemonMessage): void {
+    this.sendPayload(encodeMessage(msg));
+  }
+
+  private sendPayload(payload: Uint8Array): void {
+    if (!this.channel || this.ended) return;
+    for (const w of this.channel.write(payload)) this.host.send(w);
+  }
+
+  private onPayload(payload: Uint8Array): void {
+    let msg;
+    try {
+      msg = decodeClientMessage(payload);
+    } catch (e) {
+      const message = e instanceof OpenScopeError ? e.message : "rpc: malformed message";
+      this.host.audit({ kind: "call.denied", shareId: this.host.shareId, agent: this.host.agent, reason: "malformed", message });
+      this.sendMessage({ type: "error", id: null, code: "malformed", reason: "malformed", message });
+      return;
+    }
+    switch (msg.type) {
+      case "list":
+        this.sendMessage({ type: "verbs", id: msg.id, verbs: this.verbList() });
+        return;
+      case "cancel":
+        this.running.get(msg.id)?.cancel("cancelled by the recipient");
+        return;
+      case "call":
+        this.call(msg.id, msg.verb, msg.params);
+        return;
+    }
+  }
+
+  private verbList(): VerbInfo[] {
+    const passport: Passport = decodePassportUnverified(this.host.passport());
+    const catalog = this.host.catalog();
+    return Object.entries(passport.verbs).map(([name, params]) => {
+      const def = catalog.get(name);
+      return {
+        name,
+        summary: def?.summary ?? "",
+        params: Object.fromEntries(
+          Object.entries(params).map(([p, constraint]) => {
+            // A catalog default outside this share is not offered: the caller must pick a value.
+            const d = def?.params[p]?.default;
+            return [p, d === undefined || !admits(constraint, d) ? { constraint } : { constraint, default: d }];
+          }),
+        ),
+      };
+    });
+  }
+
+  private call(id: number, verb: string, params: Record<string, string>): void {
+    const base = { shareId: this.host.shareId, agent: this.host.agent, callId: String(id), verb, params };
+    if (this.running.has(id)) {
+      this.host.audit({ ...base, kind: "call.denied", reason: "malformed", message: "call id already in use" });
+      this.sendMessage({ type: "error", id, code: "malformed", reason: "malformed", message: "call id already in use" });
+      return;
+    }
+    if (this.running.size >= MAX_CONCURRENT_CALLS) {
+      const message = `at most ${MAX_CONCURRENT_CALLS} calls may run at once in a session`;
+      this.host.audit({ ...base, kind: "call.denied", reason: "busy", message });
+      this.sendMessage({ type: "error", id, code: "busy", reason: "busy", message });
+      return;
+    }
+    const passport = decodePassportUnverified(this.host.passport());
+    const decision = decide({
+      call: { verb, params },
+      passport,
+      currentGrant: this.host.currentGrant(),
+      share: this.host.shareState(),
+      callerKey: this.clientKey,
+      now: this.host.now(),
+      catalog: this.host.catalog(),
+    });
+    if (!decision.allow) {
+      this.host.audit({ ...base, kind: "call.denied", reason: decision.reason, message: decision.message });
+      const over = decision.reason === "expired" || decision.reason === "revoked";
+      this.sendMessage({ type: "error", id, code: over ? "share_over" : "denied", reason: decision.reason, message: decision.message });
+      return;
+    }
+    // The intent is committed before the verb starts (SPEC.md §15).
+    this.host.audit({ ...base, kind: "call.allowed", params: decision.params });
+    this.sendMessage({ type: "started", id, params: decision.params });
+    let running: RunningVerb;
+    try {
+      running = this.host.runVerb(verb, decision.params, async (stream, chunk) => {
+        this.sendPayload(encodeChunk(id, stream, chunk));
+        await this.waitForRoom();
+      });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.host.audit({ ...base, kind: "call.outcome", exitCode: -1, detail: `could not start: ${message}` });
+      this.sendMessage({ type: "error", id, code: "internal", message: `the verb could not start: ${message}` });
+      return;
+    }
+    this.running.set(id, running);
+    running.done.then(
+      (r: RunResult) => {
+        this.running.delete(id);
+        this.host.audit({
+          ...base,
+          kind: "call.outcome",
+          exitCode: r.exitCode ?? -1,
+          bytesOut: r.bytesOut,
+          durationMs: Math.round(r.durationMs),
+          outputDigest: r.outputDigest,
+          truncated: r.truncated,
+          detail: [r.signal && `signal ${r.signal}`, r.timedOut && "timed out", r.cancelled && "cancelled", this.ended && "session ended"]
+            .filter(Boolean)
+            .join(", ") || undefined,
+        });
+        this.sendMessage({
+          type: "result",
+          id,
+          exitCode: r.exitCode,
+          signal: r.signal,
+          timedOut: r.timedOut,
+          cancelled: r.cancelled,
+          truncated: r.truncated,
+          bytesOut: r.bytesOut,
+          durationMs: Math.round(r.durationMs),
+        });
+      },
+      (e: unknown) => {
+        this.running.delete(id);
+        this.host.audit({ ...base, kind: "call.outcome", exitCode: -1, detail: `runner failed: ${String(e)}` });
+        this.sendMessage({ type: "error", id, code: "internal", message: "the verb's runner failed" });
+      },
+    );
+  }
+
+  /** Resolves when the channel and the socket have room: a slow reader slows the verb, not our memory. */
+  private waitForRoom(): Promise<void> {
+    if (this.ended || !this.channel) return Promise.resolve();
+    const full = () => !this.ended && (this.channel!.queuedBytes > HIGH_WATER_BYTES || this.host.bufferedAmount() > HIGH_WATER_BYTES);
+    if (!full()) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.roomWaiters.push(resolve);
+      // Socket drain has no event on Bun's client WebSocket: poll it while someone waits.
+      this.roomTimer ??= setInterval(() => {
+        if (!full()) this.wakeRoomWaiters();
+      }, 5);
+    });
+  }
+
+  private wakeRoomWaiters(): void {
+    if (this.roomWaiters.length === 0) return;
+    const full = !this.ended && this.channel && (this.channel.queuedBytes > HIGH_WATER_BYTES || this.host.bufferedAmount() > HIGH_WATER_BYTES);
+    if (full) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    clearInterval(this.roomTimer);
+    this.roomTimer = undefined;
+    for (const w of waiters) w();
+  }
+}
+
