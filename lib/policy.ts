@@ -7,7 +7,7 @@ import type { Catalog } from "./catalog.ts";
 import { admits, describeConstraint, displayValue, pinnedValue } from "./constraint.ts";
 import { MAX_SHARE_TTL_MS } from "./duration.ts";
 import type { GrantVerbs } from "./grant.ts";
-import type { Passport } from "./passport.ts";
+import { type Passport, verifyPassport } from "./passport.ts";
 import { MAX_VALUE_LENGTH } from "./pattern.ts";
 import { PARAM_NAME } from "./catalog.ts";
 
@@ -109,4 +109,28 @@ export function decide(input: {
     params[name] = value;
   }
   return { allow: true, params };
+}
+
+/**
+ * decide() on a signed passport as stored by the daemon: a passport that fails verification
+ * (tampered, non-canonical, unknown version or constraint kind, lifetime over 30 min) is "malformed".
+ */
+export function decideSigned(input: {
+  call: unknown;
+  signedPassport: string;
+  daemonPublicKey: Uint8Array;
+  currentGrant: GrantVerbs | undefined;
+  share: ShareState;
+  callerKey: string | null;
+  now: number;
+  catalog: Catalog;
+}): Decision {
+  let passport: Passport;
+  try {
+    passport = verifyPassport(input.signedPassport, input.daemonPublicKey);
+  } catch {
+    return deny("malformed", "this share's passport is invalid");
+  }
+  const { signedPassport: _s, daemonPublicKey: _k, ...rest } = input;
+  return decide({ ...rest, passport });
 }
