@@ -1,6 +1,6 @@
 // What the operator commands share: the home folder, the store and audit log, the agent
 // credential files, and short renderings of grants for tables.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { AuditLog } from "../../lib/audit.ts";
 import { describeConstraint, type Constraint } from "../../lib/constraint.ts";
@@ -33,7 +33,22 @@ export function ensureAgentToken(paths: HomePaths, agent: string): string {
   if (existsSync(file)) return readFileSync(file, "utf8").trim();
   const token = randomBytes(32).toString("base64url");
   writeFileSync(file, token + "\n", { mode: 0o600, flag: "wx" });
+  // Readable by root and by the agent's owner: a local user of the same name owns the file.
+  const owner = localUser(agent);
+  if (owner) chownSync(file, owner.uid, owner.gid);
   return token;
+}
+
+function localUser(name: string): { uid: number; gid: number } | undefined {
+  try {
+    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const f = line.split(":");
+      if (f[0] === name && f[2] && f[3]) return { uid: Number(f[2]), gid: Number(f[3]) };
+    }
+  } catch {
+    /* no passwd database: root alone holds the credential */
+  }
+  return undefined;
 }
 
 export function readAgentToken(paths: HomePaths, agent: string): string {

@@ -89,6 +89,17 @@ function checkAgentCredential(store: Store, agent: string, token: string): void 
   }
 }
 
+/** True when a daemon already serves this socket (a stale file from a killed daemon answers nothing). */
+export async function controlSocketAnswers(socketPath: string): Promise<boolean> {
+  if (!existsSync(socketPath)) return false;
+  try {
+    const res = await fetch("http://openscope/v1/health", { unix: socketPath, signal: AbortSignal.timeout(1000) } as RequestInit);
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
 /** CLI side: one request to the running daemon, errors rebuilt with their exit codes. */
 export async function controlRequest<T>(
   socketPath: string,

@@ -10,7 +10,7 @@ import { readDaemonIdentity } from "../keyfile.ts";
 import { Store } from "../store.ts";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
-import { startControlServer } from "./control.ts";
+import { controlSocketAnswers, startControlServer } from "./control.ts";
 import { ShareManager } from "./shares.ts";
 
 export interface DaemonOptions {
@@ -46,6 +46,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
     },
     log,
   });
+  if (await controlSocketAnswers(paths.socket)) {
+    store.close();
+    throw usageError(`a daemon is already running for this home (socket ${paths.socket})`, ["stop it first, or use another --home"]);
+  }
   await shares.recover();
   const server = startControlServer({ socketPath: paths.socket, shares, store });
   log(`daemon running; fingerprint ${fp}`);
