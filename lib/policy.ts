@@ -65,6 +65,10 @@ export function decide(input: {
   const parsed = v.safeParse(CallSchema, input.call);
   if (!parsed.success) return deny("malformed", `malformed call: ${v.summarize(parsed.issues).split("\n")[0]!.replace(/^× /, "")}`);
   const call = parsed.output;
+  // valibot's record silently skips keys such as "__proto__" and "constructor": refuse them here.
+  const rawKeys = Object.keys((input.call as { params: object }).params);
+  if (rawKeys.length !== Object.keys(call.params).length || rawKeys.some((k) => !PARAM_NAME.test(k)))
+    return deny("malformed", "malformed call: bad parameter name");
   const callVerb = call.verb;
 
   // 2. The passport itself (already verified when stored; re-checked here, cheaply, fail closed).
