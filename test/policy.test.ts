@@ -158,7 +158,7 @@ const pinArb = (param: string, valid = 4) =>
   );
 const specArbWith = (valid: number) =>
   fc
-    .tuple(fc.constantFrom(...catalog.keys()), fc.array(fc.constantFrom("service", "lines", "name", "tag"), { maxLength: 3 }))
+    .tuple(fc.constantFrom(...catalog.keys()), fc.array(fc.constantFrom<string>("service", "lines", "name", "tag"), { maxLength: 3 }))
     .chain(([verb, which]) => {
       const params = Object.keys(catalog.get(verb)!.params).filter((p) => which.includes(p));
       return fc.tuple(...params.map((p) => pinArb(p, valid))).map((pins) => (pins.length ? `${verb}:${params.map((p, i) => `${p}=${pins[i]}`).join(",")}` : verb));
