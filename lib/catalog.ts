@@ -1,7 +1,7 @@
 // The verb catalog (`verbs.toml`, SPEC.md §2): parsing and every load-time refusal. A verb is an
 // argv template run by the exec or ssh adapter; every parameter is constrained, used by a
 // placeholder, and (unless the parameter says so with `allow`) cannot carry "/", "..", spaces
-// or a leading "-". Pure: text in, a frozen Catalog out, or OpenScopeError("usage").
+// or a leading "-". Pure: text in, a read-only Catalog out, or OpenScopeError("usage").
 import * as v from "valibot";
 import { type Constraint, enumConstraint, admits, isPrintableValue, validateConstraint } from "./constraint.ts";
 import { parseDuration, parseSize } from "./duration.ts";

@@ -46,7 +46,11 @@ export function admits(c: Constraint, value: string): boolean {
       return n !== undefined && n >= c.min && n <= c.max;
     }
     case "pattern":
-      return matchPattern(compilePattern(c.pattern), value);
+      try {
+        return matchPattern(compilePattern(c.pattern), value);
+      } catch {
+        return false; // a pattern outside the safe subset admits nothing
+      }
     default:
       return false; // fail closed on anything unknown
   }

@@ -92,13 +92,14 @@ export function attenuate(catalog: Catalog, grant: GrantVerbs, request: VerbSpec
   if (request.length === 0) throw usageError("share: name at least one verb", ["e.g. --verb ssh.tail_logs:service=web"]);
   const out: GrantVerbs = {};
   for (const spec of request) {
-    const def = catalogVerb(catalog, spec.verb, "--verb");
     if (Object.hasOwn(out, spec.verb)) throw usageError(`--verb ${spec.verb}: named twice`, ["pin a set of values with k=a|b"]);
+    // Outside the grant is a denial (exit 3) even for a verb the catalog does not know.
     const held = Object.hasOwn(grant, spec.verb) ? grant[spec.verb] : undefined;
     if (held === undefined) {
       const mine = Object.keys(grant).sort().join(", ") || "none";
       throw deniedError(`${spec.verb}: not in your grant`, [`your verbs: ${mine}`]);
     }
+    const def = catalogVerb(catalog, spec.verb, "--verb");
     const outerOf = (key: string): Constraint => {
       const g = Object.hasOwn(held, key) ? held[key] : undefined;
       const c = def.params[key]!.constraint;

@@ -39,6 +39,7 @@ describe("admits", () => {
     [name, "a".repeat(32), true],
     [name, "a".repeat(33), false],
     [{ kind: "bogus" } as unknown as Constraint, "x", false],
+    [{ kind: "pattern", pattern: "^(a)\\1$" }, "aa", false], // outside the safe subset: admits nothing
   ];
   for (const [c, v, want] of table)
     test(`${describeConstraint(c as Constraint) ?? "bogus"} ∋ ${JSON.stringify(v)} is ${want}`, () => expect(admits(c, v)).toBe(want));
