@@ -237,3 +237,18 @@ test("property: whenever decide allows, the call is inside the passport, the cur
   );
   expect(allowed).toBeGreaterThan(500); // (≈950 per run) the generator reaches the allow path, so the property is not vacuous
 });
+
+test("fuzz: any untrusted call value gets a decision, never an exception (3000 runs)", () => {
+  const callish = fc.oneof(
+    fc.jsonValue({ maxDepth: 3 }),
+    fc.record({ verb: fc.oneof(fc.constantFrom(...Object.keys(shareVerbs)), fc.string()), params: fc.dictionary(fc.string({ maxLength: 12 }), fc.oneof(fc.string({ maxLength: 300 }), fc.jsonValue({ maxDepth: 1 }))) }),
+  );
+  fc.assert(
+    fc.property(callish, (call) => {
+      const d = decide({ call, passport, currentGrant: grant, share: live, callerKey: holder, now: NOW + MIN, catalog });
+      if (!d.allow) expect(DENY_REASONS).toContain(d.reason);
+      else for (const [k, value] of Object.entries(d.params)) expect(admits(passport.verbs[(call as { verb: string }).verb]![k]!, value)).toBe(true);
+    }),
+    { numRuns: 3000 },
+  );
+});
