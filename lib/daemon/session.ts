@@ -7,7 +7,7 @@ import { admits } from "../constraint.ts";
 import { OpenScopeError } from "../errors.ts";
 import type { GrantVerbs } from "../grant.ts";
 import { toBase64url } from "../keys.ts";
-import { decide, type ShareState } from "../policy.ts";
+import { decideSigned, type ShareState } from "../policy.ts";
 import { decodePassportUnverified, type Passport } from "../passport.ts";
 import {
   decodeClientMessage,
@@ -229,10 +229,11 @@ export class DaemonSession {
       this.sendMessage({ type: "error", id, code: "busy", reason: "busy", message });
       return;
     }
-    const passport = decodePassportUnverified(this.host.passport());
-    const decision = decide({
+    // The stored passport's signature is checked at every call: an edited database row denies.
+    const decision = decideSigned({
       call: { verb, params },
-      passport,
+      signedPassport: this.host.passport(),
+      daemonPublicKey: this.host.signPublicKey,
       currentGrant: this.host.currentGrant(),
       share: this.host.shareState(),
       callerKey: this.clientKey,
