@@ -202,7 +202,7 @@ export class Channel {
     this.queued += payload.length;
     const out = this.flush();
     // Whatever waits for credit is copied, so the caller may reuse its buffer at once.
-    if (this.queue.includes(item)) item.data = payload.slice();
+    if (this.queue.at(-1) === item) item.data = payload.slice();
     return out;
   }
 
