@@ -81,7 +81,7 @@ export function decodeHandle(text: string): Handle {
   } catch {
     throw damaged("invalid characters or length");
   }
-  if (raw.length < 1 + 8 + 1 + 16 + 32 + 2 + 32 + CHECKSUM_LEN) throw damaged("too short");
+  if (raw.length < 1 + 8 + 1 + 16 + 32 + 2 + CHECKSUM_LEN) throw damaged("too short");
   const body = raw.subarray(0, raw.length - CHECKSUM_LEN);
   if (!equalBytes(raw.subarray(raw.length - CHECKSUM_LEN), checksum(body))) throw damaged("checksum mismatch");
 
