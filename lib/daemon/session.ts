@@ -54,6 +54,8 @@ const HIGH_WATER_BYTES = 512 * 1024;
 export class DaemonSession {
   private channel: Channel | undefined;
   private clientKey: string | null = null;
+  private confirmed = false;
+  private connectedDetail = "";
   private readonly running = new Map<number, RunningVerb>();
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private ended = false;
@@ -65,8 +67,9 @@ export class DaemonSession {
     this.handshakeTimer = setTimeout(() => this.fail("handshake timed out"), HANDSHAKE_TIMEOUT_MS);
   }
 
+  /** True once the client proved the psk with a valid record (the handshake alone cannot show it). */
   get established(): boolean {
-    return this.channel !== undefined && !this.ended;
+    return this.confirmed && !this.ended;
   }
 
   /** A binary frame from the relay. */
@@ -85,6 +88,13 @@ export class DaemonSession {
       this.close("record rejected");
       this.host.evict();
       return;
+    }
+    if (!this.confirmed) {
+      // IKpsk2 mixes the psk in at the end of message 2, so only the client's first valid record
+      // proves it holds the session secret; until then the handshake timer keeps running.
+      this.confirmed = true;
+      clearTimeout(this.handshakeTimer);
+      this.host.audit({ kind: "share.connected", shareId: this.host.shareId, agent: this.host.agent, detail: this.connectedDetail });
     }
     for (const w of result.out) this.host.send(w);
     this.wakeRoomWaiters();
@@ -143,7 +153,6 @@ export class DaemonSession {
       this.fail("handshake failed");
       return;
     }
-    clearTimeout(this.handshakeTimer);
     this.channel = reply.channel;
     this.clientKey = this.host.recipientKey === null ? null : clientKey;
     this.host.send(reply.message2);
@@ -152,7 +161,7 @@ export class DaemonSession {
       this.endShare(state.state === "revoked" ? "revoked" : "expired");
       return;
     }
-    this.host.audit({ kind: "share.connected", shareId: this.host.shareId, agent: this.host.agent, detail: this.clientKey ? `key ${clientKey.slice(0, 12)}…` : "bearer" });
+    this.connectedDetail = this.clientKey ? `key ${clientKey.slice(0, 12)}…` : "bearer";
     this.sendMessage({
       type: "hello",
       version: RPC_VERSION,
