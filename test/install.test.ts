@@ -217,3 +217,35 @@ describe("release signing (scripts/release.ts)", () => {
     expect(names).toEqual(["darwin-arm64", "darwin-x64", "linux-arm64", "linux-arm64-musl", "linux-x64", "linux-x64-musl", "windows-x64"]);
   });
 });
+
+describe("deploy files", () => {
+  const unit = (name: string) => readFileSync(join(ROOT, "deploy", name), "utf8");
+
+  test.each(["openscope-relay.service", "openscope-daemon.service"])("%s has the issue's hardening", (name) => {
+    const text = unit(name);
+    for (const line of ["NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "Restart=on-failure"]) {
+      expect(text).toMatch(new RegExp(`^${line}$`, "m"));
+    }
+    expect(text).toMatch(/^User=openscope(-relay)?$/m);
+    if (name === "openscope-daemon.service") expect(text).toMatch(/^ReadWritePaths=\/var\/lib\/openscope$/m);
+  });
+
+  test("systemd-analyze accepts both units (when systemd-analyze is installed)", async () => {
+    const sa = Bun.which("systemd-analyze");
+    const dir = join(work, "units");
+    mkdirSync(dir, { recursive: true });
+    // The binaries are not installed here: point ExecStart at a program that exists.
+    const names = ["openscope-relay.service", "openscope-daemon.service"];
+    for (const n of names) writeFileSync(join(dir, n), unit(n).replace(/^ExecStart=\S+/m, "ExecStart=/bin/true"));
+    const r = sa ? await $`${sa} verify ${names.map((n) => join(dir, n))}`.nothrow().quiet() : { exitCode: 0, stderr: "" };
+    expect(r.stderr.toString()).toBe("");
+    expect(r.exitCode).toBe(0);
+  });
+
+  test("the Containerfile ships only the relay binary, as a non-root user", () => {
+    const text = readFileSync(join(ROOT, "deploy", "Containerfile"), "utf8");
+    expect(text).toContain("bun scripts/build.ts --only openscope-relay");
+    expect(text).toMatch(/^USER nonroot/m);
+    expect(text).toMatch(/^ENTRYPOINT \["\/usr\/local\/bin\/openscope-relay"\]$/m);
+  });
+});
