@@ -76,6 +76,8 @@ interface Built {
   bytes: number;
   sha256: string;
   bytecode: boolean;
+  /** Ran `--version` on this machine before shipping (only targets this machine can run). */
+  smokeTested: boolean;
   note?: string;
 }
 
@@ -90,28 +92,39 @@ function runsHere(p: Platform): boolean {
   return process.platform === "linux" && p.platform === `linux-${arch}`;
 }
 
+/** Why a build is unusable: the compiler failed, or (on a target this machine runs) `--version` did. */
+async function buildFailure(root: string, entry: string, p: Platform, outfile: string, bytecode: boolean): Promise<string | undefined> {
+  const r = await compile(root, entry, p.target, outfile, bytecode);
+  if (r.exitCode !== 0) return r.stderr.toString().trim() || `bun build exited ${r.exitCode}`;
+  if (!runsHere(p)) return undefined;
+  const smoke = await $`${outfile} --version`.nothrow().quiet();
+  return smoke.exitCode === 0 ? undefined : `smoke test (--version) failed: ${smoke.stderr.toString().trim()}`;
+}
+
 /** Builds one artifact with `--bytecode`, falling back to a plain build when that fails. */
 async function buildOne(root: string, out: string, entry: string, binary: string, p: Platform): Promise<Built> {
   const name = artifactName(binary, p);
   const outfile = join(out, name);
-  let bytecode = true;
   let note: string | undefined;
-  let r = await compile(root, entry, p.target, outfile, true);
-  if (r.exitCode === 0 && runsHere(p)) {
-    const smoke = await $`${outfile} --version`.nothrow().quiet();
-    if (smoke.exitCode !== 0) {
-      r = { ...r, exitCode: 1, stderr: Buffer.from(`smoke test failed: ${smoke.stderr.toString().trim()}`) } as typeof r;
-    }
-  }
-  if (r.exitCode !== 0) {
-    bytecode = false;
-    note = `bytecode build failed, built without: ${r.stderr.toString().trim().split("\n").pop()}`;
+  const withBytecode = await buildFailure(root, entry, p, outfile, true);
+  if (withBytecode !== undefined) {
+    note = `bytecode build failed, built without: ${withBytecode.split("\n").pop()}`;
     rmSync(outfile, { force: true });
-    r = await compile(root, entry, p.target, outfile, false);
-    if (r.exitCode !== 0) throw new Error(`release: bun build ${entry} for ${p.target} failed:\n${r.stderr.toString()}`);
+    const plain = await buildFailure(root, entry, p, outfile, false);
+    if (plain !== undefined) throw new Error(`release: bun build ${entry} for ${p.target} failed:\n${plain}`);
   }
   const data = readFileSync(outfile);
-  return { name, program: binary, platform: p.platform, target: p.target, bytes: data.length, sha256: bytesToHex(sha256(data)), bytecode, ...(note ? { note } : {}) };
+  return {
+    name,
+    program: binary,
+    platform: p.platform,
+    target: p.target,
+    bytes: data.length,
+    sha256: bytesToHex(sha256(data)),
+    bytecode: withBytecode === undefined,
+    smokeTested: runsHere(p),
+    ...(note ? { note } : {}),
+  };
 }
 
 function loadSigningKey(env: Record<string, string | undefined>): { seed: Uint8Array; ephemeral: boolean } {
