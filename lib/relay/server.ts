@@ -266,7 +266,9 @@ export function startRelay(opts: RelayOptions): RelayHandle {
             return;
           }
           const sent = peer.send(msg);
-          if (sent === 0) {
+          // Bun returns 0 both for "dropped" and for an empty message it did send: only a
+          // non-empty message can mean the peer is stuck (else an empty frame kicks the peer off).
+          if (sent === 0 && msg.byteLength > 0) {
             run(state.end(peer.data.leg, "backpressure", Date.now()));
             return;
           }
