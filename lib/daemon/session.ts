@@ -14,6 +14,7 @@ import {
   encodeChunk,
   encodeMessage,
   MAX_CONCURRENT_CALLS,
+  MAX_CONTROL_MESSAGE_BYTES,
   RPC_VERSION,
   type DaemonMessage,
   type VerbInfo,
@@ -189,8 +190,12 @@ export class DaemonSession {
       msg = decodeClientMessage(payload);
     } catch (e) {
       const message = e instanceof OpenScopeError ? e.message : "rpc: malformed message";
-      this.host.audit({ kind: "call.denied", shareId: this.host.shareId, agent: this.host.agent, reason: "malformed", message });
-      this.sendMessage({ type: "error", id: null, code: "malformed", reason: "malformed", message });
+      // A call whose id is still readable (say a 10 KB value) is answered as a denial under its
+      // own id: the client waits on that id and would otherwise hang.
+      const call = readableCall(payload);
+      const about = call ? { callId: String(call.id), ...(call.verb !== undefined ? { verb: call.verb } : {}) } : {};
+      this.host.audit({ kind: "call.denied", shareId: this.host.shareId, agent: this.host.agent, ...about, reason: "malformed", message });
+      this.sendMessage({ type: "error", id: call?.id ?? null, code: call ? "denied" : "malformed", reason: "malformed", message });
       return;
     }
     switch (msg.type) {
@@ -332,3 +337,17 @@ export class DaemonSession {
   }
 }
 
+/** The id (and verb) of a "call" message that failed its schema, if they are well-formed. */
+function readableCall(payload: Uint8Array): { id: number; verb: string | undefined } | undefined {
+  if (payload.length > MAX_CONTROL_MESSAGE_BYTES || payload[0] !== 0x7b) return undefined;
+  let msg: unknown;
+  try {
+    msg = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
+  } catch {
+    return undefined;
+  }
+  if (typeof msg !== "object" || msg === null) return undefined;
+  const { type, id, verb } = msg as Record<string, unknown>;
+  if (type !== "call" || typeof id !== "number" || !Number.isInteger(id) || id < 1 || id > 0xffffffff) return undefined;
+  return { id, verb: typeof verb === "string" && verb.length <= 128 ? verb : undefined };
+}
