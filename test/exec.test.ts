@@ -67,6 +67,12 @@ describe("what the verb sees", () => {
     expect(stdout.trim().split("\n").sort()).toEqual(["ONLY=this", "PATH=/usr/bin:/bin"]);
   });
 
+  test("an absolute argv[0] runs without a PATH lookup", async () => {
+    const { result, stdout } = await run(["/bin/echo", "abs"], { env: { LANG: "C.UTF-8" } });
+    expect(result.exitCode).toBe(0);
+    expect(stdout).toBe("abs\n");
+  });
+
   test("cwd defaults to / and can be set", async () => {
     expect((await run(["pwd"])).stdout).toBe("/\n");
     expect((await run(["pwd"], { cwd: dir })).stdout).toBe(`${dir}\n`);

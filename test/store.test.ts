@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OpenScopeError } from "../lib/errors.ts";
-import { BUSY_TIMEOUT_MS, SCHEMA_VERSION, Store, type ShareRow } from "../lib/store.ts";
+import { BUSY_TIMEOUT_MS, SCHEMA_VERSION, Store, tokenSha256, type ShareRow } from "../lib/store.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -133,6 +133,10 @@ describe("rows", () => {
     store.setAgentCredential("you", sha("b"));
     expect(store.agentCredential("you")).toBe(sha("b"));
     expect(() => store.setAgentCredential("you", "not-a-digest")).toThrow(OpenScopeError);
+    // SHA-256("abc"), FIPS 180-2 appendix B.1
+    expect(tokenSha256("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    store.setAgentCredential("you", tokenSha256("abc"));
+    expect(store.agentCredential("you")).toBe(tokenSha256("abc"));
   });
 
   test("a grant keeps its id, moves its revision on every change, and gets a new id after removal", () => {
