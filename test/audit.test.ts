@@ -189,6 +189,43 @@ describe("under load", () => {
     }
   }, 60_000);
 
+  test("SIGKILL at random moments loses no acknowledged row and leaves a valid chain", async () => {
+    const script = join(dir, "killed.ts");
+    writeFileSync(
+      script,
+      `
+      import { AuditLog } from ${JSON.stringify(join(import.meta.dir, "..", "lib", "audit.ts"))};
+      import { Store } from ${JSON.stringify(join(import.meta.dir, "..", "lib", "store.ts"))};
+      const log = new AuditLog(Store.open(process.argv[2]));
+      // each line is written only after append() returned: the row it names must survive
+      for (let i = 0; ; i++) process.stdout.write(log.append({ kind: "call.allowed", callId: String(i) }).seq + "\\n");
+    `,
+    );
+    const acknowledged = new Set<number>();
+    for (let trial = 0; trial < 10; trial++) {
+      const target = 1 + Math.floor(Math.random() * 200);
+      const proc = Bun.spawn([process.execPath, script, path], { stdout: "pipe", stderr: "pipe" });
+      let buf = "";
+      let seen = 0;
+      const decoder = new TextDecoder();
+      for await (const chunk of proc.stdout) {
+        buf += decoder.decode(chunk, { stream: true });
+        const lines = buf.split("\n");
+        buf = lines.pop()!;
+        for (const l of lines) acknowledged.add(Number(l));
+        seen += lines.length;
+        if (seen >= target) break;
+      }
+      proc.kill("SIGKILL");
+      await proc.exited;
+    }
+    const result = log.verify();
+    expect(result.ok).toBe(true);
+    const seqs = new Set(log.list().map((r) => r.seq));
+    for (const s of acknowledged) expect(seqs.has(s)).toBe(true);
+    expect(acknowledged.size).toBeGreaterThan(0);
+  }, 60_000);
+
   test("1000 appends survive closing and reopening the file", () => {
     for (let i = 0; i < 1000; i++) log.append({ kind: "call.outcome", callId: `c${i}`, exitCode: i % 3, bytesOut: i });
     store.close();
