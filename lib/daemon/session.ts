@@ -1,6 +1,7 @@
 // The daemon's side of one recipient connection: answers the Noise handshake as responder,
 // then serves RPC (hello, list, call, cancel) for one share. Every call goes through the one
 // chokepoint `decide`; the intent is audited before the verb starts, the outcome after.
+import { randomBytes } from "node:crypto";
 import { acceptInitiator, type Channel } from "../channel.ts";
 import type { Catalog } from "../catalog.ts";
 import { admits } from "../constraint.ts";
@@ -57,6 +58,7 @@ export class DaemonSession {
   private clientKey: string | null = null;
   private confirmed = false;
   private connectedDetail = "";
+  private readonly tag = randomBytes(4).toString("hex");
   private readonly running = new Map<number, RunningVerb>();
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private ended = false;
@@ -231,7 +233,8 @@ export class DaemonSession {
   }
 
   private call(id: number, verb: string, params: Record<string, string>): void {
-    const base = { shareId: this.host.shareId, agent: this.host.agent, callId: String(id), verb, params };
+    // Call ids restart at 1 in every connection; the session tag makes the audit's callId unique.
+    const base = { shareId: this.host.shareId, agent: this.host.agent, callId: `${this.tag}.${id}`, verb, params };
     if (this.running.has(id)) {
       this.host.audit({ ...base, kind: "call.denied", reason: "malformed", message: "call id already in use" });
       this.sendMessage({ type: "error", id, code: "malformed", reason: "malformed", message: "call id already in use" });

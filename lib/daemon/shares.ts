@@ -83,6 +83,7 @@ export class ShareManager {
 
   /** After a restart: live shares come back (never wider), ended ones linger or go. */
   async recover(): Promise<void> {
+    this.closeOrphanedCalls();
     for (const row of this.deps.store.listShares()) {
       const now = this.now();
       if (row.state === "live" && row.expiresAt <= now) {
@@ -93,6 +94,22 @@ export class ShareManager {
       if (!this.deps.relay) continue;
       const live = this.attach(row);
       live.leg.start().catch((e) => this.deps.log(`share ${row.id}: ${(e as Error).message}; retrying`));
+    }
+  }
+
+  /**
+   * A daemon killed mid-call leaves intent rows without outcomes (its verbs ran in their own
+   * process groups). Say so in the log rather than leave the question open.
+   */
+  private closeOrphanedCalls(): void {
+    const open = new Map<string, { shareId?: string; agent?: string; verb?: string }>();
+    for (const r of this.deps.audit.list()) {
+      if (!r.callId) continue;
+      if (r.kind === "call.allowed") open.set(r.callId, r);
+      else if (r.kind === "call.outcome") open.delete(r.callId);
+    }
+    for (const [callId, r] of open) {
+      this.deps.audit.append({ kind: "call.outcome", callId, shareId: r.shareId, agent: r.agent, verb: r.verb, detail: "outcome unknown: the daemon stopped while the verb ran" });
     }
   }
 
@@ -356,7 +373,12 @@ export class ShareManager {
     if (!def) throw new OpenScopeError("usage", `verb ${verb} is no longer in the catalog`);
     const argv =
       def.adapter === "ssh"
-        ? renderSshArgv(def, params, { knownHostsFile: this.deps.ssh.knownHostsFile, identityFile: this.deps.ssh.identityFile })
+        ? renderSshArgv(def, params, {
+            knownHostsFile: this.deps.ssh.knownHostsFile,
+            identityFile: this.deps.ssh.identityFile,
+            // Only the operator's known_hosts and key count, not whatever root's ssh config adds.
+            extraOptions: ["IdentitiesOnly=yes", "GlobalKnownHostsFile=/dev/null"],
+          })
         : renderArgv(def, params);
     return startVerb({ argv, timeoutMs: def.timeoutMs, maxOutputBytes: def.maxOutputBytes }, onOutput);
   }
