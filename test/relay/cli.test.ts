@@ -89,6 +89,18 @@ describe("the relay process", () => {
     expect(r.stderr()).not.toContain(s1.rid);
   });
 
+  test("--tls-cert/--tls-key serve wss:// directly", async () => {
+    writeFileSync(tokensFile, "t1\n");
+    const cert = join(dir, "cert.pem");
+    const key = join(dir, "key.pem");
+    const gen = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert], { stderr: "pipe" });
+    expect(gen.exitCode).toBe(0);
+    const r = await relay(["--tls-cert", cert, "--tls-key", key]);
+    expect(r.url).toStartWith("https://127.0.0.1:");
+    const res = await fetch(`${r.url}/healthz`, { tls: { rejectUnauthorized: false } } as RequestInit);
+    expect(await res.text()).toBe("ok\n");
+  });
+
   test("SIGTERM closes every leg with 1001 and exits 0", async () => {
     writeFileSync(tokensFile, "t1\n");
     const r = await relay();

@@ -34,7 +34,7 @@ export function openLeg(base: string, rid: string, role: "daemon" | "client", to
     headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
     perMessageDeflate: false,
   } as unknown as string[]);
-  ws.binaryType = "nodebuffer" as BinaryType;
+  (ws as unknown as { binaryType: string }).binaryType = "nodebuffer";
   let settle!: (ok: boolean) => void;
   const leg: TestLeg = {
     ws,
