@@ -62,6 +62,7 @@ export class DaemonSession {
   private readonly running = new Map<number, RunningVerb>();
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private ended = false;
+  private draining = false;
   private roomWaiters: Array<() => void> = [];
   private roomTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -77,7 +78,10 @@ export class DaemonSession {
 
   /** A binary frame from the relay. */
   onFrame(frame: Uint8Array): void {
-    if (this.ended) return;
+    if (this.ended) {
+      if (this.draining) this.drain(frame);
+      return;
+    }
     if (!this.channel) {
       this.handshake(frame);
       return;
@@ -119,8 +123,22 @@ export class DaemonSession {
   endShare(state: "revoked" | "expired"): void {
     if (this.channel && !this.ended) {
       this.sendMessage({ type: "ended", state, message: state === "revoked" ? "revoked by the operator" : "expired" });
+      // Under a fast stream "ended" waits in the channel behind output for the client's credit:
+      // keep taking credit records so it is delivered (payloads are ignored from now on).
+      this.draining = this.channel.queuedBytes > 0;
     }
     this.close(state);
+  }
+
+  /** After the share ended: apply the client's credit grants so queued records (and "ended") go out. */
+  private drain(frame: Uint8Array): void {
+    try {
+      const { out } = this.channel!.receive(frame);
+      for (const w of out) this.host.send(w);
+      if (this.channel!.queuedBytes === 0) this.draining = false;
+    } catch {
+      this.draining = false;
+    }
   }
 
   notifyExpiry(expiresAt: number): void {

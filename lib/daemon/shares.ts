@@ -239,8 +239,8 @@ export class ShareManager {
     if (live) {
       live.row = row;
       clearTimeout(live.expiryTimer);
+      // The ended session stays attached so a backlog (and "ended") can still drain to the client.
       live.session?.endShare("revoked");
-      live.session = undefined;
       this.armLinger(live);
     }
     return this.list().find((s) => s.id === id)!;
@@ -356,8 +356,8 @@ export class ShareManager {
       if (live.row.state !== "live") return;
       if (live.row.expiresAt > this.now()) return this.armExpiry(live);
       this.markEnded(live.row, "expired", live.row.expiresAt);
+      // The ended session stays attached so a backlog (and "ended") can still drain to the client.
       live.session?.endShare("expired");
-      live.session = undefined;
       this.armLinger(live);
     }, Math.min(delay, 2 ** 31 - 1));
   }
