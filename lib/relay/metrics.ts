@@ -29,6 +29,7 @@ export function formatMetrics(m: MetricsInput): string {
     ['{reason="unpaired"}', c.droppedUnpaired],
     ['{reason="text"}', c.ignoredText],
   ]);
+  metric(lines, "openscope_relay_backpressure_pauses_total", "counter", "Senders paused until their slow peer drained.", [["", c.pauses]]);
   metric(lines, "openscope_relay_outcomes_total", "counter", "Legs ended, by outcome.", OUTCOMES.map((o) => [`{outcome="${o}"}`, c.outcomes[o]]));
   metric(
     lines,

@@ -274,7 +274,10 @@ export function startRelay(opts: RelayOptions): RelayHandle {
           }
           state.counters.forwardedMessages++;
           state.counters.forwardedBytes += msg.byteLength;
-          if (sent === -1) ws.pause();
+          if (sent === -1 && !ws.isPaused) {
+            ws.pause();
+            state.counters.pauses++;
+          }
         },
         drain(ws) {
           const peer = ws.data.peer;

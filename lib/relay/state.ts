@@ -88,6 +88,8 @@ export interface Counters {
   forwardedMessages: number;
   droppedUnpaired: number;
   ignoredText: number;
+  /** Times a sender was paused because its peer was over the backpressure allowance. */
+  pauses: number;
   outcomes: Record<Outcome, number>;
   refusals: Record<Refusal, number>;
 }
@@ -106,6 +108,7 @@ export class RelayState {
       forwardedMessages: 0,
       droppedUnpaired: 0,
       ignoredText: 0,
+      pauses: 0,
       outcomes: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>,
       refusals: Object.fromEntries(Object.keys(REFUSALS).map((r) => [r, 0])) as Record<Refusal, number>,
     };

@@ -121,6 +121,7 @@ describe("relay under load", () => {
     // The relay forwarded only what the stalled reader's socket buffers took; it did not queue the rest.
     expect(forwarded).toBeLessThan(256 * 1024 * 1024);
     expect(after - before).toBeLessThan(256 * 1024 * 1024);
+    expect(Number(/openscope_relay_backpressure_pauses_total (\d+)/.exec(metrics)![1])).toBeGreaterThanOrEqual(1);
 
     // When the stalled reader goes away, the flooding leg is told and can go on.
     stalled.destroy();

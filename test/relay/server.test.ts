@@ -3,6 +3,7 @@
 // HTTP status, oversize → 1009, peer_gone and re-pairing, daemon takeover, evict, metrics.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
+import { connect } from "node:net";
 import { isValidRid, startRelay, type RelayHandle } from "../../lib/relay/server.ts";
 import { waitFor } from "../helpers/spawn.ts";
 import { newRid, openLeg, openPair, PAIRED, PEER_GONE, rawRequest, upgradeStatus } from "./legs.ts";
@@ -128,6 +129,40 @@ describe("pairing and forwarding", () => {
     expect(daemon.isOpen && client.isOpen).toBe(true);
     daemon.ws.close();
     client.ws.close();
+  });
+});
+
+describe("liveness", () => {
+  test("a leg without a peer past the unpaired wait is closed with 4004 (lonely)", async () => {
+    const short = startRelay({ tokens: [TOKEN], unpairedMaxMs: 100, log: () => {} });
+    try {
+      const leg = openLeg(short.url, newRid(), "daemon", TOKEN);
+      expect((await leg.waitClosed()).code).toBe(4004);
+      expect(short.metricsText()).toContain('openscope_relay_outcomes_total{outcome="lonely"} 1');
+    } finally {
+      await short.stop(false);
+    }
+  });
+
+  test("the relay pings its legs", async () => {
+    const pinging = startRelay({ tokens: [TOKEN], pingIntervalMs: 50, log: () => {} });
+    try {
+      const rid = newRid();
+      let seen = "";
+      const sock = connect({ host: "127.0.0.1", port: pinging.port });
+      sock.on("data", (d) => (seen += d.toString("latin1")));
+      sock.on("connect", () =>
+        sock.write(
+          `GET /v1/rendezvous/${rid}?role=daemon HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nUpgrade: websocket\r\n` +
+            `Connection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        ),
+      );
+      // A ping frame from the server: FIN + opcode 9, unmasked, empty payload.
+      await waitFor(() => seen.split("\r\n\r\n")[1]?.includes("\x89\x00"), "a ping frame");
+      sock.destroy();
+    } finally {
+      await pinging.stop(false);
+    }
   });
 });
 
