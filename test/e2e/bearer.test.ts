@@ -1,11 +1,14 @@
 // The --bearer variant on the compiled binaries: an unbound handle needs no registered key, two
 // different recipients can use it in turn, and `share open` insists on exactly one of --to and
 // --bearer (exit 2 otherwise).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, testCatalog, type OpenedShare } from "../helpers/cluster.ts";
 import { shareRow, waitConnected } from "../helpers/e2e.ts";
+
+// Each test runs the compiled programs several times: more than bun's default 5 s on 2 cores.
+setDefaultTimeout(60_000);
 
 let c: Cluster;
 let share: OpenedShare;

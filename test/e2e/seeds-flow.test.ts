@@ -2,7 +2,7 @@
 // verbs `--to` a registered key, the recipient copies the printed command and calls, the operator
 // lists (connected while a client is on), extends, revokes (the client is told so, exit 5), and
 // reads the audit, whose chain verifies.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, runCommand, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
@@ -10,6 +10,9 @@ import { pathWithDist, shareRow, startClient, waitConnected } from "../helpers/e
 import { waitFor } from "../helpers/spawn.ts";
 
 const MIN = 60_000;
+// Each test runs the compiled programs several times: more than bun's default 5 s on 2 cores.
+setDefaultTimeout(60_000);
+
 let c: Cluster;
 let vendor: Recipient;
 let fingerprint: string;
