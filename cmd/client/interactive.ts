@@ -45,7 +45,7 @@ export async function runInteractive(): Promise<number> {
     if (words.length - 1 === verbWordIndex) {
       const w = words[verbWordIndex] ?? "";
       const options = [...verbNames, ...(verbWordIndex === 0 ? ["list", "help", "quit"] : [])];
-      return [options.filter((n) => n.startsWith(w)), w];
+      return [finishUnique(options.filter((n) => n.startsWith(w))), w];
     }
     const verb = verbs.find((v) => v.name === words[verbWordIndex]);
     const last = words[words.length - 1] ?? "";
@@ -55,7 +55,7 @@ export async function runInteractive(): Promise<number> {
       if (p.constraint.kind === "enum") for (const value of p.constraint.values) candidates.push(`${name}=${value}`);
       else candidates.push(`${name}=`);
     }
-    return [candidates.filter((c) => c.startsWith(last)), last];
+    return [finishUnique(candidates.filter((c) => c.startsWith(last))), last];
   };
 
   rl = createInterface({ input: process.stdin, output: process.stderr, completer, terminal: tty });
@@ -127,6 +127,11 @@ async function runOne(session: ClientSession, verb: string, words: string[], ver
     }
     return reportError(e);
   }
+}
+
+/** One complete word (a verb, or k=value): add the space, as a shell does, so typing goes on. */
+function finishUnique(hits: string[]): string[] {
+  return hits.length === 1 && !hits[0]!.endsWith("=") ? [`${hits[0]} `] : hits;
 }
 
 function printVerbs(verbs: VerbInfo[]): void {

@@ -1,0 +1,146 @@
+// The interactive prompt of the compiled client driven through a real terminal (tmux): the y/N
+// fingerprint question, the passport card, `list`, a call whose output appears, a long call
+// cancelled with Ctrl-C (the daemon kills the verb and audits it cancelled, the prompt returns),
+// tab completion of verb names and enum values, and a clean quit. The screen is read with
+// capture-pane and polled with deadlines.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { waitFor } from "../helpers/spawn.ts";
+
+setDefaultTimeout(60_000);
+
+let c: Cluster;
+let vendor: Recipient;
+let share: OpenedShare;
+const socket = `openscope-pty-${process.pid}-${Date.now()}`;
+
+function tmux(...args: string[]): string {
+  const r = Bun.spawnSync(["tmux", "-L", socket, "-f", "/dev/null", ...args], { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr.toString()}`);
+  return r.stdout.toString();
+}
+
+/** The whole pane, scrollback included, wrapped lines joined, trailing blank lines and spaces dropped. */
+const screen = () => tmux("capture-pane", "-p", "-J", "-S", "-2000", "-t", "main").trimEnd();
+const keys = (...k: string[]) => tmux("send-keys", "-t", "main", ...k);
+const typeText = (text: string) => tmux("send-keys", "-t", "main", "-l", text);
+const count = (s: string, needle: string) => s.split(needle).length - 1;
+
+async function screenShows(what: string | RegExp, label = String(what), timeoutMs = 20_000): Promise<string> {
+  return waitFor(() => {
+    const s = screen();
+    return (typeof what === "string" ? s.includes(what) : what.test(s)) ? s : undefined;
+  }, `the screen to show ${label}\n--- screen ---\n${(() => { try { return screen(); } catch { return ""; } })()}`, timeoutMs);
+}
+
+/** Pids of live processes whose command line contains `needle`. */
+function pidsWith(needle: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8").replaceAll("\0", " ");
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      if (cmd.includes(needle) && !/\) Z /.test(stat)) out.push(Number(d));
+    } catch {}
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  c = new Cluster("binary");
+  await c.startRelay();
+  await c.init(testCatalog(join(c.dir, "data")));
+  await c.startDaemon();
+  const g = await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word", "--verb", "slow.sleep", "--verb", "ssh.restart_service"]);
+  expect(g.code).toBe(0);
+  vendor = c.recipient("vendor");
+  expect((await c.openscope(["recipients", "add", "vendor-b", await vendor.keygen()])).code).toBe(0);
+  share = await c.openShare(["--agent", "you", "--verb", "echo.word", "--verb", "slow.sleep", "--verb", "ssh.restart_service:service=web|api", "--to", "vendor-b", "--ttl", "10m"]);
+  const cmd = [...commandFor("binary", "openscope-reflect-client"), "--passport", share.handle].map((a) => `'${a}'`).join(" ");
+  // The shell line outlives the client so its exit code stays on the screen.
+  const shell = `env XDG_CONFIG_HOME='${vendor.configHome}' NO_COLOR=1 ${cmd}; echo "CLIENT-EXITED:$?"; sleep 120`;
+  tmux("new-session", "-d", "-s", "main", "-x", "200", "-y", "60", shell);
+}, 60_000);
+
+afterAll(async () => {
+  try {
+    tmux("kill-server");
+  } catch {}
+  await c?.stop();
+});
+
+describe("the interactive prompt in a terminal", () => {
+  test("asks to confirm the daemon fingerprint; y shows the passport card and the prompt", async () => {
+    const s = await screenShows("[y/N]");
+    expect(s).toContain(share.fingerprint);
+    keys("y", "Enter");
+    const card = await screenShows(/\[[0-9hms]+ left\] openscope>$/, "the prompt with a countdown");
+    expect(card).toContain("Passport from you");
+    expect(card).toMatch(/ssh\.restart_service — service: (web or api|api or web)/);
+    expect(card).toContain("Every call is recorded.");
+    expect(card).toContain("verbs you may call:");
+    // The confirmation is remembered for next time.
+    expect(readFileSync(join(vendor.configHome, "openscope", "known_daemons"), "utf8")).toContain(share.fingerprint);
+  });
+
+  test("list shows the verbs again", async () => {
+    const before = count(screen(), "verbs you may call:");
+    typeText("list");
+    keys("Enter");
+    await waitFor(() => count(screen(), "verbs you may call:") === before + 1, "a second verb list");
+    expect(screen()).toContain("slow.sleep seconds 0..120");
+  });
+
+  test("a call's output appears, then the done line and the prompt", async () => {
+    typeText("echo.word word=ptyhello");
+    keys("Enter");
+    const s = await screenShows("✔ echo.word done");
+    expect(s).toMatch(/^ptyhello$/m);
+    await screenShows(/✔ echo\.word done.*\n\[[0-9hms]+ left\] openscope>$/, "the prompt after the call");
+  });
+
+  test("Ctrl-C cancels a long call on the daemon; the prompt comes back", async () => {
+    typeText("slow.sleep seconds=100");
+    keys("Enter");
+    await waitFor(() => pidsWith("sleep 100").length > 0, "the verb to run on the daemon's side");
+    keys("C-c");
+    await screenShows("cancelling…");
+    const s = await screenShows("✘ slow.sleep: cancelled");
+    expect(s).toMatch(/✘ slow\.sleep: cancelled\n\[[0-9hms]+ left\] openscope>$/);
+    await waitFor(() => pidsWith("sleep 100").length === 0, "the daemon to kill the verb");
+    const rows = await waitFor(async () => {
+      const r = (await c.auditRows(share.id)).filter((x) => x.verb === "slow.sleep");
+      return r.some((x) => x.kind === "call.outcome") ? r : undefined;
+    }, "the outcome row");
+    expect(rows.map((r) => r.kind)).toEqual(["call.allowed", "call.outcome"]);
+    expect(JSON.stringify(rows[1])).toContain("cancelled");
+    // The client is still connected: the next call works.
+    typeText("echo.word word=aftercancel");
+    keys("Enter");
+    await screenShows(/^aftercancel$/m, "output after the cancel");
+  });
+
+  test("tab completes a verb name, then an enum value", async () => {
+    typeText("echo.w");
+    keys("Tab");
+    await screenShows(/openscope> echo\.word$/, "the completed verb name");
+    typeText("word=tabbed");
+    keys("Enter");
+    await screenShows(/^tabbed$/m, "the completed call's output");
+    typeText("ssh.restart_service service=a");
+    keys("Tab");
+    await screenShows(/openscope> ssh\.restart_service service=api$/, "the completed enum value");
+    keys("Enter");
+    await screenShows("✔ ssh.restart_service done");
+    expect(existsSync(join(c.dir, "data", "run", "api.restarted"))).toBe(true);
+  });
+
+  test("quit disconnects with exit 0", async () => {
+    typeText("quit");
+    keys("Enter");
+    await screenShows("CLIENT-EXITED:0");
+  });
+});
