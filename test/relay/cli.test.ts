@@ -29,7 +29,7 @@ describe("flags", () => {
     }
     expect(r.stdout).toContain("(Default: 65KiB)");
     expect(r.stdout).toContain("(Default: 5s)");
-  });
+  }, 60_000);
 
   test("bad flags exit 2 with a clear error", async () => {
     writeFileSync(tokensFile, "t1\n");
@@ -47,7 +47,7 @@ describe("flags", () => {
       expect(r.stderr).toMatch(/^openscope-relay: error: relay: /);
       expect(r.stderr).toMatch(re);
     }
-  });
+  }, 60_000);
 
   test("a port in use is a clear error", async () => {
     writeFileSync(tokensFile, "t1\n");
@@ -55,7 +55,7 @@ describe("flags", () => {
     const r = await runProgram("relay.ts", ["--listen", `127.0.0.1:${first.port}`, "--tokens-file", tokensFile]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`cannot listen on 127.0.0.1:${first.port}: address already in use`);
-  });
+  }, 60_000);
 });
 
 describe("the relay process", () => {
@@ -87,7 +87,7 @@ describe("the relay process", () => {
     await waitFor(() => r.stderr().includes("tokens not reloaded"), "reload error line");
     expect(await upgradeStatus(r.port, `/v1/rendezvous/${newRid()}?role=daemon`, { authorization: "Bearer t2" })).toBe(101);
     expect(r.stderr()).not.toContain(s1.rid);
-  });
+  }, 60_000);
 
   test("--tls-cert/--tls-key serve wss:// directly", async () => {
     writeFileSync(tokensFile, "t1\n");
@@ -99,7 +99,7 @@ describe("the relay process", () => {
     expect(r.url).toStartWith("https://127.0.0.1:");
     const res = await fetch(`${r.url}/healthz`, { tls: { rejectUnauthorized: false } } as RequestInit);
     expect(await res.text()).toBe("ok\n");
-  });
+  }, 60_000);
 
   test("SIGTERM closes every leg with 1001 and exits 0", async () => {
     writeFileSync(tokensFile, "t1\n");
@@ -111,5 +111,5 @@ describe("the relay process", () => {
     for (const leg of [a.daemon, a.client, lone]) expect((await leg.waitClosed()).code).toBe(1001);
     expect(await r.proc.exited).toBe(0);
     expect(a.daemon.texts).toEqual([PAIRED]);
-  });
+  }, 60_000);
 });
