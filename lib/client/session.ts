@@ -222,7 +222,8 @@ export class ClientSession {
       };
       ws.onclose = () => {
         if (!settled) {
-          if (Date.now() >= this.handle.expiresAt) {
+          // An extended share outlives the handle's expiry: the daemon's latest word counts.
+          if (Date.now() >= (this.hello?.expiresAt ?? this.handle.expiresAt)) {
             settle(shareOverError("this share has expired", ["ask the operator for a new share"]));
           } else {
             settle(connectionError(`could not reach the share at the relay (${this.handle.relayUrl})`, [
@@ -353,6 +354,7 @@ export class ClientSession {
       this.events.onReconnecting?.(attempt);
       const base = Math.min(5_000, 200 * 2 ** (attempt - 1));
       await Bun.sleep(base / 2 + Math.random() * (base / 2));
+      if (this.closed || this.ended) return; // closed during the backoff: do not take the rid again
       try {
         const hello = await this.connectOnce();
         this.hello = hello;
@@ -360,7 +362,13 @@ export class ClientSession {
         return;
       } catch (e) {
         if (e instanceof OpenScopeError && e.kind === "shareOver") {
-          this.ended = e;
+          // An "ended" message already told the caller (revoked or expired); else the share's
+          // expiry passed while we were away: tell it now, a prompt waiting on input must stop too.
+          if (!this.ended) {
+            this.ended = e;
+            this.failAll(e);
+            this.events.onEnded?.("expired", "expired");
+          }
           return;
         }
       }
