@@ -123,6 +123,7 @@ async function runOne(session: ClientSession, verb: string, words: string[], ver
   } catch (e) {
     if (e instanceof OpenScopeError) {
       process.stderr.write(`${e.kind === "denied" ? paint("✘ ", "red", process.stderr) : ""}${e.message}\n`);
+      for (const h of e.hints) process.stderr.write(`hint: ${h}\n`);
       return e.exitCode;
     }
     return reportError(e);

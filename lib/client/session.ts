@@ -64,6 +64,22 @@ export function sessionKeys(handle: Handle, recipientPrivateKey: Uint8Array | un
   return { psk: openSealed(recipientPrivateKey, handle.secret.sealed), clientPrivateKey: recipientPrivateKey };
 }
 
+/** The relay refused our leg (DESIGN.md §3 status codes) or could not be reached at all. */
+function refusedUpgradeError(status: number | undefined, relayUrl: string): OpenScopeError {
+  if (status === 409) {
+    return connectionError("another client is already connected to this share", [
+      "a share takes one recipient session at a time: close the other one (or wait a moment if it just ended)",
+    ]);
+  }
+  if (status === 429) return connectionError("the relay is rate-limiting this address", ["try again in a few seconds"]);
+  if (status === 404) {
+    return connectionError(`no daemon holds this share at the relay (${relayUrl})`, ["the operator's daemon may be offline or the share closed; ask the operator"]);
+  }
+  return connectionError(`could not reach the share at the relay (${relayUrl})`, [
+    "the relay may be down, or no daemon holds this share; ask the operator",
+  ]);
+}
+
 const PAIR_TIMEOUT_MS = 15_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -166,6 +182,7 @@ export class ClientSession {
       let paired = false;
       let handshakeDone = false;
       let initiator: ReturnType<typeof startInitiator> | undefined;
+      let upgradeStatus: number | undefined;
       const ws = new WebSocket(url, { perMessageDeflate: false } as unknown as string[]);
       ws.binaryType = "arraybuffer";
       this.ws = ws;
@@ -226,16 +243,16 @@ export class ClientSession {
           if (Date.now() >= (this.hello?.expiresAt ?? this.handle.expiresAt)) {
             settle(shareOverError("this share has expired", ["ask the operator for a new share"]));
           } else {
-            settle(connectionError(`could not reach the share at the relay (${this.handle.relayUrl})`, [
-              "the relay may be down, or no daemon holds this share; ask the operator",
-            ]));
+            settle(refusedUpgradeError(upgradeStatus, this.handle.relayUrl));
           }
           return;
         }
         if (this.ws === ws) this.onLinkLost();
       };
-      ws.onerror = () => {
-        /* onclose follows */
+      ws.onerror = (ev) => {
+        // onclose follows; Bun names the refused upgrade's status in the message ("Expected 101 status code: 409").
+        const m = /status code:? (\d{3})/.exec((ev as ErrorEvent).message ?? "");
+        if (m) upgradeStatus = Number(m[1]);
       };
     });
   }

@@ -1,0 +1,94 @@
+// The interactive prompt on piped stdin, from source, against a real relay and daemon: what a
+// person reads on a denial (the reason in passport terms), a verb outside the passport (a note,
+// then the daemon's refusal), a malformed k=v, help; a second client while one is connected (told
+// plainly, exit 4); and a revoke while connected (a clear message, exit 5).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { waitFor } from "../helpers/spawn.ts";
+
+let c: Cluster;
+let vendor: Recipient;
+let share: OpenedShare;
+
+function spawnInteractive(s: OpenedShare) {
+  const proc = Bun.spawn([...commandFor("source", "openscope-reflect-client"), "--passport", s.handle, "--fingerprint", s.fingerprint], {
+    env: { ...process.env, NO_COLOR: "1", XDG_CONFIG_HOME: vendor.configHome },
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const io = { out: "", err: "" };
+  const dec = new TextDecoder();
+  void (async () => {
+    for await (const ch of proc.stdout) io.out += dec.decode(ch);
+  })();
+  void (async () => {
+    for await (const ch of proc.stderr) io.err += dec.decode(ch);
+  })();
+  return {
+    proc,
+    io,
+    write(line: string) {
+      proc.stdin.write(line + "\n");
+      proc.stdin.flush();
+    },
+  };
+}
+
+beforeAll(async () => {
+  c = new Cluster("source");
+  await c.startRelay();
+  await c.init(testCatalog(join(c.dir, "data")));
+  await c.startDaemon();
+  expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word", "--verb", "ssh.restart_service"])).code).toBe(0);
+  vendor = c.recipient("vendor");
+  expect((await c.openscope(["recipients", "add", "vendor-b", await vendor.keygen()])).code).toBe(0);
+  share = await c.openShare(["--agent", "you", "--verb", "echo.word", "--verb", "ssh.restart_service:service=web", "--to", "vendor-b", "--ttl", "10m"]);
+}, 60_000);
+
+afterAll(async () => {
+  await c?.stop();
+});
+
+describe("the interactive prompt on piped stdin", () => {
+  test("card, denial in passport terms, a note for a verb outside, a bad k=v, help; then revoke ends it (exit 5)", async () => {
+    const cl = spawnInteractive(share);
+    try {
+      await waitFor(() => cl.io.err.includes("type help for commands"), "the card and verb list", 20_000);
+      expect(cl.io.err).toContain("ssh.restart_service — service = web");
+      expect(cl.io.err).toMatch(/Time left: \d+m\d*s?\. Every call is recorded\./);
+
+      cl.write("ssh.restart_service service=api");
+      await waitFor(() => cl.io.err.includes("✘ denied: service=api is outside this share (allowed: web)"), "the denial");
+
+      cl.write("slow.sleep seconds=1");
+      await waitFor(() => cl.io.err.includes("note: slow.sleep is not in this passport; sending it anyway"), "the note");
+      await waitFor(() => /✘ denied: .*slow\.sleep/.test(cl.io.err), "the daemon's refusal of slow.sleep");
+
+      cl.write("echo.word hello");
+      await waitFor(() => cl.io.err.includes('"hello" is not a k=v argument\nhint: call arguments look like: lines=50 service=web'), "the k=v complaint and its hint");
+
+      cl.write("help");
+      await waitFor(() => cl.io.err.includes("Ctrl-C cancels a running call."), "the help text");
+
+      cl.write("echo.word word=still");
+      await waitFor(() => cl.io.out === "still\n", "a call after all that");
+
+      // Every attempt reached the daemon and was recorded there.
+      const denied = (await c.auditRows(share.id)).filter((r) => r.kind === "call.denied").map((r) => r.reason);
+      expect(denied).toEqual(["param_outside_passport", "verb_not_in_passport"]);
+
+      // While this client is connected, a second one is told plainly (exit 4).
+      const second = await vendor.call(share, "echo.word", ["word=two"]);
+      expect(second.code).toBe(4);
+      expect(second.stderr).toContain("another client is already connected to this share");
+
+      expect((await c.openscope(["share", "revoke", share.id])).code).toBe(0);
+      expect(await cl.proc.exited).toBe(5);
+      expect(cl.io.err).toContain("share revoked by the operator; disconnected");
+    } finally {
+      cl.proc.kill();
+    }
+  });
+});
