@@ -43,6 +43,18 @@ describe("pairing and forwarding", () => {
     client.ws.close();
   });
 
+  test("an empty binary message is forwarded and does not end the peer's leg", async () => {
+    const { daemon, client } = await openPair(relay.url, TOKEN);
+    client.ws.send(new Uint8Array(0));
+    client.ws.send(Buffer.from("after empty"));
+    await waitFor(() => daemon.binaries.length === 2, "both frames");
+    expect(daemon.binaries[0]!.byteLength).toBe(0);
+    expect(daemon.binaries[1]!.toString()).toBe("after empty");
+    expect(daemon.isOpen && client.isOpen).toBe(true);
+    daemon.ws.close();
+    client.ws.close();
+  });
+
   test("text messages from legs are not forwarded", async () => {
     const { daemon, client } = await openPair(relay.url, TOKEN);
     client.ws.send("hello daemon");
