@@ -218,7 +218,15 @@ export function startRelay(opts: RelayOptions): RelayHandle {
       port: opts.port ?? 0,
       ...(opts.tls ? { tls: { cert: Bun.file(opts.tls.cert), key: Bun.file(opts.tls.key) } } : {}),
       fetch(req, srv) {
-        const url = new URL(req.url);
+        // A request without a Host header (HTTP/1.0 health checks) gives Bun a URL it cannot
+        // parse; only the path matters here, so read it against a fixed base.
+        let url: URL;
+        try {
+          url = new URL(req.url);
+        } catch {
+          const path = /^[a-z]+:\/\/[^/]*(\/[^\s]*)?$/i.exec(req.url)?.[1] ?? (req.url.startsWith("/") ? req.url : "/");
+          url = new URL(path, "http://relay.invalid");
+        }
         if (url.pathname === "/healthz") return new Response("ok\n");
         if (url.pathname === "/metrics") return new Response(metricsText(), { headers: { "content-type": "text/plain; version=0.0.4" } });
         if (stopping) return refusalResponse(state.refuse("shutting_down").refusal);

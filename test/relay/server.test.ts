@@ -244,6 +244,11 @@ describe("refusals", () => {
     expect((await fetch(`${relay.url}${path(newRid(), "client")}`)).status).toBe(404);
   });
 
+  test("an HTTP/1.0 request without Host (a proxy's health check) is answered, not a 500", async () => {
+    expect(await rawRequest(relay.port, "GET /healthz HTTP/1.0\r\n\r\n")).toBe(200);
+    expect(await rawRequest(relay.port, "GET /v1/rendezvous/short?role=client HTTP/1.0\r\n\r\n")).toBe(400);
+  });
+
   test("garbage requests get an answer and no crash", async () => {
     expect(await rawRequest(relay.port, "NOT HTTP AT ALL\r\n\r\n")).toBeGreaterThanOrEqual(0);
     expect((await fetch(`${relay.url}/healthz`)).status).toBe(200);
