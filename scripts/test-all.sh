@@ -17,9 +17,9 @@ run_tier() {
 }
 
 run_tier "noise vectors" bun scripts/noise-vectors.ts
-run_tier "quick tier (bun test)" bun test
+run_tier "quick tier (bun test)" bun test --timeout 60000
 [ -x dist/openscope ] && [ -x dist/openscope-relay ] && [ -x dist/openscope-reflect-client ] || bun run build
-if [ -d test/e2e ]; then run_tier "end-to-end (compiled binaries)" bun test --path-ignore-patterns='__none__' ./test/e2e; fi
+if [ -d test/e2e ]; then run_tier "end-to-end (compiled binaries)" bun test --timeout 120000 --path-ignore-patterns='__none__' ./test/e2e; fi
 run_tier "heavy tier" bash scripts/test-heavy.sh
 
 pass=$(grep -Eo '^ *[0-9]+ pass$' "$log" | awk '{s+=$1} END {print s+0}')
