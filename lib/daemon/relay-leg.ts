@@ -18,6 +18,9 @@ export interface RelayLegOptions {
   events: LegEvents;
   log?: (line: string) => void;
   backoffMs?: { min: number; max: number };
+  /** Re-dial a leg left unpaired this long (behind a hashing load balancer, a relay instance that
+   *  comes back should get its rids back; the relay also drops long-unpaired legs). */
+  redialUnpairedMs?: number;
 }
 
 export class RelayLeg {
@@ -25,6 +28,7 @@ export class RelayLeg {
   private closed = false;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private redialTimer: ReturnType<typeof setTimeout> | undefined;
   private firstOpen: { resolve: () => void; reject: (e: unknown) => void } | undefined;
   readonly url: string;
 
@@ -75,6 +79,7 @@ export class RelayLeg {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.redialTimer);
     this.ws?.close(1000, "share closed");
     this.ws = undefined;
   }
@@ -91,6 +96,7 @@ export class RelayLeg {
     ws.onopen = () => {
       opened = true;
       this.attempt = 0;
+      this.armRedial(ws);
       this.firstOpen?.resolve();
       this.firstOpen = undefined;
     };
@@ -102,14 +108,20 @@ export class RelayLeg {
         } catch {
           return;
         }
-        if (type === "paired") this.opts.events.onPaired();
-        else if (type === "peer_gone") this.opts.events.onPeerGone();
+        if (type === "paired") {
+          clearTimeout(this.redialTimer);
+          this.opts.events.onPaired();
+        } else if (type === "peer_gone") {
+          this.armRedial(ws);
+          this.opts.events.onPeerGone();
+        }
         return;
       }
       this.opts.events.onBinary(new Uint8Array(ev.data as ArrayBuffer));
     };
     ws.onclose = () => {
       if (this.ws !== ws) return;
+      clearTimeout(this.redialTimer);
       this.ws = undefined;
       if (opened) this.opts.events.onDisconnected();
       this.scheduleReconnect();
@@ -117,6 +129,14 @@ export class RelayLeg {
     ws.onerror = () => {
       /* onclose follows and schedules the retry */
     };
+  }
+
+  private armRedial(ws: WebSocket): void {
+    clearTimeout(this.redialTimer);
+    const after = this.opts.redialUnpairedMs ?? 120_000;
+    this.redialTimer = setTimeout(() => {
+      if (this.ws === ws && !this.closed) ws.close(1000, "re-dialing an unpaired leg");
+    }, after);
   }
 
   private scheduleReconnect(): void {
