@@ -69,8 +69,33 @@ export async function runCli(program: string, main: CommandDef<any>, argv = proc
     code = reportError(err);
   }
   // Flush stdout before exiting so piped output is never cut short.
-  await new Promise<void>((r) => (process.stdout.writableLength ? process.stdout.once("drain", () => r()) : r()));
+  await stdoutFlushed();
   process.exit(code || Number(process.exitCode ?? 0));
+}
+
+/**
+ * Counts stdout writes still in progress. Bun reports writableLength 0 for a pipe write that is
+ * still being handed to the OS, so `process.exit` cut piped output at 64 KiB when the reader was
+ * slow; a write's callback fires once its bytes are out, so the count is reliable.
+ */
+let pendingWrites = 0;
+let onFlushed: (() => void) | undefined;
+{
+  const out = process.stdout as unknown as { write: (...a: unknown[]) => boolean };
+  const write = out.write.bind(out);
+  out.write = (chunk: unknown, enc?: unknown, cb?: unknown) => {
+    const done = typeof enc === "function" ? enc : cb;
+    pendingWrites++;
+    return write(chunk, typeof enc === "string" ? enc : undefined, (err?: Error | null) => {
+      pendingWrites--;
+      if (pendingWrites === 0) onFlushed?.();
+      if (typeof done === "function") (done as (e?: Error | null) => void)(err);
+    });
+  };
+}
+
+function stdoutFlushed(): Promise<void> {
+  return pendingWrites === 0 ? Promise.resolve() : new Promise<void>((r) => (onFlushed = r));
 }
 
 /** What an unfinished subcommand does: say so plainly, exit 2, never a silent success. */
