@@ -1,0 +1,141 @@
+// `bun run bench [--quick] [--only 1,4,…] [--out FILE]`: the issue 10 numbers, each next to a
+// baseline measured in the same run (ratio = OpenScope ÷ baseline), printed as a table and written
+// to bench/results.json with the machine. It collects bench/relay.ts and bench/channel.ts and adds
+// the rest (bench/verbs.ts, relay-cost.ts, binaries.ts). Nothing here asserts a timing.
+import { join } from "node:path";
+import { benchBinaries } from "./binaries.ts";
+import { benchChannel } from "./channel.ts";
+import { startBenchDeployment, type BenchDeployment } from "./deployment.ts";
+import { benchRelay } from "./relay.ts";
+import { cpuPerGB, idleRssPerSession, startRelayProcess } from "./relay-cost.ts";
+import { formatTable, fromPiece, machineInfo, withRatio, writeResults, type Results, type Row } from "./report.ts";
+import { startSshBaseline, sshUnavailable, type SshBaseline } from "./ssh.ts";
+import { benchAudit, benchRoundTrip, benchSessionSetup, benchStreaming, FULL_SIZES, QUICK_SIZES } from "./verbs.ts";
+
+export interface BenchOptions {
+  quick: boolean;
+  only?: Set<number>;
+  out: string;
+  log?: (line: string) => void;
+}
+
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  const value = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const only = value("--only");
+  return {
+    quick: argv.includes("--quick"),
+    only: only === undefined ? undefined : new Set(only.split(",").map(Number).filter((n) => n >= 1 && n <= 7)),
+    out: value("--out") ?? join(import.meta.dir, "results.json"),
+  };
+}
+
+export async function runBench(opts: BenchOptions): Promise<Results> {
+  const started = performance.now();
+  const log = opts.log ?? ((line: string) => process.stderr.write(`bench: ${line}\n`));
+  const want = (...items: number[]) => !opts.only || items.some((i) => opts.only!.has(i));
+  const rows: Row[] = [];
+  const skipped: Results["skipped"] = [];
+  const sizes = opts.quick ? QUICK_SIZES : FULL_SIZES;
+  const section = async (items: number[], label: string, fn: () => Promise<void>) => {
+    if (!want(...items)) return;
+    log(`${label}…`);
+    const t = performance.now();
+    try {
+      await fn();
+    } catch (e) {
+      const reason = `failed: ${(e as Error).message.split("\n")[0]}`;
+      log(`${label} ${reason}`);
+      for (const item of items) skipped.push({ item, reason });
+    }
+    log(`${label} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  };
+
+  await section([1, 5], "relay forwarding vs direct WebSocket (bench/relay.ts)", async () => {
+    for (const r of await benchRelay({ quick: opts.quick })) {
+      const isMemory = /RSS/.test(r.name);
+      rows.push(fromPiece(isMemory ? 5 : 1, r, "direct WebSocket"));
+    }
+  });
+
+  await section([5], "relay memory and CPU per GB vs a bare Bun forwarder", async () => {
+    const n = opts.quick ? 1_000 : 10_000;
+    const gb = opts.quick ? 256 << 20 : 1 << 30;
+    const measured: Record<string, { rss: number; cpu: number }> = {};
+    for (const kind of ["openscope", "bare"] as const) {
+      const relay = await startRelayProcess(kind);
+      try {
+        const rss = await idleRssPerSession(relay, n); // first, on a fresh process
+        measured[kind] = { rss, cpu: await cpuPerGB(relay, gb) };
+      } finally {
+        await relay.stop();
+      }
+    }
+    const ours = measured.openscope!;
+    const bare = measured.bare!;
+    const rssRow = rows.find((r) => r.item === 5 && /RSS/.test(r.name));
+    const rssName = `relay RSS per idle paired session (${n.toLocaleString("en-US")} sessions)`;
+    if (rssRow) Object.assign(rssRow, withRatio({ ...rssRow, baseline: bare.rss / 1024, baselineName: "bare Bun forwarder", ratio: undefined }));
+    else rows.push(withRatio({ item: 5, name: rssName, value: ours.rss / 1024, unit: "KiB", baseline: bare.rss / 1024, baselineName: "bare Bun forwarder" }));
+    rows.push(withRatio({ item: 5, name: `relay CPU per GB forwarded (64 KiB messages, ${Math.round(gb / 1e6)} MB)`, value: ours.cpu, unit: "CPU s/GB", baseline: bare.cpu, baselineName: "bare Bun forwarder" }));
+  });
+
+  const channel: { transportMBs?: number; nobleMBs?: number } = {};
+  await section([4], "channel micro-benchmarks (bench/channel.ts)", async () => {
+    for (const r of await benchChannel({ quick: opts.quick })) {
+      if (/transport/.test(r.name)) channel.transportMBs = r.value;
+      if (/noble/.test(r.name)) channel.nobleMBs = r.value;
+      rows.push({ item: 0, name: r.name, value: r.value, unit: r.unit });
+    }
+  });
+
+  if (want(2, 3, 4, 7)) {
+    let ssh: SshBaseline | undefined;
+    const noSsh = sshUnavailable();
+    if (noSsh && want(2, 3, 4)) skipped.push({ item: 2, reason: `ssh baseline: ${noSsh}` });
+    let d: BenchDeployment | undefined;
+    try {
+      await section([2, 3, 4, 7], "starting a loopback deployment and sshd", async () => {
+        d = await startBenchDeployment({ logBytes: sizes.streamBytes });
+        if (!noSsh && want(2, 3, 4)) ssh = await startSshBaseline();
+      });
+      if (d) {
+        const dep = d;
+        await section([2], "verb round trip vs ssh", async () => void rows.push(...(await benchRoundTrip(dep, ssh, sizes))));
+        await section([3], "session setup vs ssh", async () => void rows.push(...(await benchSessionSetup(dep, ssh, sizes))));
+        await section([4], "streaming vs raw Noise, noble and ssh", async () => void rows.push(...(await benchStreaming(dep, ssh, sizes, channel))));
+        await section([7], "audit: calls per second", async () => void rows.push(...(await benchAudit(dep, sizes))));
+      }
+    } finally {
+      await ssh?.stop();
+      await d?.stop();
+    }
+  }
+
+  await section([6], "compiled binaries: size and cold start", async () => void rows.push(...(await benchBinaries(20))));
+
+  rows.sort((a, b) => (a.item || 99) - (b.item || 99));
+  const results: Results = {
+    machine: machineInfo(new Date()),
+    mode: opts.quick ? "quick" : "full",
+    durationS: Math.round((performance.now() - started) / 100) / 10,
+    rows,
+    skipped,
+  };
+  await writeResults(opts.out, results);
+  return results;
+}
+
+if (import.meta.main) {
+  const opts = parseBenchArgs(process.argv.slice(2));
+  const results = await runBench(opts);
+  const m = results.machine;
+  console.log(`\nOpenScope bench (${results.mode}, ${results.durationS} s) — ${m.cpu}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${m.os}, Bun ${m.bun}, ${m.date}`);
+  console.log("ratio = OpenScope ÷ baseline (for ms and s/GB lower is better; for MB/s and /s higher is better)\n");
+  console.log(formatTable(results.rows));
+  for (const s of results.skipped) console.log(`item ${s.item}: ${s.reason}`);
+  console.log(`\nwrote ${opts.out}`);
+  process.exit(results.skipped.some((s) => s.reason.startsWith("failed")) ? 1 : 0);
+}
