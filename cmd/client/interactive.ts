@@ -20,6 +20,17 @@ Ctrl-C cancels a running call.`;
 export async function runInteractive(): Promise<number> {
   let ended: { state: string; message: string } | undefined;
   let rl: Interface | undefined;
+  let running: { id: number } | undefined;
+  const warned = new Set<number>();
+  const tty = Boolean(process.stdin.isTTY);
+  // The session's hello is replaced on each reconnect and updated on each extension.
+  const left = () => timeLeft(session.hello ?? hello);
+  /** Redraws the prompt line (keeping what was typed) when the person is at it. */
+  const redraw = () => {
+    if (!tty || !rl || running || ended) return;
+    rl.setPrompt(`[${formatDuration(left())} left] openscope> `);
+    rl.prompt(true);
+  };
   const { session, hello } = await connectToShare({
     interactiveConfirm: true,
     events: {
@@ -28,15 +39,21 @@ export async function runInteractive(): Promise<number> {
         process.stderr.write(`\n${paint(`share ${message}`, "yellow", process.stderr)}; disconnected\n`);
         rl?.close();
       },
-      onReconnecting: (n) => process.stderr.write(`connection lost; reconnecting (attempt ${n})…\n`),
-      onReconnected: () => process.stderr.write("reconnected\n"),
-      onExpiry: (at) => process.stderr.write(`the operator extended the share until ${new Date(at).toISOString()}\n`),
+      onReconnecting: (n) => process.stderr.write(`${tty ? "\n" : ""}connection lost; reconnecting (attempt ${n})…\n`),
+      onReconnected: () => {
+        process.stderr.write("reconnected\n");
+        redraw();
+      },
+      onExpiry: () => {
+        warned.clear();
+        process.stderr.write(`\nthe operator changed the share's expiry: ${formatDuration(left())} left\n`);
+        redraw();
+      },
     },
   });
   printPassportCard(hello);
   const verbs = await session.list();
   printVerbs(verbs);
-  const tty = Boolean(process.stdin.isTTY);
   const verbNames = verbs.map((v) => v.name);
 
   const completer = (line: string): [string[], string] => {
@@ -59,15 +76,17 @@ export async function runInteractive(): Promise<number> {
   };
 
   rl = createInterface({ input: process.stdin, output: process.stderr, completer, terminal: tty });
-  let running: { id: number } | undefined;
   const prompt = () => {
     if (!tty) return;
-    rl!.setPrompt(`[${formatDuration(timeLeft(hello))} left] openscope> `);
+    rl!.setPrompt(`[${formatDuration(left())} left] openscope> `);
     rl!.prompt();
   };
+  // The countdown: the prompt ticks each second, and a warning line at 5 minutes and 1 minute left.
   const countdown = setInterval(() => {
-    const left = timeLeft(hello);
-    if (left <= 60_000 && left > 59_000) process.stderr.write(`\n${paint("one minute left in this share", "yellow", process.stderr)}\n`);
+    if (dueWarning(left(), warned)) {
+      process.stderr.write(`\n${paint(`${formatDuration(left())} left in this share`, "yellow", process.stderr)}\n`);
+    }
+    redraw();
   }, 1000);
   rl.on("SIGINT", () => {
     if (running) {
@@ -128,6 +147,25 @@ async function runOne(session: ClientSession, verb: string, words: string[], ver
     }
     return reportError(e);
   }
+}
+
+export const WARN_AT_MS = [5 * 60_000, 60_000] as const;
+
+/**
+ * Whether a "time left" warning is due: once per threshold that `leftMs` has reached, and only
+ * the nearest one (a share opened with 3 minutes warns at 1 minute, not at once for 5).
+ * Marks what it passed in `warned`; clear it when the expiry changes.
+ */
+export function dueWarning(leftMs: number, warned: Set<number>): boolean {
+  if (leftMs <= 0) return false;
+  let due = false;
+  for (const at of WARN_AT_MS) {
+    if (leftMs > at || warned.has(at)) continue;
+    warned.add(at);
+    // Fresh if we crossed it within the last tick or so; a threshold long passed is only marked.
+    if (at - leftMs < 2_000) due = true;
+  }
+  return due;
 }
 
 /** One complete word (a verb, or k=value): add the space, as a shell does, so typing goes on. */

@@ -29,10 +29,14 @@ const typeText = (text: string) => tmux("send-keys", "-t", "main", "-l", text);
 const count = (s: string, needle: string) => s.split(needle).length - 1;
 
 async function screenShows(what: string | RegExp, label = String(what), timeoutMs = 20_000): Promise<string> {
-  return waitFor(() => {
-    const s = screen();
-    return (typeof what === "string" ? s.includes(what) : what.test(s)) ? s : undefined;
-  }, `the screen to show ${label}\n--- screen ---\n${(() => { try { return screen(); } catch { return ""; } })()}`, timeoutMs);
+  try {
+    return await waitFor(() => {
+      const s = screen();
+      return (typeof what === "string" ? s.includes(what) : what.test(s)) ? s : undefined;
+    }, `the screen to show ${label}`, timeoutMs);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n--- screen ---\n${screen()}`);
+  }
 }
 
 /** Pids of live processes whose command line contains `needle`. */
@@ -92,6 +96,26 @@ describe("the interactive prompt in a terminal", () => {
     keys("Enter");
     await waitFor(() => count(screen(), "verbs you may call:") === before + 1, "a second verb list");
     expect(screen()).toContain("slow.sleep seconds 0..120");
+  });
+
+  test("the countdown ticks on an idle prompt and keeps what was typed", async () => {
+    const lastPrompt = () => /\[([0-9hms]+) left\] openscope>[^\n]*$/.exec(screen())?.[1];
+    const first = lastPrompt();
+    expect(first).toBeDefined();
+    typeText("echo.wo");
+    await waitFor(() => {
+      const now = lastPrompt();
+      return now !== undefined && now !== first;
+    }, "the prompt's time left to change on its own");
+    expect(screen()).toMatch(/openscope> echo\.wo$/);
+    keys("C-u");
+    await screenShows(/openscope>$/, "the cleared line");
+  });
+
+  test("an extension by the operator is announced and the countdown follows it", async () => {
+    expect((await c.openscope(["share", "extend", share.id, "--ttl", "20m"])).code).toBe(0);
+    await screenShows(/the operator changed the share's expiry: (20m\d*s?|19m\d+s) left/, "the extension notice");
+    await screenShows(/\[(20m\d*s?|19m\d+s) left\] openscope>$/, "the prompt with the new time left");
   });
 
   test("a call's output appears, then the done line and the prompt", async () => {
