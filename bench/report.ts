@@ -51,7 +51,7 @@ export function median(samples: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Three significant digits at most, no exponent: 0.0123, 1.23, 123, 12345. */
+/** Whole numbers from 100 (12,346), three significant digits below (12.3, 1.23, 0.012); no exponent. */
 export function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return "—";
   const a = Math.abs(n);
