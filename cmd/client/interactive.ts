@@ -14,8 +14,8 @@ const HELP = `commands:
   list                    the verbs you may call
   <verb> k=v …            call a verb (also: call <verb> k=v …)
   help                    this text
-  quit                    disconnect (Ctrl-D)
-Ctrl-C cancels a running call.`;
+  quit                    disconnect (Ctrl-D, or Ctrl-C on an empty line)
+Ctrl-C cancels a running call, or drops the line being typed.`;
 
 export async function runInteractive(): Promise<number> {
   let ended: { state: string; message: string } | undefined;
@@ -92,6 +92,11 @@ export async function runInteractive(): Promise<number> {
     if (running) {
       session.cancel(running.id);
       process.stderr.write("\ncancelling…\n");
+    } else if (rl!.line) {
+      // As in a shell: Ctrl-C drops the line being typed; on an empty line it disconnects.
+      process.stderr.write("^C\n");
+      rl!.write(null, { ctrl: true, name: "e" });
+      rl!.write(null, { ctrl: true, name: "u" });
     } else {
       rl!.close();
     }

@@ -70,7 +70,7 @@ describe("the interactive prompt on piped stdin", () => {
       await waitFor(() => cl.io.err.includes('"hello" is not a k=v argument\nhint: call arguments look like: lines=50 service=web'), "the k=v complaint and its hint");
 
       cl.write("help");
-      await waitFor(() => cl.io.err.includes("Ctrl-C cancels a running call."), "the help text");
+      await waitFor(() => cl.io.err.includes("Ctrl-C cancels a running call"), "the help text");
 
       cl.write("echo.word word=still");
       await waitFor(() => cl.io.out === "still\n", "a call after all that");

@@ -1,8 +1,8 @@
 // The interactive prompt of the compiled client driven through a real terminal (tmux): the y/N
 // fingerprint question, the passport card, `list`, a call whose output appears, a long call
 // cancelled with Ctrl-C (the daemon kills the verb and audits it cancelled, the prompt returns),
-// tab completion of verb names and enum values, and a clean quit. The screen is read with
-// capture-pane and polled with deadlines.
+// a live countdown and an extension notice, tab completion of verb names and enum values, Ctrl-C
+// on a typed line and on an empty one. The screen is read with capture-pane, polled with deadlines.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -162,9 +162,20 @@ describe("the interactive prompt in a terminal", () => {
     expect(existsSync(join(c.dir, "data", "run", "api.restarted"))).toBe(true);
   });
 
-  test("quit disconnects with exit 0", async () => {
-    typeText("quit");
+  test("Ctrl-C drops a half-typed line and keeps the session", async () => {
+    typeText("echo.word word=never");
+    await screenShows(/openscope> echo\.word word=never$/, "the typed line");
+    keys("C-c");
+    await screenShows(/echo\.word word=never\^C\n\[[0-9hms]+ left\] openscope>$/, "a fresh prompt");
+    typeText("echo.word word=fresh");
     keys("Enter");
+    await screenShows(/^fresh$/m, "the next call's output");
+    expect(screen()).not.toMatch(/^never$/m);
+  });
+
+  test("Ctrl-C on an empty line disconnects with exit 0 (quit and Ctrl-D do too)", async () => {
+    await screenShows(/openscope>$/, "an empty prompt");
+    keys("C-c");
     await screenShows("CLIENT-EXITED:0");
   });
 });
