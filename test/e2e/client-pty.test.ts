@@ -140,7 +140,8 @@ describe("the interactive prompt in a terminal", () => {
       return r.some((x) => x.kind === "call.outcome") ? r : undefined;
     }, "the outcome row");
     expect(rows.map((r) => r.kind)).toEqual(["call.allowed", "call.outcome"]);
-    expect(JSON.stringify(rows[1])).toContain("cancelled");
+    expect(String(rows[1]!.detail)).toContain("cancelled");
+    expect(rows[1]!.exitCode).not.toBe(0);
     // The client is still connected: the next call works.
     typeText("echo.word word=aftercancel");
     keys("Enter");
