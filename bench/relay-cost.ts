@@ -57,6 +57,12 @@ export function rssBytes(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? Number.NaN) * 1024;
 }
 
+/** Paired sessions one relay process can hold: two sockets each under its open-files limit. */
+export function maxPairedSessions(limitsText = readFileSync("/proc/self/limits", "utf8")): number {
+  const soft = Number(/Max open files\s+(\d+|unlimited)/.exec(limitsText)?.[1] ?? Number.NaN);
+  return Number.isFinite(soft) ? Math.floor((soft - 256) / 2) : Number.POSITIVE_INFINITY;
+}
+
 function ridFor(seed: string, i: number): string {
   return createHash("sha256").update(`${seed}:${i}`).digest().subarray(0, 16).toString("base64url");
 }

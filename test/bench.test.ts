@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { coldStartMs } from "../bench/binaries.ts";
 import { benchCatalog } from "../bench/deployment.ts";
-import { cpuPerGB, cpuSeconds, rssBytes, startRelayProcess } from "../bench/relay-cost.ts";
+import { cpuPerGB, cpuSeconds, maxPairedSessions, rssBytes, startRelayProcess } from "../bench/relay-cost.ts";
 import { formatNumber, formatTable, fromPiece, machineInfo, median, percentile, withRatio, writeResults, type Row } from "../bench/report.ts";
 import { parseBenchArgs } from "../bench/run.ts";
 import { parseCatalog } from "../lib/catalog.ts";
@@ -89,6 +89,12 @@ describe("bench micro-measures (tiny counts)", () => {
   test("cold start median of a few runs of true", async () => {
     const ms = await coldStartMs(["true"], 3);
     expect(Number.isFinite(ms) && ms > 0).toBe(true);
+  });
+
+  test("paired sessions per relay process follow the open-files limit", () => {
+    expect(maxPairedSessions("Max open files            20000                20000                files     \n")).toBe(9872);
+    expect(maxPairedSessions("Max open files            unlimited            unlimited            files     \n")).toBe(Number.POSITIVE_INFINITY);
+    expect(maxPairedSessions()).toBeGreaterThan(0);
   });
 
   test("process CPU and RSS readings", () => {
