@@ -162,11 +162,14 @@ export function printPassportCard(hello: Hello, write: (s: string) => void = (s)
 
 /** `k=v` words → params; anything else is a usage error. */
 export function parseCallArgs(words: string[]): Record<string, string> {
-  const params: Record<string, string> = {};
+  // No prototype: a "__proto__=x" argument stays a key the daemon sees (and refuses).
+  const params = Object.create(null) as Record<string, string>;
   for (const w of words) {
     const eq = w.indexOf("=");
     if (eq <= 0) throw usageError(`"${w}" is not a k=v argument`, ["call arguments look like: lines=50 service=web"]);
-    params[w.slice(0, eq)] = w.slice(eq + 1);
+    const k = w.slice(0, eq);
+    if (Object.hasOwn(params, k)) throw usageError(`${k} is given twice`, ["give each parameter once: lines=50 service=web"]);
+    params[k] = w.slice(eq + 1);
   }
   return params;
 }
