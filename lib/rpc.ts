@@ -113,9 +113,17 @@ function parseJson(payload: Uint8Array): unknown {
   }
 }
 
+/** Names valibot's record() silently drops: refused instead, so such a call is denied, not trimmed. */
+const RESERVED_PARAM_NAMES = ["__proto__", "prototype", "constructor"];
+
 export function decodeClientMessage(payload: Uint8Array): ClientMessage {
   if (payload[0] !== 0x7b) throw rpcError("unexpected message type");
-  const r = v.safeParse(ClientMessage, parseJson(payload));
+  const raw = parseJson(payload);
+  const params = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>).params : undefined;
+  if (typeof params === "object" && params !== null && RESERVED_PARAM_NAMES.some((k) => Object.hasOwn(params, k))) {
+    throw rpcError("malformed message: bad parameter name");
+  }
+  const r = v.safeParse(ClientMessage, raw);
   if (!r.success) throw rpcError(`malformed message: ${v.summarize(r.issues).replace(/\n/g, "; ")}`);
   return r.output;
 }

@@ -213,7 +213,7 @@ export class DaemonSession {
       // A call whose id is still readable (say a 10 KB value) is answered as a denial under its
       // own id: the client waits on that id and would otherwise hang.
       const call = readableCall(payload);
-      const about = call ? { callId: String(call.id), ...(call.verb !== undefined ? { verb: call.verb } : {}) } : {};
+      const about = call ? { callId: `${this.tag}.${call.id}`, ...(call.verb !== undefined ? { verb: call.verb } : {}) } : {};
       this.host.audit({ kind: "call.denied", shareId: this.host.shareId, agent: this.host.agent, ...about, reason: "malformed", message });
       this.sendMessage({ type: "error", id: call?.id ?? null, code: call ? "denied" : "malformed", reason: "malformed", message });
       return;
