@@ -158,12 +158,27 @@ describe("hostile values in every parameter kind are denied (exit 3) and never r
     expect(rows.filter((r) => r.kind === "call.allowed" || r.kind === "call.outcome")).toEqual([]);
     const denied = rows.filter((r) => r.kind === "call.denied");
     expect(denied.length).toBe(hostile.length * kinds.length);
+    // (the parameter-name denials come after this test, in file order)
     for (const r of denied) {
       expect(["param_outside_passport", "malformed"]).toContain(r.reason as string);
       expect(typeof r.message).toBe("string");
     }
     expect(existsSync(marker)).toBe(false);
     expect((await c.openscope(["audit", "--verify"])).code).toBe(0);
+  });
+
+  test("a parameter given twice is a usage error (exit 2); __proto__ and unknown names are denied (exit 3)", async () => {
+    const twice = await vendor.call(share, "echo.word", ["word=a", "word=b"]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain("word is given twice");
+    expect(twice.stdout).toBe("");
+    for (const p of ["__proto__=a", "constructor=a", "prototype=a", "x=1"]) {
+      const r = await vendor.call(share, "echo.word", ["word=ok", p]);
+      expect({ p, code: r.code }).toEqual({ p, code: 3 });
+      expect(r.stdout).toBe("");
+    }
+    const calls = (await c.auditRows(share.id)).filter((r) => String(r.kind).startsWith("call.")).slice(-4);
+    expect(calls.map((r) => [r.kind, r.verb])).toEqual(Array(4).fill(["call.denied", "echo.word"]));
   });
 
   test("the same verbs with good values still run (the denials above are not a broken share)", async () => {
