@@ -31,11 +31,11 @@ export default defineCommand({
         const { done } = session.call(req.params.name, paramsFromToolArgs(req.params.arguments), (_stream, data) => chunks.push(data.slice()));
         const r = await done;
         const output = Buffer.concat(chunks).toString("utf8");
-        const status = r.exitCode === 0 ? "exit code 0" : r.timedOut ? "timed out" : `exit code ${r.exitCode ?? r.signal}`;
+        const status = r.exitCode === 0 ? "exit code 0" : r.timedOut ? "timed out" : r.cancelled ? "cancelled" : r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
         return {
           isError: r.exitCode !== 0,
           content: [{ type: "text", text: output + (r.truncated ? "\n[output truncated]" : "") + `\n[${status}]` }],
-          structuredContent: { exitCode: r.exitCode, truncated: r.truncated, output },
+          structuredContent: { exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, truncated: r.truncated, output },
         };
       } catch (e) {
         const message = e instanceof OpenScopeError ? e.message : String(e);

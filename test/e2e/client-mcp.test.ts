@@ -23,9 +23,23 @@ let stderrText = "";
 beforeAll(async () => {
   c = new Cluster("binary");
   await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
+  await c.init(`${testCatalog(join(c.dir, "data"))}
+[verb."self.kill"]
+summary = "Die of a signal"
+adapter = "exec"
+argv = ["sh", "-c", "kill -KILL $$"]
+timeout = "5s"
+max_output = "4KiB"
+
+[verb."slow.timeout"]
+summary = "Outlive its timeout"
+adapter = "exec"
+argv = ["sleep", "30"]
+timeout = "1s"
+max_output = "4KiB"
+`);
   await c.startDaemon();
-  const g = await c.openscope(["grant", "add", "--agent", "you", "--verb", "ssh.tail_logs", "--verb", "ssh.restart_service", "--verb", "echo.word", "--verb", "fail.exit"]);
+  const g = await c.openscope(["grant", "add", "--agent", "you", "--verb", "ssh.tail_logs", "--verb", "ssh.restart_service", "--verb", "echo.word", "--verb", "fail.exit", "--verb", "self.kill", "--verb", "slow.timeout"]);
   expect(g.code).toBe(0);
   vendor = c.recipient("vendor");
   expect((await c.openscope(["recipients", "add", "vendor-b", await vendor.keygen()])).code).toBe(0);
@@ -35,6 +49,8 @@ beforeAll(async () => {
     "--verb", "ssh.restart_service:service=web|api",
     "--verb", "echo.word",
     "--verb", "fail.exit",
+    "--verb", "self.kill",
+    "--verb", "slow.timeout",
     "--to", "vendor-b", "--ttl", "10m",
   ]);
   const [command, ...pre] = commandFor("binary", "openscope-reflect-client");
@@ -58,12 +74,12 @@ afterAll(async () => {
 describe("mcp over stdio with the SDK's client", () => {
   test("the server names itself and says on stderr that it is ready", async () => {
     expect(client.getServerVersion()?.name).toBe("openscope");
-    await waitFor(() => stderrText.includes("MCP server ready with 4 tool(s)"), "the ready line on stderr");
+    await waitFor(() => stderrText.includes("MCP server ready with 6 tool(s)"), "the ready line on stderr");
   });
 
   test("the tools are the passport's verbs, with schemas from its constraints", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["echo.word", "fail.exit", "ssh.restart_service", "ssh.tail_logs"]);
+    expect(tools.map((t) => t.name).sort()).toEqual(["echo.word", "fail.exit", "self.kill", "slow.timeout", "ssh.restart_service", "ssh.tail_logs"]);
     const schema = (name: string) => tools.find((t) => t.name === name)!.inputSchema as { properties: Record<string, unknown>; required?: string[]; additionalProperties?: boolean };
     expect(schema("ssh.tail_logs").properties.service).toEqual({ type: "string", const: "web" });
     expect(schema("ssh.tail_logs").properties.lines).toEqual({ type: "integer", minimum: 1, maximum: 50, default: 10 });
@@ -81,7 +97,7 @@ describe("mcp over stdio with the SDK's client", () => {
     expect(r.isError).toBe(false);
     const text = (r.content as Array<{ type: string; text: string }>)[0]!.text;
     expect(text).toBe("web line 99\nweb line 100\n\n[exit code 0]");
-    expect(r.structuredContent).toEqual({ exitCode: 0, truncated: false, output: "web line 99\nweb line 100\n" });
+    expect(r.structuredContent).toEqual({ exitCode: 0, signal: null, timedOut: false, truncated: false, output: "web line 99\nweb line 100\n" });
   });
 
   test("the verb's own non-zero exit is a tool error carrying the code", async () => {
@@ -89,6 +105,17 @@ describe("mcp over stdio with the SDK's client", () => {
     expect(r.isError).toBe(true);
     expect((r.structuredContent as { exitCode: number }).exitCode).toBe(3);
     expect((r.content as Array<{ text: string }>)[0]!.text).toContain("[exit code 3]");
+  });
+
+  test("a verb killed by a signal or by its timeout says which", async () => {
+    const killed = await client.callTool({ name: "self.kill", arguments: {} });
+    expect(killed.isError).toBe(true);
+    expect((killed.content as Array<{ text: string }>)[0]!.text).toContain("[killed by SIGKILL]");
+    expect(killed.structuredContent).toMatchObject({ exitCode: null, signal: "SIGKILL", timedOut: false });
+    const slow = await client.callTool({ name: "slow.timeout", arguments: {} });
+    expect(slow.isError).toBe(true);
+    expect((slow.content as Array<{ text: string }>)[0]!.text).toContain("[timed out]");
+    expect(slow.structuredContent).toMatchObject({ timedOut: true });
   });
 
   test("a value outside the passport comes back as a tool error with the reason; nothing runs", async () => {
