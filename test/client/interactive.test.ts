@@ -1,8 +1,10 @@
 // The interactive prompt on piped stdin, from source, against a real relay and daemon: what a
 // person reads on a denial (the reason in passport terms), a verb outside the passport (a note,
 // then the daemon's refusal), a malformed k=v, help; a second client while one is connected (told
-// plainly, exit 4); and a revoke while connected (a clear message, exit 5).
+// plainly, exit 4); and a revoke while connected (a clear message, exit 5). Also `call` one-shot:
+// SIGINT (Ctrl-C) cancels the verb on the daemon, and --json reports it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
@@ -41,14 +43,45 @@ beforeAll(async () => {
   await c.startRelay();
   await c.init(testCatalog(join(c.dir, "data")));
   await c.startDaemon();
-  expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word", "--verb", "ssh.restart_service"])).code).toBe(0);
+  expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word", "--verb", "ssh.restart_service", "--verb", "slow.sleep"])).code).toBe(0);
   vendor = c.recipient("vendor");
   expect((await c.openscope(["recipients", "add", "vendor-b", await vendor.keygen()])).code).toBe(0);
-  share = await c.openShare(["--agent", "you", "--verb", "echo.word", "--verb", "ssh.restart_service:service=web", "--to", "vendor-b", "--ttl", "10m"]);
+  share = await c.openShare(["--agent", "you", "--verb", "echo.word", "--verb", "ssh.restart_service:service=web", "--verb", "slow.sleep", "--to", "vendor-b", "--ttl", "10m"]);
 }, 60_000);
 
 afterAll(async () => {
   await c?.stop();
+});
+
+/** Pids of live processes whose command line is exactly `argv` joined by NULs. */
+function pidsRunning(...argv: string[]): number[] {
+  const want = argv.join("\0") + "\0";
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, "utf8") === want && !/\) Z /.test(readFileSync(`/proc/${d}/stat`, "utf8"))) out.push(Number(d));
+    } catch {}
+  }
+  return out;
+}
+
+describe("call, one-shot", () => {
+  test("SIGINT cancels the running verb on the daemon: exit 1, --json says cancelled, audited", async () => {
+    const proc = Bun.spawn(
+      [...commandFor("source", "openscope-reflect-client"), "--passport", share.handle, "--fingerprint", share.fingerprint, "call", "slow.sleep", "seconds=97", "--json"],
+      { env: { ...process.env, NO_COLOR: "1", XDG_CONFIG_HOME: vendor.configHome }, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+    );
+    await waitFor(() => pidsRunning("sleep", "97").length > 0, "the verb to run", 20_000);
+    proc.kill("SIGINT");
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect(code).toBe(1);
+    expect(err).toContain("slow.sleep was cancelled");
+    expect(JSON.parse(out)).toMatchObject({ verb: "slow.sleep", cancelled: true, params: { seconds: "97" } });
+    await waitFor(() => pidsRunning("sleep", "97").length === 0, "the daemon to kill the verb");
+    const outcome = await waitFor(async () => (await c.auditRows(share.id)).find((r) => r.kind === "call.outcome" && r.verb === "slow.sleep"), "the outcome row");
+    expect(String(outcome.detail)).toContain("cancelled");
+  });
 });
 
 describe("the interactive prompt on piped stdin", () => {
@@ -62,9 +95,9 @@ describe("the interactive prompt on piped stdin", () => {
       cl.write("ssh.restart_service service=api");
       await waitFor(() => cl.io.err.includes("✘ denied: service=api is outside this share (allowed: web)"), "the denial");
 
-      cl.write("slow.sleep seconds=1");
-      await waitFor(() => cl.io.err.includes("note: slow.sleep is not in this passport; sending it anyway"), "the note");
-      await waitFor(() => /✘ denied: .*slow\.sleep/.test(cl.io.err), "the daemon's refusal of slow.sleep");
+      cl.write("fail.exit code=1");
+      await waitFor(() => cl.io.err.includes("note: fail.exit is not in this passport; sending it anyway"), "the note");
+      await waitFor(() => /✘ denied: .*fail\.exit/.test(cl.io.err), "the daemon's refusal of fail.exit");
 
       cl.write("echo.word hello");
       await waitFor(() => cl.io.err.includes('"hello" is not a k=v argument\nhint: call arguments look like: lines=50 service=web'), "the k=v complaint and its hint");
