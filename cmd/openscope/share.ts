@@ -3,10 +3,10 @@ import { controlRequest } from "../../lib/daemon/control.ts";
 import type { OpenedShare, ShareSummary } from "../../lib/daemon/shares.ts";
 import { formatDuration } from "../../lib/duration.ts";
 import { usageError } from "../../lib/errors.ts";
-import { checkName } from "../../lib/home.ts";
+import { checkName, type HomePaths } from "../../lib/home.ts";
 import { homeArg, jsonArg, repeatedFlag } from "../args.ts";
 import { log, paint, printJson, printTable, spinner } from "../output.ts";
-import { homeFrom, readAgentToken } from "./_shared.ts";
+import { homeFrom, readAgentToken, withStore } from "./_shared.ts";
 
 const open = defineCommand({
   meta: { name: "open", description: "Open a share: a passport narrowed from the agent's grant; prints the handle" },
@@ -39,11 +39,15 @@ const open = defineCommand({
       log.info(`send this to ${opened.recipient === "bearer" ? "the recipient" : opened.recipient} (and read the fingerprint to them out of band):`);
       log.info(`  ${opened.command}`);
     }
-    if (args.wait) await waitForConnection(paths.socket, opened, Boolean(args.json));
+    if (args.wait) await waitForConnection(paths, opened, Boolean(args.json));
   },
 });
 
-async function waitForConnection(socket: string, opened: OpenedShare, quiet: boolean): Promise<void> {
+async function waitForConnection(paths: HomePaths, opened: OpenedShare, quiet: boolean): Promise<void> {
+  const socket = paths.socket;
+  // A one-shot call can connect and leave between two polls: the audit's share.connected row
+  // says someone did connect even when `connected` is false again.
+  const everConnected = () => withStore(paths, (_store, audit) => audit.list({ shareId: opened.id }).some((r) => r.kind === "share.connected"));
   const who = opened.recipient === "bearer" ? "the recipient" : opened.recipient;
   const spin = quiet ? undefined : spinner(`waiting for ${who} to connect…`);
   for (;;) {
@@ -53,7 +57,7 @@ async function waitForConnection(socket: string, opened: OpenedShare, quiet: boo
       spin?.stop();
       throw usageError(`share ${opened.id} ended before anyone connected (${s?.state ?? "gone"})`);
     }
-    if (s.connected) {
+    if (s.connected || (await everConnected())) {
       spin?.stop(`${who} connected`);
       return;
     }
