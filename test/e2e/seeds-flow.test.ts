@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, runCommand, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, commandFor, runCommand, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { pathWithDist, shareRow, startClient, waitConnected } from "../helpers/e2e.ts";
 import { waitFor } from "../helpers/spawn.ts";
 
@@ -91,7 +91,9 @@ describe("seeds quick start: share open, connect, list, extend, revoke, audit", 
 
   test("share list --json has the documented fields; connected only while a client is on", async () => {
     const idle = await waitConnected(c, share.id, false);
-    expect(Object.keys(idle).sort()).toEqual(["agent", "connected", "expires_at", "id", "recipient", "state", "verbs"]);
+    for (const k of ["id", "agent", "recipient", "verbs", "state", "expires_at", "connected"]) expect(Object.keys(idle)).toContain(k);
+    expect(typeof idle.connected).toBe("boolean");
+    expect(Number.isNaN(Date.parse(idle.expires_at))).toBe(false);
     expect(idle).toMatchObject({ agent: "you", recipient: "vendor-b", state: "live", connected: false });
     expect(idle.verbs.sort()).toEqual(["echo.word", "slow.sleep", "ssh.restart_service", "ssh.tail_logs"]);
     const text = await c.openscope(["share", "list"]);
@@ -117,6 +119,26 @@ describe("seeds quick start: share open, connect, list, extend, revoke, audit", 
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`share ${share.id} now expires at`);
     expect(Date.parse((await shareRow(c, share.id))!.expires_at)).toBeLessThanOrEqual(Date.now() + 30 * MIN);
+  });
+
+  test("share open --wait returns once the recipient has connected, even for a quick one-shot call", async () => {
+    const proc = Bun.spawn(
+      [...commandFor("binary", "openscope"), "share", "open", "--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "5m", "--wait"],
+      { env: { ...process.env, NO_COLOR: "1", OPENSCOPE_HOME: c.home }, stdout: "pipe", stderr: "pipe" },
+    );
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
+    let out = "";
+    const pump = (async () => {
+      for await (const chunk of proc.stdout) out += new TextDecoder().decode(chunk);
+    })();
+    const handle = (await waitFor(() => out.match(/^handle: (osh1\S+)$/m), "share open --wait to print the handle"))[1]!;
+    expect(proc.exitCode).toBeNull();
+    const r = await vendor.call({ id: "", handle, fingerprint, expires_at: "" }, "echo.word", ["word=waited"]);
+    expect(r.code).toBe(0);
+    expect(await proc.exited).toBe(0);
+    clearTimeout(timer);
+    await pump;
+    expect(out + (await new Response(proc.stderr).text())).toContain("vendor-b connected");
   });
 
   test("an interactive client on piped stdin: connected true while it runs a slow verb; revoke tells it 'revoked by the operator' (exit 5)", async () => {
