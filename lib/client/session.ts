@@ -356,6 +356,11 @@ export class ClientSession {
   /** The relay link dropped: interrupt calls in flight, then reconnect while the TTL runs. */
   private onLinkLost(): void {
     this.channel = undefined;
+    // On peer_gone our leg is still open and would sit in the share's one client slot, paired
+    // with the restarted daemon but silent, until its handshake timeout: free it first.
+    const stale = this.ws;
+    this.ws = undefined;
+    stale?.close(1000, "reconnecting");
     this.failAll(connectionError("interrupted: the connection to the daemon dropped while the call ran; it was not repeated"));
     if (this.closed || this.ended) return;
     void this.reconnect();

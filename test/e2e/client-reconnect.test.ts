@@ -2,7 +2,8 @@
 // piped stdin with a call in flight when the relay dies reports that call as interrupted (and it
 // is never repeated), retries with backoff while the relay stays down, re-handshakes when it
 // comes back on the same port, and the next command works; a share that expires during the
-// outage ends the client with exit 5 instead of retrying forever.
+// outage ends the client with exit 5 instead of retrying forever; a daemon restart (peer_gone)
+// is followed at once by a fresh leg and handshake.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -131,6 +132,31 @@ describe("the relay drops during the share", () => {
       expect(await Promise.race([cl.proc.exited, Bun.sleep(40_000).then(() => "still running")])).toBe(5);
       expect(cl.io.err).toContain("share revoked by the operator; disconnected");
       expect(cl.io.err).not.toContain("share expired");
+    } finally {
+      cl.proc.kill();
+    }
+  });
+});
+
+describe("the daemon restarts during the share", () => {
+  test("the relay says peer_gone; the client drops that leg, re-handshakes with the new daemon, and goes on", async () => {
+    const share = await c.openShare(["--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "10m"]);
+    const cl = spawnInteractive(share);
+    try {
+      cl.write("echo.word word=before");
+      await waitFor(() => cl.io.out.includes("before\n"), "a call before the restart", 20_000);
+      await c.daemon!.stop("SIGTERM");
+      await waitFor(() => cl.io.err.includes("reconnecting"), "the client to notice", 20_000);
+      await c.startDaemon();
+      await waitFor(() => cl.io.err.includes("reconnected"), "the client to reconnect", 40_000);
+      // The old leg was given up at once, not left silent in the slot for the new daemon to
+      // evict after its handshake timeout (which is what kept the client out for ~10 s).
+      const evicted = (await c.auditRows(share.id)).filter((r) => r.kind === "share.disconnected" && String(r.detail).includes("handshake timed out"));
+      expect(evicted).toEqual([]);
+      cl.write("echo.word word=after");
+      await waitFor(() => cl.io.out.includes("after\n"), "a call after the daemon came back", 20_000);
+      cl.write("quit");
+      expect(await cl.proc.exited).toBe(0);
     } finally {
       cl.proc.kill();
     }
