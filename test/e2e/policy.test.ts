@@ -279,6 +279,10 @@ describe("a damaged handle: exit 2 'handle is damaged'", () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain("sealed to another key");
     expect((await c.auditRows(share.id)).filter((x) => x.kind === "call.allowed")).toEqual([]);
+    // The thief's attempt does not lock the real recipient out.
+    const real = await vendor.call(share, "echo.word", ["word=mine"]);
+    expect(real.code).toBe(0);
+    expect(real.stdout).toBe("mine\n");
   });
 });
 
