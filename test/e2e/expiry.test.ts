@@ -45,7 +45,7 @@ async function expectExpiredInAudit(share: OpenedShare, verb: string): Promise<v
   expect(outcome.bytesOut as number).toBeGreaterThan(0);
 }
 
-describe("a 3s share expires while a call streams", () => {
+describe("a share ends at its TTL (3s) or at revoke while the client is on", () => {
   test("stream.seq: output flows, is cut at expiry, the client exits 5 'expired'; a later call exits 5 'expired'; audited", async () => {
     const share = await c.openShare(["--agent", "you", "--verb", "stream.seq", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "3s"]);
     const t0 = Date.now();
@@ -88,6 +88,24 @@ describe("a 3s share expires while a call streams", () => {
     const later = await vendor.call(share, "logs.follow");
     expect(later.code).toBe(5);
     expect(later.stderr).toContain("expired");
+  }, 60_000);
+
+  test("an idle interactive client is told 'expired' at the TTL and exits 5; share list shows it expired, not connected", async () => {
+    const share = await c.openShare(["--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "3s"]);
+    const client = startClient(vendor, c.mode, ["--passport", share.handle, "--fingerprint", share.fingerprint]);
+    try {
+      client.send("echo.word word=early");
+      await waitFor(() => client.stdout().includes("early"), "the first call's output", 10_000);
+      expect(await client.exited).toBe(5);
+      expect(client.stderr()).toContain("expired");
+    } finally {
+      client.kill();
+    }
+    const row = await waitFor(async () => {
+      const s = await shareRow(c, share.id);
+      return s && !s.connected ? s : undefined;
+    }, "the share to show not connected");
+    expect(row.state).toBe("expired");
   }, 60_000);
 
   test("revoke while stream.seq streams fast: the client is told 'revoked by the operator' (exit 5), the verb is killed and audited", async () => {
