@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, commandFor, runCommand, testCatalog, type Program } from "../helpers/cluster.ts";
-import { ROOT } from "../helpers/spawn.ts";
+import { ROOT, waitFor } from "../helpers/spawn.ts";
 
 setDefaultTimeout(60_000);
 
@@ -105,6 +105,34 @@ describe("JSON listings are JSON arrays", () => {
     expect(Array.isArray(s)).toBe(true);
     expect(s.length).toBe(2);
     expect(surface.stdout).not.toContain("slow.sleep");
+  });
+});
+
+describe("audit", () => {
+  test("audit --follow --json prints the history, then each new row as one JSON object per line", async () => {
+    const proc = Bun.spawn([...bin("openscope"), "audit", "--follow", "--json"], {
+      env: { ...process.env, NO_COLOR: "1", OPENSCOPE_HOME: c.home },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
+    let out = "";
+    const pump = (async () => {
+      for await (const chunk of proc.stdout) out += new TextDecoder().decode(chunk);
+    })();
+    try {
+      await waitFor(() => out.includes('"grant.changed"'), "the history to print");
+      expect((await c.openscope(["grant", "add", "--agent", "follower", "--verb", "echo.word"])).code).toBe(0);
+      await waitFor(() => out.includes('"agent":"follower"'), "the new row to follow");
+      const rows = out.trim().split("\n").map((l) => JSON.parse(l) as { seq: number; kind: string });
+      expect(rows.length).toBeGreaterThanOrEqual(2);
+      expect(rows.map((r) => r.seq)).toEqual([...rows.map((r) => r.seq)].sort((a, b) => a - b));
+    } finally {
+      proc.kill();
+      clearTimeout(timer);
+      await pump;
+    }
+    expect((await c.openscope(["audit", "--verify"])).code).toBe(0);
   });
 });
 
