@@ -136,7 +136,7 @@ if (import.meta.main) {
   const results = await runBench(opts);
   const m = results.machine;
   console.log(`\nOpenScope bench (${results.mode}, ${results.durationS} s) — ${m.cpu}, ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${m.os}, Bun ${m.bun}, ${m.date}`);
-  console.log("ratio = OpenScope ÷ baseline (for ms and s/GB lower is better; for MB/s and /s higher is better)\n");
+  console.log("ratio = OpenScope ÷ baseline (for ms, KiB, MB and CPU s/GB lower is better; for MB/s and per-second rates higher is better)\n");
   console.log(formatTable(results.rows));
   for (const s of results.skipped) console.log(`item ${s.item}: ${s.reason}`);
   console.log(`\nwrote ${opts.out}`);
