@@ -191,6 +191,8 @@ export class ClientSession {
         settled = true;
         clearTimeout(timer);
         if (err) {
+          // A failed attempt is not a lost link: its close must not start another reconnect loop.
+          if (this.ws === ws) this.ws = undefined;
           ws.close();
           reject(err);
         } else resolve(hello!);
