@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { controlRequest } from "../../lib/daemon/control.ts";
 import type { OpenedShare, ShareSummary } from "../../lib/daemon/shares.ts";
-import { formatDuration } from "../../lib/duration.ts";
+import { formatDuration, MAX_SHARE_TTL_MS, parseDuration } from "../../lib/duration.ts";
+import { parseVerbSpec } from "../../lib/verbspec.ts";
 import { usageError } from "../../lib/errors.ts";
 import { checkName, type HomePaths } from "../../lib/home.ts";
 import { homeArg, jsonArg, repeatedFlag } from "../args.ts";
@@ -24,10 +25,15 @@ const open = defineCommand({
     const paths = homeFrom(args);
     const agent = checkName("agent", args.agent);
     if (args.to) checkName("alias", args.to);
+    // Malformed input is a usage error (exit 2) before any question of who may open the share.
+    const ttlMs = parseDuration(args.ttl, "--ttl");
+    if (ttlMs > MAX_SHARE_TTL_MS) throw usageError(`--ttl ${args.ttl} is over the 30m cap`, ["a share lives at most 30 minutes; use share extend to go on"]);
+    const specs = repeatedFlag(rawArgs, "verb");
+    for (const spec of specs) parseVerbSpec(spec);
     const token = readAgentToken(paths, agent);
     const opened = await controlRequest<OpenedShare>(paths.socket, "POST", "/v1/shares", {
       token,
-      body: { agent, verbs: repeatedFlag(rawArgs, "verb"), to: args.to, bearer: Boolean(args.bearer), ttl: args.ttl },
+      body: { agent, verbs: specs, to: args.to, bearer: Boolean(args.bearer), ttl: args.ttl },
     });
     if (args.json) printJson(opened);
     else {
