@@ -19,6 +19,9 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
+/** What to stop when the run is interrupted (Ctrl-C), so no relay, daemon or sshd outlives it. */
+const onInterrupt = new Set<() => Promise<void>>();
+
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const value = (flag: string) => {
     const i = argv.indexOf(flag);
@@ -102,7 +105,11 @@ export async function runBench(opts: BenchOptions): Promise<Results> {
     try {
       await section([2, 3, 4, 7], "starting a loopback deployment and sshd", async () => {
         d = await startBenchDeployment({ logBytes: sizes.streamBytes });
-        if (!noSsh && want(2, 3, 4)) ssh = await startSshBaseline();
+        onInterrupt.add(d.stop);
+        if (!noSsh && want(2, 3, 4)) {
+          ssh = await startSshBaseline();
+          onInterrupt.add(ssh.stop);
+        }
       });
       if (d) {
         const dep = d;
@@ -112,8 +119,11 @@ export async function runBench(opts: BenchOptions): Promise<Results> {
         await section([7], "audit: calls per second", async () => void rows.push(...(await benchAudit(dep, sizes))));
       }
     } finally {
-      await ssh?.stop();
-      await d?.stop();
+      for (const x of [ssh, d]) {
+        if (!x) continue;
+        onInterrupt.delete(x.stop);
+        await x.stop();
+      }
     }
   }
 
@@ -132,6 +142,11 @@ export async function runBench(opts: BenchOptions): Promise<Results> {
 }
 
 if (import.meta.main) {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      void Promise.allSettled([...onInterrupt].map((stop) => stop())).then(() => process.exit(130));
+    });
+  }
   const opts = parseBenchArgs(process.argv.slice(2));
   const results = await runBench(opts);
   const m = results.machine;
