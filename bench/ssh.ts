@@ -12,6 +12,8 @@ export interface SshBaseline {
   fresh(n: number): Promise<number[]>;
   /** Every fresh-connection sample taken so far (item 3 reuses item 2's). */
   readonly freshSamples: number[];
+  /** Connection setup only (TCP, key exchange, auth): time until a new ControlMaster's socket is up. */
+  connectOnly(n: number): Promise<number[]>;
   /** Calls through one ControlMaster connection opened before the first sample. */
   reused(n: number): Promise<number[]>;
   /** Streams `head -c bytes file` over the master connection; MB/s. */
@@ -88,6 +90,23 @@ export async function startSshBaseline(): Promise<SshBaseline> {
       const out: number[] = [];
       for (let i = 0; i < n; i++) out.push(await timed(sshd.sshArgv("true")));
       freshSamples.push(...out);
+      return out;
+    },
+    async connectOnly(n) {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const path = join(sshd.dir, `setup-${i}.sock`);
+        const t = performance.now();
+        const p = Bun.spawn(["ssh", ...sshd.clientOptions, "-o", `ControlPath=${path}`, "-M", "-N", ...target], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+        const deadline = Date.now() + 10_000;
+        while (!existsSync(path)) {
+          if (Date.now() > deadline || p.exitCode !== null) throw new Error("bench: ssh connection setup did not finish");
+          await Bun.sleep(1);
+        }
+        out.push(performance.now() - t);
+        p.kill("SIGTERM");
+        await p.exited;
+      }
       return out;
     },
     async reused(n) {
