@@ -21,13 +21,14 @@ export async function runInteractive(): Promise<number> {
   let ended: { state: string; message: string } | undefined;
   let rl: Interface | undefined;
   let running: { id: number } | undefined;
+  let rlClosed = false;
   const warned = new Set<number>();
   const tty = Boolean(process.stdin.isTTY);
   // The session's hello is replaced on each reconnect and updated on each extension.
   const left = () => timeLeft(session.hello ?? hello);
   /** Redraws the prompt line (keeping what was typed) when the person is at it. */
   const redraw = () => {
-    if (!tty || !rl || running || ended) return;
+    if (!tty || !rl || rlClosed || running || ended) return;
     rl.setPrompt(`[${formatDuration(left())} left] openscope> `);
     rl.prompt(true);
   };
@@ -76,6 +77,7 @@ export async function runInteractive(): Promise<number> {
   };
 
   rl = createInterface({ input: process.stdin, output: process.stderr, completer, terminal: tty });
+  rl.on("close", () => (rlClosed = true)); // a redraw after close would throw
   const prompt = () => {
     if (!tty) return;
     rl!.setPrompt(`[${formatDuration(left())} left] openscope> `);
