@@ -86,7 +86,7 @@ describe("the handshake", () => {
       hostname: "127.0.0.1",
       fetch(req, srv) {
         upgrades++;
-        return srv.upgrade(req) ? undefined : new Response("no", { status: 400 });
+        return srv.upgrade(req, { data: undefined }) ? undefined : new Response("no", { status: 400 });
       },
       websocket: {
         open(ws) {
