@@ -51,7 +51,8 @@ export const DaemonMessage = v.variant("type", [
     now: v.number(),
   }),
   v.strictObject({ type: v.literal("verbs"), id: CallId, verbs: v.array(VerbInfo) }),
-  v.strictObject({ type: v.literal("started"), id: CallId, params: Params }),
+  // timeoutMs: the verb's own timeout, so the client can tell a lost result from a slow verb.
+  v.strictObject({ type: v.literal("started"), id: CallId, params: Params, timeoutMs: v.optional(v.number()) }),
   v.strictObject({
     type: v.literal("result"),
     id: CallId,

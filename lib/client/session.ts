@@ -49,7 +49,12 @@ interface PendingCall {
   resolve(r: CallResult): void;
   reject(e: unknown): void;
   params: Record<string, string>;
+  started: boolean;
 }
+
+/** How long the daemon may take to accept or refuse a request, and the grace past a verb's own timeout. */
+const ANSWER_DEADLINE_MS = 30_000;
+const RESULT_GRACE_MS = 10_000;
 
 /** What the handle's secret and our key give: the psk and the static key to handshake with. */
 export function sessionKeys(handle: Handle, recipientPrivateKey: Uint8Array | undefined): { psk: Uint8Array; clientPrivateKey: Uint8Array } {
@@ -121,6 +126,7 @@ export class ClientSession {
     const id = this.nextId++;
     return new Promise<VerbInfo[]>((resolve, reject) => {
       this.lists.set(id, { resolve, reject });
+      this.armDeadline(id, ANSWER_DEADLINE_MS);
       this.send({ type: "list", id });
     });
   }
@@ -130,7 +136,8 @@ export class ClientSession {
     const id = this.nextId++;
     const done = new Promise<CallResult>((resolve, reject) => {
       if (this.ended) return reject(this.ended);
-      this.pending.set(id, { onChunk, resolve, reject, params });
+      this.pending.set(id, { onChunk, resolve, reject, params, started: false });
+      this.armDeadline(id, ANSWER_DEADLINE_MS);
       this.send({ type: "call", id, verb, params });
     });
     return { id, done };
@@ -157,7 +164,31 @@ export class ClientSession {
     for (const w of this.channel.write(encodeMessage(msg))) this.ws.send(w);
   }
 
+  /**
+   * A frame the relay drops at the very end of a call (its result) leaves nothing for Noise to
+   * notice. Every request therefore has a deadline; when it passes, the request fails as
+   * interrupted and the connection is renewed with a fresh handshake.
+   */
+  private readonly deadlines = new Map<number, ReturnType<typeof setTimeout>>();
+
+  private armDeadline(id: number, ms: number): void {
+    clearTimeout(this.deadlines.get(id));
+    this.deadlines.set(
+      id,
+      setTimeout(() => {
+        this.deadlines.delete(id);
+        if (!this.pending.has(id) && !this.lists.has(id)) return;
+        this.rejectOne(id, connectionError("interrupted: no answer from the daemon in time; the call was not repeated", [
+          "the connection may have lost a message; the client reconnects with a fresh handshake",
+        ]));
+        this.ws?.close(4000, "request deadline passed");
+      }, ms),
+    );
+  }
+
   private rejectOne(id: number, err: unknown): void {
+    clearTimeout(this.deadlines.get(id));
+    this.deadlines.delete(id);
     const p = this.pending.get(id);
     if (p) {
       this.pending.delete(id);
@@ -325,13 +356,19 @@ export class ClientSession {
         const l = this.lists.get(msg.id);
         if (l) {
           this.lists.delete(msg.id);
+          clearTimeout(this.deadlines.get(msg.id));
+          this.deadlines.delete(msg.id);
           l.resolve(msg.verbs);
         }
         return;
       }
       case "started": {
         const p = this.pending.get(msg.id);
-        if (p) p.params = msg.params;
+        if (p) {
+          p.params = msg.params;
+          p.started = true;
+          this.armDeadline(msg.id, (msg.timeoutMs ?? 30 * 60_000) + RESULT_GRACE_MS);
+        }
         return;
       }
       case "chunk":
@@ -341,6 +378,8 @@ export class ClientSession {
         const p = this.pending.get(msg.id);
         if (!p) return;
         this.pending.delete(msg.id);
+        clearTimeout(this.deadlines.get(msg.id));
+        this.deadlines.delete(msg.id);
         const { type: _t, id: _i, ...rest } = msg;
         p.resolve({ ...rest, params: p.params });
         return;
@@ -348,7 +387,13 @@ export class ClientSession {
       case "error": {
         const kind = msg.code === "denied" ? "denied" : msg.code === "share_over" ? "shareOver" : msg.code === "malformed" ? "usage" : "connection";
         const err = new OpenScopeError(kind, msg.code === "denied" ? `denied: ${msg.message}` : msg.message);
-        if (msg.id === null) return;
+        if (msg.id === null) {
+          // Not tied to a call: whatever of ours the daemon could not read is among the requests
+          // it has not started; fail those rather than leave them waiting.
+          for (const [id, p] of this.pending) if (!p.started) this.rejectOne(id, err);
+          for (const id of [...this.lists.keys()]) this.rejectOne(id, err);
+          return;
+        }
         this.rejectOne(msg.id, err);
         return;
       }

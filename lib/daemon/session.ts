@@ -283,7 +283,8 @@ export class DaemonSession {
     }
     // The intent is committed before the verb starts (SPEC.md §15).
     this.host.audit({ ...base, kind: "call.allowed", params: decision.params });
-    this.sendMessage({ type: "started", id, params: decision.params });
+    const timeoutMs = this.host.catalog().get(verb)?.timeoutMs;
+    this.sendMessage(timeoutMs === undefined ? { type: "started", id, params: decision.params } : { type: "started", id, params: decision.params, timeoutMs });
     let running: RunningVerb;
     try {
       running = this.host.runVerb(verb, decision.params, async (stream, chunk) => {

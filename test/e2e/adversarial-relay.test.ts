@@ -81,6 +81,8 @@ describe("a relay that tampers with frames", () => {
     ["truncates the call record", { mode: "truncate", direction: "toDaemon", at: 1 }, /interrupted/],
     ["duplicates the call record", { mode: "duplicate", direction: "toDaemon", at: 1 }, /interrupted|tampered/],
     ["replays the handshake in place of the call", { mode: "replay", direction: "toDaemon", at: 1 }, /interrupted/],
+    // Nothing follows the last frame, so Noise cannot notice its loss: the client's deadline does.
+    ["drops the final record (the result)", { mode: "drop", direction: "toClient", at: 4 }, /interrupted: no answer from the daemon in time/],
   ];
 
   for (const [name, plan, message] of cases) {
