@@ -31,7 +31,9 @@ export function sshUnavailable(): string | undefined {
 async function timed(cmd: string[]): Promise<number> {
   const t = performance.now();
   const p = Bun.spawn(cmd, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  const timer = setTimeout(() => p.kill("SIGKILL"), 30_000); // a hung ssh fails the section, not the run
   const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+  clearTimeout(timer);
   if (code !== 0) throw new Error(`bench: ${cmd[0]} exited ${code}: ${err.trim()}`);
   return performance.now() - t;
 }
@@ -104,7 +106,9 @@ export async function startSshBaseline(): Promise<SshBaseline> {
           await Bun.sleep(1);
         }
         out.push(performance.now() - t);
-        p.kill("SIGTERM");
+        // SIGTERM right after setup can leave the master waiting on the server for good; the
+        // measure is taken, so drop the connection outright
+        p.kill("SIGKILL");
         await p.exited;
       }
       return out;
