@@ -13,30 +13,7 @@ let c: Cluster;
 let vendor: Recipient;
 let share: OpenedShare;
 
-function spawnInteractive(s: OpenedShare) {
-  const proc = Bun.spawn([...commandFor("source", "openscope-reflect-client"), "--passport", s.handle, "--fingerprint", s.fingerprint], {
-    env: { ...process.env, NO_COLOR: "1", XDG_CONFIG_HOME: vendor.configHome },
-    stdin: "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const io = { out: "", err: "" };
-  const dec = new TextDecoder();
-  void (async () => {
-    for await (const ch of proc.stdout) io.out += dec.decode(ch);
-  })();
-  void (async () => {
-    for await (const ch of proc.stderr) io.err += dec.decode(ch);
-  })();
-  return {
-    proc,
-    io,
-    write(line: string) {
-      proc.stdin.write(line + "\n");
-      proc.stdin.flush();
-    },
-  };
-}
+const spawnInteractive = (s: OpenedShare) => vendor.spawn(["--passport", s.handle, "--fingerprint", s.fingerprint]);
 
 beforeAll(async () => {
   c = new Cluster("source");

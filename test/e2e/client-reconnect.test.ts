@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
 
 setDefaultTimeout(90_000);
@@ -29,31 +29,7 @@ max_output = "4KiB"
 
 const executions = () => (existsSync(marker) ? readFileSync(marker, "utf8").split("\n").filter(Boolean).length : 0);
 
-/** An interactive client on piped stdin, its stdout and stderr collected as they come. */
-function spawnInteractive(share: OpenedShare) {
-  const proc = Bun.spawn([...commandFor("binary", "openscope-reflect-client"), "--passport", share.handle, "--fingerprint", share.fingerprint], {
-    env: { ...process.env, NO_COLOR: "1", XDG_CONFIG_HOME: vendor.configHome },
-    stdin: "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const io = { out: "", err: "" };
-  const dec = new TextDecoder();
-  void (async () => {
-    for await (const ch of proc.stdout) io.out += dec.decode(ch);
-  })();
-  void (async () => {
-    for await (const ch of proc.stderr) io.err += dec.decode(ch);
-  })();
-  return {
-    proc,
-    io,
-    write(line: string) {
-      proc.stdin.write(line + "\n");
-      proc.stdin.flush();
-    },
-  };
-}
+const spawnInteractive = (s: OpenedShare) => vendor.spawn(["--passport", s.handle, "--fingerprint", s.fingerprint]);
 
 beforeAll(async () => {
   c = new Cluster("binary");

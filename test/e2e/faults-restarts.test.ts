@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
 
 setDefaultTimeout(90_000);
@@ -43,31 +43,7 @@ function pidsWith(needle: string): number[] {
   return out;
 }
 
-/** A client process we control: piped stdin, stdout/stderr collected as they come. */
-function spawnClient(r: Recipient, args: string[]) {
-  const proc = Bun.spawn([...commandFor("binary", "openscope-reflect-client"), ...args], {
-    env: { ...process.env, NO_COLOR: "1", XDG_CONFIG_HOME: r.configHome },
-    stdin: "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const io = { out: "", err: "" };
-  const dec = new TextDecoder();
-  void (async () => {
-    for await (const ch of proc.stdout) io.out += dec.decode(ch);
-  })();
-  void (async () => {
-    for await (const ch of proc.stderr) io.err += dec.decode(ch);
-  })();
-  return {
-    proc,
-    io,
-    write(line: string) {
-      proc.stdin.write(line + "\n");
-      proc.stdin.flush();
-    },
-  };
-}
+const spawnClient = (r: Recipient, args: string[]) => r.spawn(args);
 
 async function grantAndShare(verbs: string[], ttl = "10m"): Promise<OpenedShare> {
   return c.openShare(["--agent", "you", ...verbs.flatMap((v) => ["--verb", v]), "--to", "vendor-b", "--ttl", ttl]);

@@ -152,6 +152,15 @@ export class Cluster {
   }
 }
 
+export interface SpawnedClient {
+  proc: Bun.Subprocess<"pipe", "pipe", "pipe">;
+  /** stdout and stderr so far. */
+  io: { out: string; err: string };
+  /** Resolves once both output streams have closed. */
+  pumped: Promise<unknown>;
+  write(line: string): void;
+}
+
 export class Recipient {
   constructor(
     private readonly cluster: Cluster,
@@ -160,6 +169,31 @@ export class Recipient {
 
   client(args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<ProgramResult> {
     return runCommand([...commandFor(this.cluster.mode, "openscope-reflect-client"), ...args], { ...opts, env: { XDG_CONFIG_HOME: this.configHome } });
+  }
+
+  /** A long-running client with piped stdin (the prompt driven line by line); output collected as it comes. */
+  spawn(args: string[]): SpawnedClient {
+    const proc = Bun.spawn([...commandFor(this.cluster.mode, "openscope-reflect-client"), ...args], {
+      env: { ...process.env, NO_COLOR: "1", XDG_CONFIG_HOME: this.configHome },
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const io = { out: "", err: "" };
+    const pump = async (stream: ReadableStream<Uint8Array>, key: "out" | "err") => {
+      const dec = new TextDecoder();
+      for await (const ch of stream) io[key] += dec.decode(ch, { stream: true });
+    };
+    const pumped = Promise.all([pump(proc.stdout, "out"), pump(proc.stderr, "err")]);
+    return {
+      proc,
+      io,
+      pumped,
+      write(line: string) {
+        proc.stdin.write(line + "\n");
+        proc.stdin.flush();
+      },
+    };
   }
 
   /** keygen; returns the public key line. */
