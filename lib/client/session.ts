@@ -15,6 +15,7 @@ import {
   type OutputChunk,
   type VerbInfo,
 } from "../rpc.ts";
+import { parseRelaySignal } from "../relay-signal.ts";
 import { openSealed } from "../sealedbox.ts";
 
 export interface Hello {
@@ -234,12 +235,7 @@ export class ClientSession {
       );
       ws.onmessage = (ev) => {
         if (typeof ev.data === "string") {
-          let type: unknown;
-          try {
-            type = (JSON.parse(ev.data) as { type?: unknown }).type;
-          } catch {
-            return;
-          }
+          const type = parseRelaySignal(ev.data);
           if (type === "paired" && !paired) {
             paired = true;
             clearTimeout(timer);

@@ -2,6 +2,7 @@
 // daemon dials out (it never listens on the network), reconnects with jittered backoff when the
 // relay drops, and reports pairing, peer departure and binary frames to its owner.
 import { connectionError } from "../errors.ts";
+import { parseRelaySignal } from "../relay-signal.ts";
 
 export interface LegEvents {
   onPaired(): void;
@@ -102,12 +103,7 @@ export class RelayLeg {
     };
     ws.onmessage = (ev) => {
       if (typeof ev.data === "string") {
-        let type: unknown;
-        try {
-          type = (JSON.parse(ev.data) as { type?: unknown }).type;
-        } catch {
-          return;
-        }
+        const type = parseRelaySignal(ev.data);
         if (type === "paired") {
           clearTimeout(this.redialTimer);
           this.opts.events.onPaired();
