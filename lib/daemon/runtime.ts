@@ -10,7 +10,9 @@ import { readDaemonIdentity } from "../keyfile.ts";
 import { Store } from "../store.ts";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { controlSocketAnswers, startControlServer } from "./control.ts";
+import { RunningVerbs } from "./running-verbs.ts";
 import { ShareManager } from "./shares.ts";
 
 export interface DaemonOptions {
@@ -32,7 +34,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
   const store = Store.open(paths.database);
   const audit = new AuditLog(store);
   const fp = fingerprint(identity.noisePublic);
+  const runningVerbs = new RunningVerbs(join(paths.stateDir, "running.json"));
   const shares = new ShareManager({
+    runningVerbs,
     store,
     audit,
     identity,
@@ -50,6 +54,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
     store.close();
     throw usageError(`a daemon is already running for this home (socket ${paths.socket})`, ["stop it first, or use another --home"]);
   }
+  const reaped = runningVerbs.reapLeftovers();
+  if (reaped > 0) log(`ended ${reaped} verb(s) left running by a daemon that stopped abruptly`);
   await shares.recover();
   const server = startControlServer({ socketPath: paths.socket, shares, store });
   log(`daemon running; fingerprint ${fp}`);

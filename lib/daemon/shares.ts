@@ -19,6 +19,7 @@ import { sealToRecipient } from "../sealedbox.ts";
 import type { ShareRow, Store } from "../store.ts";
 import { parseVerbSpec } from "../verbspec.ts";
 import { RelayLeg } from "./relay-leg.ts";
+import type { RunningVerbs } from "./running-verbs.ts";
 import { DaemonSession } from "./session.ts";
 
 /** An ended share keeps its relay leg this long, to tell a late recipient why (DESIGN.md §3). */
@@ -33,6 +34,8 @@ export interface ShareManagerDeps {
   catalog: () => Catalog;
   relay: { url: string; token: string } | undefined;
   ssh: { knownHostsFile?: string; identityFile?: string };
+  /** Where running verbs are recorded, so a restart can end what a killed daemon left. */
+  runningVerbs?: RunningVerbs;
   now?: () => number;
   log: (line: string) => void;
 }
@@ -380,7 +383,10 @@ export class ShareManager {
             extraOptions: ["IdentitiesOnly=yes", "GlobalKnownHostsFile=/dev/null"],
           })
         : renderArgv(def, params);
-    return startVerb({ argv, timeoutMs: def.timeoutMs, maxOutputBytes: def.maxOutputBytes }, onOutput);
+    const running = startVerb({ argv, timeoutMs: def.timeoutMs, maxOutputBytes: def.maxOutputBytes }, onOutput);
+    this.deps.runningVerbs?.add(running.pid);
+    void running.done.finally(() => this.deps.runningVerbs?.remove(running.pid));
+    return running;
   }
 }
 
