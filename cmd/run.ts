@@ -41,6 +41,46 @@ async function strayWord(main: CommandDef<any>, argv: string[]): Promise<string 
   return undefined;
 }
 
+/**
+ * Refuses an option no command on the path declares. citty ignores unknown flags, so a typo such
+ * as `--tll 5m` would silently open a share with the default 30-minute TTL.
+ */
+async function checkOptions(program: string, main: CommandDef<any>, argv: string[]): Promise<void> {
+  const known = new Map<string, string | undefined>([["help", "boolean"], ["version", "boolean"], ["verbose", "boolean"]]);
+  const learn = async (cmd: CommandDef<any>) => {
+    const args = (await resolve<Record<string, { type?: string; alias?: string | string[] }> | undefined>(cmd.args)) ?? {};
+    for (const [name, def] of Object.entries(args)) {
+      if (def.type === "positional") continue;
+      known.set(name, def.type);
+      for (const a of ([] as string[]).concat(def.alias ?? [])) known.set(a, def.type);
+    }
+  };
+  let cmd = main;
+  let descending = true;
+  const path: string[] = [];
+  await learn(cmd);
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === "--") break;
+    if (word.startsWith("--")) {
+      const name = word.slice(2).split("=")[0]!;
+      const type = known.has(name) ? known.get(name) : name.startsWith("no-") && known.get(name.slice(3)) === "boolean" ? "boolean" : null;
+      if (type === null) throw usageError(`unknown option --${name}`, [`run "${[program, ...path, "--help"].join(" ")}" for the options`]);
+      if ((type === "string" || type === "enum") && !word.includes("=")) i++; // its value
+      continue;
+    }
+    if (!descending) continue;
+    const subs = await resolve<Record<string, unknown> | undefined>(cmd.subCommands);
+    if (subs && word in subs) {
+      path.push(word);
+      cmd = await resolve<CommandDef<any>>(subs[word]);
+      await learn(cmd);
+    } else {
+      descending = false; // a positional argument: no more subcommands below
+    }
+  }
+}
+
 export async function runCli(program: string, main: CommandDef<any>, argv = process.argv.slice(2)): Promise<never> {
   configureOutput({ program, argv });
   let code = 0;
@@ -63,6 +103,7 @@ export async function runCli(program: string, main: CommandDef<any>, argv = proc
         process.stderr.write(text + "\n");
         throw usageError("missing command", [`run "${program} --help" for the commands`]);
       }
+      await checkOptions(program, main, argv);
       await runCommand(main, { rawArgs: argv });
     }
   } catch (err) {

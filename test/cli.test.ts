@@ -59,3 +59,20 @@ describe("error output", () => {
     expect(r.stderr).not.toContain("\x1b[");
   });
 });
+
+describe("unknown options", () => {
+  test("a misspelt option is refused (exit 2), never silently ignored", async () => {
+    const r = await runProgram("daemon.ts", ["share", "open", "--agent", "you", "--verb", "x", "--bearer", "--tll", "5m"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("openscope: error: unknown option --tll");
+    expect(r.stderr).toContain('hint: run "openscope share open --help" for the options');
+  });
+  test("options of the parent (client --passport) and --no-<flag> negations are accepted", async () => {
+    const r = await runProgram("client.ts", ["--passport", "osh1damaged", "call", "echo.word", "--no-json", "word=x"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("handle is damaged");
+    const relay = await runProgram("relay.ts", ["--listn", "127.0.0.1:0"]);
+    expect(relay.code).toBe(2);
+    expect(relay.stderr).toContain("unknown option --listn");
+  });
+});
