@@ -42,6 +42,12 @@ export interface ChannelOptions {
   maxRecordData?: number;
   /** Nonce limit of both CipherStates (tests only; default the CipherState's own). */
   nonceLimit?: number;
+  /**
+   * Grant credit only for data the application has released (`release()`), not as soon as it is
+   * decrypted: a consumer that cannot keep up (a stalled stdout pipe) then stops the sender
+   * instead of piling delivered data up in memory.
+   */
+  manualRelease?: boolean;
 }
 
 function handshakeFailed(cause?: unknown): OpenScopeError {
@@ -168,8 +174,11 @@ export class Channel {
   private sendCredit: number;
   /** Bytes the peer may still send us. */
   private recvAllowance: number;
-  /** Bytes received since our last grant. */
+  /** Bytes received (and released, with manualRelease) since our last grant. */
   private ungranted = 0;
+  /** With manualRelease: bytes delivered that the application has not released yet. */
+  private unreleased = 0;
+  private readonly manualRelease: boolean;
   private readonly queue: Pending[] = [];
   private queued = 0;
   private fragments: Uint8Array[] = [];
@@ -186,6 +195,7 @@ export class Channel {
     this.window = opts.window ?? INITIAL_WINDOW;
     this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxRecordData = Math.min(opts.maxRecordData ?? MAX_RECORD_DATA, MAX_RECORD_DATA);
+    this.manualRelease = opts.manualRelease ?? false;
     // A window below this could stall: the sender waits for MIN_FRAGMENT of credit that the
     // receiver only grants after half a window.
     if (this.window < 4 * (MIN_FRAGMENT + RECORD_OVERHEAD) || this.window > MAX_CREDIT / 2 || this.maxRecordData < 1)
@@ -218,7 +228,8 @@ export class Channel {
       if (type === RecordType.dataMore || type === RecordType.dataEnd) {
         if (wire.length > this.recvAllowance) throw new Error("credit exceeded");
         this.recvAllowance -= wire.length;
-        this.ungranted += wire.length;
+        if (this.manualRelease) this.unreleased += wire.length;
+        else this.ungranted += wire.length;
         const data = record.subarray(1);
         this.fragmentBytes += data.length;
         if (this.fragmentBytes > this.maxMessageBytes) throw new Error("message too large");
@@ -236,21 +247,42 @@ export class Channel {
       } else {
         throw new Error("unknown record type");
       }
-      // Re-grant once half a window has been taken in (as SSH channel windows do).
-      if (this.ungranted >= this.window / 2) {
-        const grant = new Uint8Array(5);
-        grant[0] = RecordType.credit;
-        new DataView(grant.buffer).setUint32(1, this.ungranted);
-        out.push(this.sender.encryptWithAd(EMPTY, grant));
-        this.recvAllowance += this.ungranted;
-        this.ungranted = 0;
-      }
+      this.grantIfDue(out);
       out.push(...this.flush());
     } catch {
       this.kill();
       throw recordRejected();
     }
     return { payloads, out };
+  }
+
+  /**
+   * With manualRelease: the application has consumed everything delivered so far. Returns the
+   * wire messages to send now (a credit grant when half a window is due).
+   */
+  release(): Uint8Array[] {
+    if (this.dead || this.unreleased === 0) return [];
+    this.ungranted += this.unreleased;
+    this.unreleased = 0;
+    const out: Uint8Array[] = [];
+    try {
+      this.grantIfDue(out);
+    } catch {
+      this.kill();
+      throw recordRejected();
+    }
+    return out;
+  }
+
+  /** Re-grant once half a window has been taken in (as SSH channel windows do). */
+  private grantIfDue(out: Uint8Array[]): void {
+    if (this.ungranted < this.window / 2) return;
+    const grant = new Uint8Array(5);
+    grant[0] = RecordType.credit;
+    new DataView(grant.buffer).setUint32(1, this.ungranted);
+    out.push(this.sender.encryptWithAd(EMPTY, grant));
+    this.recvAllowance += this.ungranted;
+    this.ungranted = 0;
   }
 
   /** Bytes queued locally waiting for credit (a producer pauses when this grows past a threshold). */

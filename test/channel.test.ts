@@ -277,6 +277,28 @@ describe("flow control", () => {
     });
   });
 
+  test("manualRelease: no credit for delivered data until the application releases it", () => {
+    const { a, b } = pairMixed(1e9, 1e9, {}, { manualRelease: true });
+    const first = a.write(new Uint8Array(INITIAL_WINDOW));
+    let grants: Uint8Array[] = [];
+    let delivered = 0;
+    for (const w of first) {
+      const r = b.receive(w);
+      grants.push(...r.out);
+      delivered += r.payloads.reduce((n, p) => n + p.length, 0);
+    }
+    expect(grants).toEqual([]); // delivered, not released: the sender stays blocked
+    expect(a.write(new Uint8Array(10)).length).toBe(0);
+    grants = b.release();
+    expect(grants.length).toBe(1);
+    expect(b.release()).toEqual([]); // nothing new to release
+    const resumed = a.receive(grants[0]!).out; // the grant lets the queued data go
+    expect(resumed.length).toBeGreaterThan(0);
+    let more = 0;
+    for (const w of resumed) more += b.receive(w).payloads.reduce((n, p) => n + p.length, 0);
+    expect(delivered + more).toBe(INITIAL_WINDOW + 10);
+  });
+
   test("without grants the sender stops at the window and queues the rest", () => {
     const { a } = pair();
     const wires = a.write(new Uint8Array(3 << 20));

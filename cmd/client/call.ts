@@ -19,8 +19,12 @@ export default defineCommand({
     const { session } = await connectToShare({ interactiveConfirm: true });
     const out: Record<"stdout" | "stderr", Uint8Array[]> = { stdout: [], stderr: [] };
     const { id, done } = session.call(verb, params, (stream, data) => {
-      if (json) out[stream].push(data.slice());
-      else (stream === "stdout" ? process.stdout : process.stderr).write(data);
+      if (json) {
+        out[stream].push(data.slice());
+        return;
+      }
+      // Resolve once the bytes are handed on: a reader that stops reading stops the verb.
+      return new Promise<void>((resolve) => (stream === "stdout" ? process.stdout : process.stderr).write(data, () => resolve()));
     });
     process.once("SIGINT", () => session.cancel(id));
     let result;

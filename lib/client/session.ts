@@ -46,7 +46,8 @@ export interface SessionEvents {
 }
 
 interface PendingCall {
-  onChunk?: (stream: "stdout" | "stderr", data: Uint8Array) => void;
+  /** May return a promise: credit for more output is granted only once it settles (backpressure). */
+  onChunk?: (stream: "stdout" | "stderr", data: Uint8Array) => unknown;
   resolve(r: CallResult): void;
   reject(e: unknown): void;
   params: Record<string, string>;
@@ -245,6 +246,9 @@ export class ClientSession {
               clientPrivateKey: this.keys.clientPrivateKey,
               psk: this.keys.psk,
               prologue: buildPrologue(this.ridText, relayHost),
+              // Credit follows what our consumer has taken, not what arrived (a stalled stdout
+              // pipe stops the daemon's verb instead of growing this process).
+              channel: { manualRelease: true },
             });
             ws.send(initiator.message1);
           } else if (type === "peer_gone") {
@@ -299,6 +303,7 @@ export class ClientSession {
       return;
     }
     for (const w of result.out) this.ws?.send(w);
+    const done = this.startConsuming();
     for (const p of result.payloads) {
       let msg: DaemonMessage | OutputChunk;
       try {
@@ -308,6 +313,28 @@ export class ClientSession {
       }
       this.onMessage(msg, onHello);
     }
+    done();
+  }
+
+  /**
+   * Counts deliveries still being consumed on the current channel; when none is left, what was
+   * delivered is released and credit flows again. The returned function marks one as done.
+   */
+  private consuming = 0;
+  private startConsuming(): () => void {
+    const channel = this.channel;
+    this.consuming++;
+    let once = false;
+    return () => {
+      if (once || channel !== this.channel || !channel) return;
+      once = true;
+      if (--this.consuming > 0) return;
+      try {
+        for (const w of channel.release()) this.ws?.send(w);
+      } catch {
+        /* a dead channel: the link-lost path reports it */
+      }
+    };
   }
 
   private onMessage(msg: DaemonMessage | OutputChunk, onHello: ((err: unknown, hello?: Hello) => void) | undefined): void {
@@ -367,9 +394,14 @@ export class ClientSession {
         }
         return;
       }
-      case "chunk":
-        this.pending.get(msg.id)?.onChunk?.(msg.stream, msg.data);
+      case "chunk": {
+        const taken = this.pending.get(msg.id)?.onChunk?.(msg.stream, msg.data);
+        if (taken instanceof Promise) {
+          const done = this.startConsuming();
+          taken.then(done, done);
+        }
         return;
+      }
       case "result": {
         const p = this.pending.get(msg.id);
         if (!p) return;
@@ -399,6 +431,7 @@ export class ClientSession {
   /** The relay link dropped: interrupt calls in flight, then reconnect while the TTL runs. */
   private onLinkLost(): void {
     this.channel = undefined;
+    this.consuming = 0;
     // On peer_gone our leg is still open and would sit in the share's one client slot, paired
     // with the restarted daemon but silent, until its handshake timeout: free it first.
     const stale = this.ws;

@@ -69,7 +69,7 @@ test(`${TRIALS} SIGKILL trials: every call seen started has its intent row; the 
       const stream = rand() < 0.3;
       const key = stream ? String(10_000 + trial * 1000 + i) : `t${trial}c${i}`;
       const params: Record<string, string> = stream ? { count: key } : { word: key };
-      const call = session.call(stream ? "stream.seq" : "echo.word", params, () => seen.add(key));
+      const call = session.call(stream ? "stream.seq" : "echo.word", params, () => void seen.add(key));
       const p = call.done.then(
         () => seen.add(key),
         (e) => errors.push(String(e)),

@@ -1,0 +1,73 @@
+// A recipient whose stdout reader stalls must not make the client buffer the stream: credit is
+// granted only for output the client has handed on, so the daemon's verb waits instead.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { waitFor } from "../helpers/spawn.ts";
+
+let c: Cluster;
+let vendor: Recipient;
+let share: OpenedShare;
+
+const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+
+beforeAll(async () => {
+  c = new Cluster("binary");
+  await c.startRelay();
+  await c.init(testCatalog(join(c.dir, "data")));
+  await c.startDaemon();
+  expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "stream.seq"])).code).toBe(0);
+  vendor = c.recipient("vendor");
+  expect((await c.openscope(["recipients", "add", "vendor", await vendor.keygen()])).code).toBe(0);
+  share = await c.openShare(["--agent", "you", "--verb", "stream.seq", "--to", "vendor", "--ttl", "10m"]);
+}, 60_000);
+
+afterAll(async () => {
+  await c?.stop();
+});
+
+/** Pid of the live process whose command line contains `needle`. */
+function pidWith(needle: string): number | undefined {
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
+      if (cmd.startsWith(commandFor("binary", "openscope-reflect-client")[0]!) && cmd.includes(needle)) return Number(d);
+    } catch {}
+  }
+  return undefined;
+}
+
+test("a stalled stdout reader: the client's memory stays flat, and all output arrives once it reads", async () => {
+  const count = 8_000_000; // about 69 MB of lines
+  // A real OS pipe whose reader sleeps first (a Bun pipe would be drained into the test's memory).
+  const client = [...commandFor("binary", "openscope-reflect-client"), "--passport", share.handle, "--fingerprint", share.fingerprint, "call", "stream.seq", `count=${count}`];
+  const proc = Bun.spawn(["bash", "-c", 'set -o pipefail; "$@" | { sleep 6; wc -c; }', "bash", ...client], {
+    env: { ...process.env, NO_COLOR: "1", XDG_CONFIG_HOME: vendor.configHome },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const pid = await waitFor(() => pidWith(share.handle), "the client to start", 20_000);
+  let peak = 0;
+  const until = Date.now() + 5000;
+  while (Date.now() < until) {
+    try {
+      peak = Math.max(peak, rssKiB(pid));
+    } catch {
+      break; // exited: the assertions below say why
+    }
+    await Bun.sleep(200);
+  }
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  expect(err).toBe("");
+  expect(code).toBe(0);
+  // Without backpressure the client would hold most of the 69 MB while its reader sleeps.
+  expect(peak).toBeGreaterThan(0);
+  expect(peak).toBeLessThan(110 * 1024);
+  // seq prints 1..count, one per line: every byte of those lines arrived.
+  let expected = 0;
+  for (let digits = 1, lo = 1; lo <= count; digits++, lo *= 10) expected += (Math.min(count, lo * 10 - 1) - lo + 1) * (digits + 1);
+  expect(Number(out.trim())).toBe(expected);
+}, 120_000);
