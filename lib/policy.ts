@@ -50,15 +50,17 @@ const CallSchema = v.strictObject({
 
 const deny = (reason: DenyReason, message: string): Decision => ({ allow: false, reason, message });
 
-export function decide(input: {
+/** Everything a decision weighs besides the passport. */
+interface DecisionContext {
   call: unknown;
-  passport: Passport;
   currentGrant: GrantVerbs | undefined;
   share: ShareState;
   callerKey: string | null;
   now: number;
   catalog: Catalog;
-}): Decision {
+}
+
+export function decide(input: DecisionContext & { passport: Passport }): Decision {
   const { passport, currentGrant, share, callerKey, now, catalog } = input;
 
   // 1. The call's shape. Own keys of the raw object are checked by the schema (so "__proto__" fails).
@@ -119,16 +121,7 @@ export function decide(input: {
  * decide() on a signed passport as stored by the daemon: a passport that fails verification
  * (tampered, non-canonical, unknown version or constraint kind, lifetime over 30 min) is "malformed".
  */
-export function decideSigned(input: {
-  call: unknown;
-  signedPassport: string;
-  daemonPublicKey: Uint8Array;
-  currentGrant: GrantVerbs | undefined;
-  share: ShareState;
-  callerKey: string | null;
-  now: number;
-  catalog: Catalog;
-}): Decision {
+export function decideSigned(input: DecisionContext & { signedPassport: string; daemonPublicKey: Uint8Array }): Decision {
   let passport: Passport;
   try {
     passport = verifyPassport(input.signedPassport, input.daemonPublicKey);

@@ -16,6 +16,7 @@ import {
   type VerbInfo,
 } from "../rpc.ts";
 import { parseRelaySignal } from "../relay-signal.ts";
+import type { RunResult } from "../exec.ts";
 import { openSealed } from "../sealedbox.ts";
 
 export interface Hello {
@@ -27,16 +28,8 @@ export interface Hello {
   clockSkewMs: number;
 }
 
-export interface CallResult {
-  exitCode: number | null;
-  signal: string | null;
-  timedOut: boolean;
-  cancelled: boolean;
-  truncated: boolean;
-  bytesOut: number;
-  durationMs: number;
-  params: Record<string, string>;
-}
+/** What the daemon reports of a finished verb (its RunResult less the digest), with the params it ran with. */
+export type CallResult = Omit<RunResult, "outputDigest"> & { params: Record<string, string> };
 
 export interface SessionEvents {
   onEnded?(state: "revoked" | "expired", message: string): void;
