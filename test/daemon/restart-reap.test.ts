@@ -29,10 +29,7 @@ beforeAll(async () => {
   await c.startRelay();
   await c.init(testCatalog(join(c.dir, "data")));
   await c.startDaemon();
-  expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "slow.sleep"])).code).toBe(0);
-  vendor = c.recipient("vendor");
-  expect((await c.openscope(["recipients", "add", "vendor", await vendor.keygen()])).code).toBe(0);
-  share = await c.openShare(["--agent", "you", "--verb", "slow.sleep", "--to", "vendor", "--ttl", "10m"]);
+  ({ vendor, share } = await c.shareTo({ grant: ["slow.sleep"] }));
 }, 60_000);
 
 afterAll(async () => {

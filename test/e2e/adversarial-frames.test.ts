@@ -24,12 +24,8 @@ beforeAll(async () => {
   await c.startRelay();
   await c.init(testCatalog(join(c.dir, "data")));
   await c.startDaemon();
-  expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word"])).code).toBe(0);
-  vendor = c.recipient("vendor");
-  const pub = await vendor.keygen();
+  ({ vendor, share } = await c.shareTo({ grant: ["echo.word"], ttl: "10m" }));
   keyFile = join(vendor.configHome, "openscope", "recipient.key");
-  expect((await c.openscope(["recipients", "add", "vendor-b", pub])).code).toBe(0);
-  share = await c.openShare(["--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "10m"]);
 }, 60_000);
 
 afterAll(async () => {

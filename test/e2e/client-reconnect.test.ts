@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, markSlowVerb, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
 
 setDefaultTimeout(90_000);
@@ -16,16 +16,7 @@ let c: Cluster;
 let vendor: Recipient;
 let marker: string;
 
-function catalog(dir: string, markerFile: string): string {
-  return `${testCatalog(dir)}
-[verb."mark.slow"]
-summary = "Append a line to a marker file, then take a while"
-adapter = "exec"
-argv = ["sh", "-c", ${JSON.stringify(`echo x >> ${markerFile}; echo started; sleep 30`)}]
-timeout = "60s"
-max_output = "4KiB"
-`;
-}
+const catalog = (dir: string, markerFile: string) => testCatalog(dir) + markSlowVerb(markerFile);
 
 const executions = () => (existsSync(marker) ? readFileSync(marker, "utf8").split("\n").filter(Boolean).length : 0);
 

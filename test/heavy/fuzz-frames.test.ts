@@ -97,12 +97,8 @@ beforeAll(async () => {
   await c.startRelay(["--rate", "100000", "--rate-burst", "100000"]);
   await c.init(testCatalog(join(c.dir, "data")));
   await c.startDaemon();
-  expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word"])).code).toBe(0);
-  vendor = c.recipient("vendor");
-  const pub = await vendor.keygen();
+  ({ vendor, share } = await c.shareTo({ grant: ["echo.word"], ttl: "30m" }));
   keyFile = join(vendor.configHome, "openscope", "recipient.key");
-  expect((await c.openscope(["recipients", "add", "vendor-b", pub])).code).toBe(0);
-  share = await c.openShare(["--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "30m"]);
 }, 60_000);
 
 afterAll(async () => {

@@ -140,6 +140,23 @@ export class Cluster {
     return JSON.parse(r.stdout) as OpenedShare;
   }
 
+  /**
+   * The usual setup of a test: root grants `grant` verbs to the agent, a new recipient makes a key
+   * and is registered under `alias`, and a share of `share` specs (default: the granted verbs) is
+   * opened to it.
+   */
+  async shareTo(opts: { grant: string[]; share?: string[]; agent?: string; alias?: string; ttl?: string }): Promise<{ vendor: Recipient; share: OpenedShare }> {
+    const agent = opts.agent ?? "you";
+    const alias = opts.alias ?? "vendor-b";
+    const g = await this.openscope(["grant", "add", "--agent", agent, ...opts.grant.flatMap((v) => ["--verb", v])]);
+    if (g.code !== 0) throw new Error(`grant add failed: ${g.stderr}`);
+    const vendor = this.recipient(alias);
+    const r = await this.openscope(["recipients", "add", alias, await vendor.keygen()]);
+    if (r.code !== 0) throw new Error(`recipients add failed: ${r.stderr}`);
+    const share = await this.openShare(["--agent", agent, ...(opts.share ?? opts.grant).flatMap((v) => ["--verb", v]), "--to", alias, "--ttl", opts.ttl ?? "10m"]);
+    return { vendor, share };
+  }
+
   async auditRows(shareId?: string): Promise<Array<Record<string, unknown>>> {
     const r = await this.openscope(["audit", "--json", ...(shareId ? ["--share", shareId] : [])]);
     if (r.code !== 0) throw new Error(`audit failed: ${r.stderr}`);
@@ -206,6 +223,18 @@ export class Recipient {
   call(share: OpenedShare, verb: string, params: string[] = [], extra: string[] = []): Promise<ProgramResult> {
     return this.client(["--passport", share.handle, "--fingerprint", share.fingerprint, ...extra, "call", verb, ...params]);
   }
+}
+
+/** A verb whose every run appends a line to `markerFile`, prints "started", then sleeps 30 s. */
+export function markSlowVerb(markerFile: string): string {
+  return `
+[verb."mark.slow"]
+summary = "Append a line to a marker file, then take a while"
+adapter = "exec"
+argv = ["sh", "-c", ${JSON.stringify(`echo x >> ${markerFile}; echo started; sleep 30`)}]
+timeout = "60s"
+max_output = "4KiB"
+`;
 }
 
 /** A catalog for tests: quick verbs, a streaming one and a slow one, over files in `dir`. */
