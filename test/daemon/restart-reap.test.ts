@@ -45,6 +45,9 @@ test("processStartTime reads this process's start time and nothing for a missing
 test("after a SIGKILL of the daemon, the next start ends the verb it left and audits it", async () => {
   const cl = vendor.spawn(["--passport", share.handle, "--fingerprint", share.fingerprint, "call", "slow.sleep", "seconds=113"]);
   const [pid] = await waitFor(() => (pidsRunning("sleep", "113").length ? pidsRunning("sleep", "113") : undefined), "the verb to start");
+  // The daemon records the pid right after the spawn returns; a kill inside that instant would
+  // leave the verb unrecorded, so the test kills only once it is on record.
+  await waitFor(() => readFileSync(join(c.home, "running.json"), "utf8").includes(`"pid":${pid}`), "the verb to be recorded");
   await c.daemon!.stop("SIGKILL");
   await cl.proc.exited;
   expect(pidsRunning("sleep", "113")).toContain(pid!); // outlived the daemon: it leads its own group
