@@ -4,10 +4,10 @@
 // plainly, exit 4); and a revoke while connected (a clear message, exit 5). Also `call` one-shot:
 // SIGINT (Ctrl-C) cancels the verb on the daemon, and --json reports it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
+import { pidsRunning } from "../helpers/procs.ts";
 
 let c: Cluster;
 let vendor: Recipient;
@@ -29,19 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await c?.stop();
 });
-
-/** Pids of live processes whose command line is exactly `argv` joined by NULs. */
-function pidsRunning(...argv: string[]): number[] {
-  const want = argv.join("\0") + "\0";
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/cmdline`, "utf8") === want && !/\) Z /.test(readFileSync(`/proc/${d}/stat`, "utf8"))) out.push(Number(d));
-    } catch {}
-  }
-  return out;
-}
 
 describe("call, one-shot", () => {
   test("SIGINT cancels the running verb on the daemon: exit 1, --json says cancelled, audited", async () => {

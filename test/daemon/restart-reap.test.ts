@@ -1,28 +1,16 @@
 // A daemon killed with SIGKILL leaves its verbs running (each leads its own process group). The
 // next daemon start ends them and records that their outcome is unknown.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
 import { processStartTime } from "../../lib/daemon/running-verbs.ts";
+import { pidsRunning } from "../helpers/procs.ts";
 
 let c: Cluster;
 let vendor: Recipient;
 let share: OpenedShare;
-
-/** Live (non-zombie) processes whose command line is exactly `argv`. */
-function pidsRunning(...argv: string[]): number[] {
-  const want = argv.join("\0") + "\0";
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/cmdline`, "utf8") === want && !/\) Z /.test(readFileSync(`/proc/${d}/stat`, "utf8"))) out.push(Number(d));
-    } catch {}
-  }
-  return out;
-}
 
 beforeAll(async () => {
   c = new Cluster("source");

@@ -1,9 +1,10 @@
 // A recipient whose stdout reader stalls must not make the client buffer the stream: credit is
 // granted only for output the client has handed on, so the daemon's verb waits instead.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { livePids } from "../helpers/procs.ts";
 import { waitFor } from "../helpers/spawn.ts";
 
 let c: Cluster;
@@ -24,18 +25,6 @@ afterAll(async () => {
   await c?.stop();
 });
 
-/** Pid of the live process whose command line contains `needle`. */
-function pidWith(needle: string): number | undefined {
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
-      if (cmd.startsWith(commandFor("binary", "openscope-reflect-client")[0]!) && cmd.includes(needle)) return Number(d);
-    } catch {}
-  }
-  return undefined;
-}
-
 test("a stalled stdout reader: the client's memory stays flat, and all output arrives once it reads", async () => {
   const count = 8_000_000; // about 69 MB of lines
   // A real OS pipe whose reader sleeps first (a Bun pipe would be drained into the test's memory).
@@ -46,7 +35,8 @@ test("a stalled stdout reader: the client's memory stays flat, and all output ar
     stdout: "pipe",
     stderr: "pipe",
   });
-  const pid = await waitFor(() => pidWith(share.handle), "the client to start", 20_000);
+  const bin = commandFor("binary", "openscope-reflect-client")[0]!;
+  const pid = await waitFor(() => livePids((cmd) => cmd.startsWith(bin) && cmd.includes(share.handle))[0], "the client to start", 20_000);
   let peak = 0;
   const until = Date.now() + 5000;
   while (Date.now() < until) {

@@ -4,10 +4,11 @@
 // a live countdown and an extension notice, tab completion of verb names and enum values, Ctrl-C
 // on a typed line and on an empty one. The screen is read with capture-pane, polled with deadlines.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
+import { pidsWith } from "../helpers/procs.ts";
 
 setDefaultTimeout(60_000);
 
@@ -37,20 +38,6 @@ async function screenShows(what: string | RegExp, label = String(what), timeoutM
   } catch (e) {
     throw new Error(`${(e as Error).message}\n--- screen ---\n${screen()}`);
   }
-}
-
-/** Pids of live processes whose command line contains `needle`. */
-function pidsWith(needle: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8").replaceAll("\0", " ");
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      if (cmd.includes(needle) && !/\) Z /.test(stat)) out.push(Number(d));
-    } catch {}
-  }
-  return out;
 }
 
 beforeAll(async () => {

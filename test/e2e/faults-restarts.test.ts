@@ -4,10 +4,11 @@
 // verifies, live shares work, ended ones stay ended); the client killed mid-stream (the daemon
 // kills the verb and audits the outcome).
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, markSlowVerb, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
+import { pidsWith } from "../helpers/procs.ts";
 
 setDefaultTimeout(90_000);
 
@@ -19,20 +20,6 @@ let marker: string;
 const faultCatalog = (dir: string, markerFile: string) => testCatalog(dir) + markSlowVerb(markerFile);
 
 const executions = () => (existsSync(marker) ? readFileSync(marker, "utf8").split("\n").filter(Boolean).length : 0);
-
-/** Pids of live processes whose command line contains `needle` (the unique temp folder of a test). */
-function pidsWith(needle: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      if (cmd.includes(needle) && !/\) Z /.test(stat)) out.push(Number(d));
-    } catch {}
-  }
-  return out;
-}
 
 const spawnClient = (r: Recipient, args: string[]) => r.spawn(args);
 

@@ -11,24 +11,13 @@ import { decodeDaemonMessage, encodeMessage } from "../../lib/rpc.ts";
 import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { handleTarget, handshakeAs, RawLeg } from "../helpers/raw-leg.ts";
 import { waitFor } from "../helpers/spawn.ts";
+import { prng } from "../helpers/prng.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0xf422);
 const RELAY_FRAMES = Number(process.env.FUZZ_RELAY_FRAMES ?? 75_000);
 const RPC_PAYLOADS = Number(process.env.FUZZ_RPC_PAYLOADS ?? 25_000);
 const HANDSHAKES = Number(process.env.FUZZ_HANDSHAKES ?? 300);
 const RECORDS = Number(process.env.FUZZ_RECORDS ?? 60);
-
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(SEED);
 const int = (n: number) => Math.floor(rand() * n);

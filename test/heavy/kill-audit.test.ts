@@ -8,21 +8,10 @@ import { ClientSession, sessionKeys } from "../../lib/client/session.ts";
 import { decodeHandle } from "../../lib/handle.ts";
 import { readRecipientKey } from "../../lib/keyfile.ts";
 import { Cluster, testCatalog, type OpenedShare } from "../helpers/cluster.ts";
+import { prng } from "../helpers/prng.ts";
 
 const TRIALS = Number(process.env.KILL_TRIALS ?? 60);
 const SEED = Number(process.env.KILL_SEED ?? 0x5eed);
-
-/** mulberry32: a small seeded PRNG so a failing trial can be replayed with KILL_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let c: Cluster;
 let share: OpenedShare;

@@ -1,0 +1,28 @@
+// Finding processes by their command line in /proc, for tests that check a verb was killed or
+// measure a client's memory. Zombies count as gone.
+import { readdirSync, readFileSync } from "node:fs";
+
+/** Pids of live processes whose NUL-separated command line satisfies `match`. */
+export function livePids(match: (cmdline: string) => boolean): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (match(readFileSync(`/proc/${d}/cmdline`, "utf8")) && !/\) Z /.test(readFileSync(`/proc/${d}/stat`, "utf8"))) out.push(Number(d));
+    } catch {
+      /* the process ended while we looked */
+    }
+  }
+  return out;
+}
+
+/** Live processes whose command line is exactly `argv`. */
+export function pidsRunning(...argv: string[]): number[] {
+  const want = argv.join("\0") + "\0";
+  return livePids((cmd) => cmd === want);
+}
+
+/** Live processes whose command line (arguments joined by spaces) contains `needle`. */
+export function pidsWith(needle: string): number[] {
+  return livePids((cmd) => cmd.replaceAll("\0", " ").includes(needle));
+}
