@@ -1,5 +1,5 @@
 // The baseline relay for issue 10 item 5: the least a Bun WebSocket forwarder can be — pair two
-// legs by path, forward binary messages with the pause/resume backpressure of TECH-NOTES, no
+// legs by path, forward binary messages with the pause/resume backpressure of Bun's WebSocket docs, no
 // tokens, limits, rate limiting, grace or metrics. Run as its own process: `bun bench/bare-relay.ts`
 // prints `listening on http://127.0.0.1:PORT` on stderr, like openscope-relay.
 import type { ServerWebSocket } from "bun";

@@ -2,8 +2,8 @@
 // records through Channel (encrypt + decrypt), and raw noble ChaCha20-Poly1305 MB/s for scale.
 // Numbers only; nothing here asserts timings. bench/run.ts calls benchChannel.
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { acceptInitiator, buildPrologue, startInitiator } from "../lib/channel.ts";
-import { generateX25519 } from "../lib/keys.ts";
+import { acceptInitiator, buildPrologue, startInitiator } from "../lib/wire/channel.ts";
+import { generateX25519 } from "../lib/crypto/keys.ts";
 
 export async function benchChannel(opts: { quick: boolean }): Promise<Array<{ name: string; value: number; unit: string }>> {
   const daemon = generateX25519();

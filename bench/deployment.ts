@@ -4,7 +4,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ClientSession, sessionKeys } from "../lib/client/session.ts";
-import { decodeHandle } from "../lib/handle.ts";
+import { decodeHandle } from "../lib/wire/handle.ts";
 import { Cluster, runCommand, type OpenedShare } from "../test/helpers/cluster.ts";
 import { ROOT, type ProgramResult } from "../test/helpers/spawn.ts";
 

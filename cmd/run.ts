@@ -1,5 +1,5 @@
 // Runs a citty command tree as one of our programs: `--help` on any subcommand, `--version`,
-// and every thrown error through the output helper with the exit codes of DESIGN.md §3.
+// and every thrown error through the output helper with the exit codes of SPEC.md §1.
 import { renderUsage, runCommand, type CommandDef } from "citty";
 import { usageError } from "../lib/errors.ts";
 import { VERSION } from "../lib/version.ts";

@@ -1,4 +1,4 @@
-// The one error type every layer throws, and the exit codes of DESIGN.md §3.
+// The one error type every layer throws, and the exit codes of SPEC.md §1.
 // A parser prefixes its layer ("handle: …", "passport: …"); the CLI prints the message as
 // `<program>: error: <message>` followed by one `hint:` line per hint.
 

@@ -1,5 +1,5 @@
 // `bun run build`: compiles the three entries into dist/ for this machine with the release flags
-// of TECH-NOTES (no .env / bunfig autoload in the binaries; minified; bytecode needs esm).
+// of Bun's compile docs (no .env / bunfig autoload in the binaries; minified; bytecode needs esm).
 // Usage: bun scripts/build.ts [--only openscope|openscope-relay|openscope-reflect-client]
 import { $ } from "bun";
 

@@ -7,7 +7,7 @@ import type { CipherState } from "../lib/noise/cipher-state.ts";
 import { HandshakeState } from "../lib/noise/handshake-state.ts";
 import { parseProtocolName } from "../lib/noise/patterns.ts";
 
-export const DEFAULT_VECTORS = resolve(import.meta.dir, "..", "..", "shared", "vectors", "noise-25519-chachapoly.json");
+export const DEFAULT_VECTORS = resolve(import.meta.dir, "..", "test", "vectors", "noise-25519-chachapoly.json");
 
 interface Vector {
   protocol_name?: string;

@@ -10,7 +10,7 @@ import { benchCatalog } from "../bench/deployment.ts";
 import { cpuPerGB, cpuSeconds, maxPairedSessions, rssBytes, startRelayProcess } from "../bench/relay-cost.ts";
 import { formatNumber, formatTable, fromPiece, machineInfo, median, percentile, withRatio, writeResults, type Row } from "../bench/report.ts";
 import { parseBenchArgs } from "../bench/run.ts";
-import { parseCatalog } from "../lib/catalog.ts";
+import { parseCatalog } from "../lib/capability/catalog.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "openscope-bench-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

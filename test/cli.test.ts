@@ -1,4 +1,4 @@
-// The CLI shell of all three programs: --help names every subcommand of DESIGN.md §3,
+// The CLI shell of all three programs: --help names every subcommand of README "Using it",
 // --version prints package.json's version, errors follow the output rules and exit codes.
 import { describe, expect, test } from "bun:test";
 import pkg from "../package.json" with { type: "json" };

@@ -6,11 +6,11 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { ClientSession, sessionKeys, type Hello } from "../../lib/client/session.ts";
-import type { Constraint } from "../../lib/constraint.ts";
-import { formatDuration } from "../../lib/duration.ts";
+import type { Constraint } from "../../lib/capability/constraint.ts";
+import { formatDuration } from "../../lib/units.ts";
 import { connectionError, usageError } from "../../lib/errors.ts";
-import { decodeHandle } from "../../lib/handle.ts";
-import { readRecipientKey } from "../../lib/keyfile.ts";
+import { decodeHandle } from "../../lib/wire/handle.ts";
+import { readRecipientKey } from "../../lib/host/keyfile.ts";
 import { paint } from "../output.ts";
 
 export function configDir(env = process.env): string {

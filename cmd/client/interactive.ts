@@ -4,9 +4,9 @@
 // line, which makes it scriptable too.
 import { createInterface, type Interface } from "node:readline";
 import type { ClientSession } from "../../lib/client/session.ts";
-import { formatDuration } from "../../lib/duration.ts";
+import { formatDuration } from "../../lib/units.ts";
 import { ExitCode, OpenScopeError } from "../../lib/errors.ts";
-import type { VerbInfo } from "../../lib/rpc.ts";
+import type { VerbInfo } from "../../lib/wire/rpc.ts";
 import { paint, reportError } from "../output.ts";
 import { connectToShare, describeParamPlain, parseCallArgs, printPassportCard, timeLeft } from "./_shared.ts";
 

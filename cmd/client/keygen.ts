@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { generateX25519, encodePublicKey } from "../../lib/keys.ts";
-import { writeRecipientKey } from "../../lib/keyfile.ts";
+import { generateX25519, encodePublicKey } from "../../lib/crypto/keys.ts";
+import { writeRecipientKey } from "../../lib/host/keyfile.ts";
 import { defaultKeyPath, globalFlag } from "./_shared.ts";
 
 export default defineCommand({

@@ -2,12 +2,12 @@
 // credential files, and short renderings of grants for tables.
 import { chownSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { AuditLog } from "../../lib/audit.ts";
-import { describeConstraint, type Constraint } from "../../lib/constraint.ts";
+import { AuditLog } from "../../lib/store/audit.ts";
+import { describeConstraint, type Constraint } from "../../lib/capability/constraint.ts";
 import { deniedError } from "../../lib/errors.ts";
-import type { GrantVerbs } from "../../lib/grant.ts";
-import { agentTokenPath, ensurePrivateDir, resolveHome, type HomePaths } from "../../lib/home.ts";
-import { Store } from "../../lib/store.ts";
+import type { GrantVerbs } from "../../lib/capability/grant.ts";
+import { agentTokenPath, ensurePrivateDir, resolveHome, type HomePaths } from "../../lib/host/home.ts";
+import { Store } from "../../lib/store/store.ts";
 import { setHumanOutput } from "../output.ts";
 
 export function homeFrom(args: { home?: string; json?: boolean }): HomePaths {

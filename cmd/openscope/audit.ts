@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import type { AuditRow } from "../../lib/audit.ts";
+import type { AuditRow } from "../../lib/store/audit.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
 import { homeArg, jsonArg } from "../args.ts";
 import { log, printJson, printJsonLine, printTable } from "../output.ts";

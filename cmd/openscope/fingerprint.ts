@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
 import { existsSync } from "node:fs";
 import { usageError } from "../../lib/errors.ts";
-import { fingerprint } from "../../lib/fingerprint.ts";
-import { readDaemonIdentity } from "../../lib/keyfile.ts";
+import { fingerprint } from "../../lib/crypto/fingerprint.ts";
+import { readDaemonIdentity } from "../../lib/host/keyfile.ts";
 import { homeArg, jsonArg } from "../args.ts";
 import { printJson } from "../output.ts";
 import { homeFrom } from "./_shared.ts";

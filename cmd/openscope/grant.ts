@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
-import { readCatalogFile } from "../../lib/catalog-file.ts";
+import { readCatalogFile } from "../../lib/host/catalog-file.ts";
 import { usageError } from "../../lib/errors.ts";
-import { grantVerbsFromSpecs, mergeGrantVerbs, type GrantVerbs } from "../../lib/grant.ts";
-import { checkName } from "../../lib/home.ts";
-import { parseVerbSpec } from "../../lib/verbspec.ts";
+import { grantVerbsFromSpecs, mergeGrantVerbs, type GrantVerbs } from "../../lib/capability/grant.ts";
+import { checkName } from "../../lib/host/home.ts";
+import { parseVerbSpec } from "../../lib/capability/verbspec.ts";
 import { homeArg, jsonArg, repeatedFlag } from "../args.ts";
 import { log, printJson, printTable } from "../output.ts";
 import { ensureAgentToken, grantRows, homeFrom, withStore } from "./_shared.ts";

@@ -1,10 +1,10 @@
 import { defineCommand } from "citty";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fingerprint } from "../../lib/fingerprint.ts";
-import { ensurePrivateDir } from "../../lib/home.ts";
-import { generateDaemonIdentity, readDaemonIdentity, writeDaemonIdentity } from "../../lib/keyfile.ts";
-import { sampleCatalog } from "../../lib/sample-catalog.ts";
+import { fingerprint } from "../../lib/crypto/fingerprint.ts";
+import { ensurePrivateDir } from "../../lib/host/home.ts";
+import { generateDaemonIdentity, readDaemonIdentity, writeDaemonIdentity } from "../../lib/host/keyfile.ts";
+import { sampleCatalog } from "../../lib/host/sample-catalog.ts";
 import { homeArg, jsonArg } from "../args.ts";
 import { log, printJson } from "../output.ts";
 import { homeFrom, withStore } from "./_shared.ts";

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { usageError } from "../../lib/errors.ts";
-import { checkName } from "../../lib/home.ts";
-import { decodePublicKey } from "../../lib/keys.ts";
+import { checkName } from "../../lib/host/home.ts";
+import { decodePublicKey } from "../../lib/crypto/keys.ts";
 import { homeArg, jsonArg } from "../args.ts";
 import { log, printJson, printTable } from "../output.ts";
 import { homeFrom, withStore } from "./_shared.ts";

@@ -1,10 +1,11 @@
 import { defineCommand } from "citty";
-import { controlRequest } from "../../lib/daemon/control.ts";
+import { controlRequest } from "../../lib/control/server.ts";
 import type { OpenedShare, ShareSummary } from "../../lib/daemon/shares.ts";
-import { formatDuration, MAX_SHARE_TTL_MS, parseDuration } from "../../lib/duration.ts";
-import { parseVerbSpec } from "../../lib/verbspec.ts";
+import { formatDuration } from "../../lib/units.ts";
+import { parseShareTtl } from "../../lib/capability/limits.ts";
+import { parseVerbSpec } from "../../lib/capability/verbspec.ts";
 import { usageError } from "../../lib/errors.ts";
-import { checkName, type HomePaths } from "../../lib/home.ts";
+import { checkName, type HomePaths } from "../../lib/host/home.ts";
 import { homeArg, jsonArg, repeatedFlag } from "../args.ts";
 import { log, paint, printJson, printTable, spinner } from "../output.ts";
 import { homeFrom, readAgentToken, withStore } from "./_shared.ts";
@@ -26,8 +27,7 @@ const open = defineCommand({
     const agent = checkName("agent", args.agent);
     if (args.to) checkName("alias", args.to);
     // Malformed input is a usage error (exit 2) before any question of who may open the share.
-    const ttlMs = parseDuration(args.ttl, "--ttl");
-    if (ttlMs > MAX_SHARE_TTL_MS) throw usageError(`--ttl ${args.ttl} is over the 30m cap`, ["a share lives at most 30 minutes; use share extend to go on"]);
+    parseShareTtl(args.ttl);
     const specs = repeatedFlag(rawArgs, "verb");
     for (const spec of specs) parseVerbSpec(spec);
     const token = readAgentToken(paths, agent);

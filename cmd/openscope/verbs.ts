@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
-import { readCatalogFile } from "../../lib/catalog-file.ts";
+import { readCatalogFile } from "../../lib/host/catalog-file.ts";
 import { usageError } from "../../lib/errors.ts";
-import type { GrantVerbs } from "../../lib/grant.ts";
-import { checkName } from "../../lib/home.ts";
+import type { GrantVerbs } from "../../lib/capability/grant.ts";
+import { checkName } from "../../lib/host/home.ts";
 import { homeArg, jsonArg } from "../args.ts";
 import { log, printJson, printTable } from "../output.ts";
 import { describeParams, homeFrom, withStore } from "./_shared.ts";

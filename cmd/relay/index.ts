@@ -2,7 +2,7 @@
 // Parses the flags (every limit has one, defaults shown in --help), starts the relay, prints the
 // listening line on stderr, reloads tokens on SIGHUP and drains on SIGTERM/SIGINT.
 import { defineCommand } from "citty";
-import { formatDuration, parseDuration, parseSize } from "../../lib/duration.ts";
+import { formatDuration, parseDuration, parseSize } from "../../lib/units.ts";
 import { usageError } from "../../lib/errors.ts";
 import { RELAY_DEFAULTS, startRelay } from "../../lib/relay/server.ts";
 import { VERSION } from "../../lib/version.ts";

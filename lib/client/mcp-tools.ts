@@ -1,7 +1,7 @@
 // The sanctioned verbs as MCP tools: each verb's input JSON Schema comes from the passport's
 // constraints (const for pins, enum, minimum/maximum, pattern), so an agent only sees calls it may
 // make. Pure: the MCP server in cmd/client/mcp.ts wires it to a session.
-import type { VerbInfo } from "../rpc.ts";
+import type { VerbInfo } from "../wire/rpc.ts";
 
 export interface ToolDef {
   name: string;

@@ -1,12 +1,12 @@
 // The recipient's connection to a share: handle → relay client leg → Noise handshake (initiator)
 // → hello (signed passport) → RPC. Reconnects with backoff while the share's TTL runs; a call in
 // flight when the link drops is reported as interrupted, never silently repeated.
-import { buildPrologue, startInitiator, type Channel } from "../channel.ts";
+import { buildPrologue, startInitiator, type Channel } from "../wire/channel.ts";
 import { connectionError, OpenScopeError, shareOverError, usageError } from "../errors.ts";
-import { fingerprint } from "../fingerprint.ts";
-import { type Handle } from "../handle.ts";
-import { fromBase64url, generateX25519, x25519Public } from "../keys.ts";
-import { verifyPassport, type Passport } from "../passport.ts";
+import { fingerprint } from "../crypto/fingerprint.ts";
+import { type Handle } from "../wire/handle.ts";
+import { generateX25519, x25519Public } from "../crypto/keys.ts";
+import { verifyPassport, type Passport } from "../capability/passport.ts";
 import {
   decodeDaemonMessage,
   encodeMessage,
@@ -14,10 +14,11 @@ import {
   type DaemonMessage,
   type OutputChunk,
   type VerbInfo,
-} from "../rpc.ts";
-import { parseRelaySignal } from "../relay-signal.ts";
-import type { RunResult } from "../exec.ts";
-import { openSealed } from "../sealedbox.ts";
+} from "../wire/rpc.ts";
+import { parseRelaySignal } from "../relay/protocol.ts";
+import type { RunResult } from "../exec/process.ts";
+import { openSealed } from "../crypto/sealedbox.ts";
+import { fromBase64url, toBase64url } from "../bytes.ts";
 
 export interface Hello {
   passport: Passport;
@@ -64,7 +65,7 @@ export function sessionKeys(handle: Handle, recipientPrivateKey: Uint8Array | un
   return { psk: openSealed(recipientPrivateKey, handle.secret.sealed), clientPrivateKey: recipientPrivateKey };
 }
 
-/** The relay refused our leg (DESIGN.md §3 status codes) or could not be reached at all. */
+/** The relay refused our leg (SPEC.md §12 status codes) or could not be reached at all. */
 function refusedUpgradeError(status: number | undefined, relayUrl: string): OpenScopeError {
   if (status === 409) {
     return connectionError("another client is already connected to this share", [
@@ -99,7 +100,7 @@ export class ClientSession {
     private readonly keys: { psk: Uint8Array; clientPrivateKey: Uint8Array },
     private readonly events: SessionEvents = {},
   ) {
-    this.ridText = Buffer.from(handle.rid).toString("base64url");
+    this.ridText = toBase64url(handle.rid);
   }
 
   get daemonFingerprint(): string {

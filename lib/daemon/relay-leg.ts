@@ -1,8 +1,8 @@
-// One outbound WebSocket leg at the relay for one share (DESIGN.md §3 "Relay endpoints"): the
+// One outbound WebSocket leg at the relay for one share (SPEC.md §12): the
 // daemon dials out (it never listens on the network), reconnects with jittered backoff when the
 // relay drops, and reports pairing, peer departure and binary frames to its owner.
 import { connectionError } from "../errors.ts";
-import { parseRelaySignal } from "../relay-signal.ts";
+import { parseRelaySignal } from "../relay/protocol.ts";
 
 export interface LegEvents {
   onPaired(): void;

@@ -1,17 +1,17 @@
 // `openscope daemon`: wires identity, catalog, store, audit, shares and the control socket, then
 // runs until SIGTERM/SIGINT. The daemon opens no listening network port: relay legs dial out.
-import { readCatalogFile } from "../catalog-file.ts";
-import { normalizeRelayUrl, readConfig } from "../config.ts";
-import { AuditLog } from "../audit.ts";
+import { readCatalogFile } from "../host/catalog-file.ts";
+import { normalizeRelayUrl, readConfig } from "../host/config.ts";
+import { AuditLog } from "../store/audit.ts";
 import { usageError } from "../errors.ts";
-import { fingerprint } from "../fingerprint.ts";
-import type { HomePaths } from "../home.ts";
-import { readDaemonIdentity } from "../keyfile.ts";
-import { Store } from "../store.ts";
+import { fingerprint } from "../crypto/fingerprint.ts";
+import type { HomePaths } from "../host/home.ts";
+import { readDaemonIdentity } from "../host/keyfile.ts";
+import { Store } from "../store/store.ts";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { controlSocketAnswers, startControlServer } from "./control.ts";
+import { controlSocketAnswers, startControlServer } from "../control/server.ts";
 import { RunningVerbs } from "./running-verbs.ts";
 import { ShareManager } from "./shares.ts";
 

@@ -2,14 +2,13 @@
 // then serves RPC (hello, list, call, cancel) for one share. Every call goes through the one
 // chokepoint `decide`; the intent is audited before the verb starts, the outcome after.
 import { randomBytes } from "node:crypto";
-import { acceptInitiator, type Channel } from "../channel.ts";
-import type { Catalog } from "../catalog.ts";
-import { admits } from "../constraint.ts";
+import { acceptInitiator, type Channel } from "../wire/channel.ts";
+import type { Catalog } from "../capability/catalog.ts";
+import { admits } from "../capability/constraint.ts";
 import { OpenScopeError } from "../errors.ts";
-import type { GrantVerbs } from "../grant.ts";
-import { toBase64url } from "../keys.ts";
-import { decideSigned, type ShareState } from "../policy.ts";
-import { decodePassportUnverified, type Passport } from "../passport.ts";
+import type { GrantVerbs } from "../capability/grant.ts";
+import { decideSigned, type ShareState } from "../capability/policy.ts";
+import { decodePassportUnverified, type Passport } from "../capability/passport.ts";
 import {
   decodeClientMessage,
   encodeChunk,
@@ -19,9 +18,10 @@ import {
   RPC_VERSION,
   type DaemonMessage,
   type VerbInfo,
-} from "../rpc.ts";
-import type { AuditEvent } from "../audit.ts";
-import type { RunningVerb, RunResult } from "../exec.ts";
+} from "../wire/rpc.ts";
+import type { AuditEvent } from "../store/audit.ts";
+import type { RunningVerb, RunResult } from "../exec/process.ts";
+import { toBase64url } from "../bytes.ts";
 
 /** What a session needs from the daemon around it (kept narrow so tests can drive it). */
 export interface SessionHost {

@@ -2,27 +2,28 @@
 // lifetime (expiry timers, extend, revoke, the 10-minute lingering leg of an ended share) and
 // recovery after a restart. The only writer of share state in a running daemon.
 import { randomBytes } from "node:crypto";
-import type { AuditLog } from "../audit.ts";
-import { buildPrologue } from "../channel.ts";
-import type { Catalog } from "../catalog.ts";
+import type { AuditLog } from "../store/audit.ts";
+import { buildPrologue } from "../wire/channel.ts";
+import type { Catalog } from "../capability/catalog.ts";
 import { deniedError, OpenScopeError, shareOverError, usageError } from "../errors.ts";
-import { MAX_SHARE_TTL_MS, parseDuration } from "../duration.ts";
-import { startVerb, type RunningVerb } from "../exec.ts";
-import { attenuate, type GrantVerbs } from "../grant.ts";
-import { encodeHandle } from "../handle.ts";
-import { decodePublicKey, toBase64url } from "../keys.ts";
-import type { DaemonIdentity } from "../keyfile.ts";
-import { renderArgv, renderSshArgv } from "../argv.ts";
-import { decodePassportUnverified, signPassport, type Passport } from "../passport.ts";
-import type { ShareState } from "../policy.ts";
-import { sealToRecipient } from "../sealedbox.ts";
-import type { ShareRow, Store } from "../store.ts";
-import { parseVerbSpec } from "../verbspec.ts";
+import { parseShareTtl } from "../capability/limits.ts";
+import { startVerb, type RunningVerb } from "../exec/process.ts";
+import { attenuate, type GrantVerbs } from "../capability/grant.ts";
+import { encodeHandle } from "../wire/handle.ts";
+import { decodePublicKey } from "../crypto/keys.ts";
+import type { DaemonIdentity } from "../host/keyfile.ts";
+import { renderArgv, renderSshArgv } from "../exec/argv.ts";
+import { decodePassportUnverified, signPassport, type Passport } from "../capability/passport.ts";
+import type { ShareState } from "../capability/policy.ts";
+import { sealToRecipient } from "../crypto/sealedbox.ts";
+import type { ShareRow, Store } from "../store/store.ts";
+import { parseVerbSpec } from "../capability/verbspec.ts";
 import { RelayLeg } from "./relay-leg.ts";
 import type { RunningVerbs } from "./running-verbs.ts";
 import { DaemonSession } from "./session.ts";
+import { toBase64url } from "../bytes.ts";
 
-/** An ended share keeps its relay leg this long, to tell a late recipient why (DESIGN.md §3). */
+/** An ended share keeps its relay leg this long, to tell a late recipient why (SPEC.md §15.4). */
 export const LINGER_MS = 10 * 60_000;
 
 export interface ShareManagerDeps {
@@ -125,8 +126,7 @@ export class ShareManager {
     if (Boolean(req.to) === Boolean(req.bearer)) {
       throw usageError("say who may connect: --to <alias> or --bearer (exactly one)");
     }
-    const ttlMs = parseDuration(req.ttl, "--ttl");
-    if (ttlMs > MAX_SHARE_TTL_MS) throw usageError(`--ttl ${req.ttl} is over the 30m cap`, ["a share lives at most 30 minutes; use share extend to go on"]);
+    const ttlMs = parseShareTtl(req.ttl);
     const specs = req.verbs.map((v) => parseVerbSpec(v));
     const grant = store.getGrant(req.agent);
     if (!grant) throw deniedError(`agent "${req.agent}" has no grant`, [`root grants verbs with: openscope grant add --agent ${req.agent} --verb …`]);
@@ -217,8 +217,7 @@ export class ShareManager {
 
   extend(id: string, ttl: string): ShareSummary {
     const row = this.requireLiveRow(id);
-    const ttlMs = parseDuration(ttl, "--ttl");
-    if (ttlMs > MAX_SHARE_TTL_MS) throw usageError(`--ttl ${ttl} is over the 30m cap`, ["a share's expiry can be at most 30 minutes from now"]);
+    const ttlMs = parseShareTtl(ttl);
     const expiresAt = this.now() + ttlMs;
     // Re-issued now: a passport never spans more than 30 minutes (SPEC.md §5).
     const passport: Passport = { ...this.passportOf(row), issuedAt: this.now(), expiresAt };

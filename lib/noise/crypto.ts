@@ -6,6 +6,7 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { blake2s } from "@noble/hashes/blake2.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { concat, equalBytes } from "../bytes.ts";
 
 export type Random = (n: number) => Uint8Array;
 export const defaultRandom: Random = (n) => crypto.getRandomValues(new Uint8Array(n));
@@ -89,22 +90,4 @@ export function hkdf(h: NoiseHash, chainingKey: Uint8Array, ikm: Uint8Array, out
   return [out1, out2, h.hmac(tempKey, concat(out2, Uint8Array.of(3)))];
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
-/** Constant-time equality for equal-length secrets (length itself is not secret). */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
+export { concat, equalBytes };

@@ -11,6 +11,7 @@ import { formatMetrics } from "./metrics.ts";
 import { RateLimiter } from "./ratelimit.ts";
 import { REFUSALS, RelayState, type Effect, type LegId, type Outcome, type Refusal, type Role } from "./state.ts";
 import { readTokensFile, TokenSet } from "./tokens.ts";
+import { decodeBase64url } from "../bytes.ts";
 
 export interface RelayOptions {
   hostname?: string;
@@ -41,7 +42,7 @@ export interface RelayHandle {
   stop(graceful?: boolean): Promise<void>;
 }
 
-/** Defaults (shown in `openscope-relay --help`); DESIGN.md §3 sets the lower bounds. */
+/** Defaults (shown in `openscope-relay --help`); SPEC.md §12 sets the lower bounds. */
 export const RELAY_DEFAULTS = {
   maxMessageBytes: 65 * 1024, // one Noise message (≤ 65,535 bytes) per WebSocket message, with room
   backpressureBytes: 1024 * 1024,
@@ -73,9 +74,9 @@ interface LegData {
 
 /** `rid` is base64url (no padding) of 16 to 32 bytes, in canonical form. */
 export function isValidRid(rid: string): boolean {
-  if (rid.length < 22 || rid.length > 43 || !/^[A-Za-z0-9_-]+$/.test(rid)) return false;
-  const bytes = Buffer.from(rid, "base64url");
-  return bytes.length >= 16 && bytes.length <= 32 && bytes.toString("base64url") === rid;
+  if (rid.length < 22 || rid.length > 43) return false;
+  const bytes = decodeBase64url(rid);
+  return bytes !== undefined && bytes.length >= 16 && bytes.length <= 32;
 }
 
 /** A short hash of a rid for logs: enough to follow one session, useless to join it. */

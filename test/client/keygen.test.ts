@@ -5,8 +5,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readRecipientKey } from "../../lib/keyfile.ts";
-import { encodePublicKey } from "../../lib/keys.ts";
+import { readRecipientKey } from "../../lib/host/keyfile.ts";
+import { encodePublicKey } from "../../lib/crypto/keys.ts";
 import { runProgram } from "../helpers/spawn.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "openscope-keygen-"));

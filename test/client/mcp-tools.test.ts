@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { paramsFromToolArgs, toolsFromVerbs } from "../../lib/client/mcp-tools.ts";
-import type { VerbInfo } from "../../lib/rpc.ts";
+import type { VerbInfo } from "../../lib/wire/rpc.ts";
 
 const verbs: VerbInfo[] = [
   {

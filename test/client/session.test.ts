@@ -4,8 +4,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { ClientSession, sessionKeys } from "../../lib/client/session.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
-import type { Handle } from "../../lib/handle.ts";
-import { generateX25519 } from "../../lib/keys.ts";
+import type { Handle } from "../../lib/wire/handle.ts";
+import { generateX25519 } from "../../lib/crypto/keys.ts";
 
 let server: ReturnType<typeof Bun.serve> | undefined;
 afterEach(() => {

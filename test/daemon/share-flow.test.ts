@@ -1,5 +1,5 @@
 // The daemon, relay and client as processes from source: a --to share end to end, the exit codes
-// of DESIGN.md §3 on the way, and the audit rows the operator sees after.
+// of SPEC.md §12 on the way, and the audit rows the operator sees after.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";

@@ -1,4 +1,4 @@
-// DESIGN.md §5 "any component crashes or hangs on malformed input": malformed, truncated and
+// THREAT-MODEL.md "What must never happen": "any component crashes or hangs on malformed input": malformed, truncated and
 // oversized frames straight to the compiled relay and to the daemon's channel, and a client leg
 // that pairs and never speaks. Each time the daemon evicts, audits and keeps running, and the
 // real recipient still gets through afterwards.
@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { buildPrologue, startInitiator } from "../../lib/channel.ts";
-import { encodeMessage } from "../../lib/rpc.ts";
+import { buildPrologue, startInitiator } from "../../lib/wire/channel.ts";
+import { encodeMessage } from "../../lib/wire/rpc.ts";
 import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { handleTarget, handshakeAs, PAIRED, PEER_GONE, RawLeg, randomRid } from "../helpers/raw-leg.ts";
 import { waitFor } from "../helpers/spawn.ts";

@@ -1,4 +1,4 @@
-// DESIGN.md §5 "the relay reads or alters a record undetected, or replays one": the compiled
+// THREAT-MODEL.md "What must never happen": "the relay reads or alters a record undetected, or replays one": the compiled
 // daemon and client talk through a relay that flips, drops, duplicates, reorders, replays or
 // truncates one binary frame. Each time the session ends with an error and no call runs twice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

@@ -1,4 +1,4 @@
-// The CLI contract of DESIGN.md §3 on the compiled binaries: --help everywhere, --version,
+// The CLI contract of SPEC.md §1 and README "Using it" on the compiled binaries: --help everywhere, --version,
 // the JSON listings, init that never overwrites keys, a catalog refused with the verb and field
 // named (exit 2) or when group-writable, and no colors under NO_COLOR (checked on a real TTY).
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { ClientSession, sessionKeys } from "../../lib/client/session.ts";
-import { decodeHandle } from "../../lib/handle.ts";
-import { readRecipientKey } from "../../lib/keyfile.ts";
+import { decodeHandle } from "../../lib/wire/handle.ts";
+import { readRecipientKey } from "../../lib/host/keyfile.ts";
 import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 
 setDefaultTimeout(60_000);

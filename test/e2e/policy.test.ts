@@ -1,4 +1,4 @@
-// DESIGN.md §5 at the CLI level, on the compiled binaries: a passport can never be wider than the
+// THREAT-MODEL.md "What must never happen" at the CLI level, on the compiled binaries: a passport can never be wider than the
 // grant, a narrowed or revoked grant takes effect under a live share, hostile parameter values
 // never reach a command (every parameter kind), and every bad input gets its documented exit code
 // with a clear message.

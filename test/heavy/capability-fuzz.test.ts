@@ -3,10 +3,11 @@
 import { expect, test } from "bun:test";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import fc from "fast-check";
-import { parseCatalog } from "../../lib/catalog.ts";
+import { parseCatalog } from "../../lib/capability/catalog.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
-import { type Passport, base64urlEncode, decodePassportUnverified, signPassport, verifyPassport } from "../../lib/passport.ts";
-import { compilePattern, matchPattern } from "../../lib/pattern.ts";
+import { type Passport, decodePassportUnverified, signPassport, verifyPassport } from "../../lib/capability/passport.ts";
+import { compilePattern, matchPattern } from "../../lib/capability/pattern.ts";
+import { toBase64url } from "../../lib/bytes.ts";
 
 const sk = new Uint8Array(32).fill(7);
 const pk = ed25519.getPublicKey(sk);
@@ -23,10 +24,10 @@ function typedFailure(fn: () => unknown): void {
 
 function signRaw(payload: Uint8Array): string {
   const ctx = new TextEncoder().encode("openscope passport v1\0");
-  return `osp1.${base64urlEncode(payload)}.${base64urlEncode(ed25519.sign(new Uint8Array([...ctx, ...payload]), sk))}`;
+  return `osp1.${toBase64url(payload)}.${toBase64url(ed25519.sign(new Uint8Array([...ctx, ...payload]), sk))}`;
 }
 
-const b64 = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map(base64urlEncode);
+const b64 = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map(toBase64url);
 const label = fc.stringMatching(/^[a-z][a-z0-9._-]{0,15}$/);
 const passportArb: fc.Arbitrary<Passport> = fc
   .record({

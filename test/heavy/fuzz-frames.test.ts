@@ -1,4 +1,4 @@
-// DESIGN.md §5 "any component crashes or hangs on malformed input", at volume: ≥100,000 random
+// THREAT-MODEL.md "What must never happen": "any component crashes or hangs on malformed input", at volume: ≥100,000 random
 // and mutated frames (seeded: FUZZ_SEED replays a run) at the compiled relay and at the daemon's
 // channel: handshake messages, records after a real handshake, and RPC payloads inside honest
 // records. Every part runs under a deadline; afterwards both processes are up, the audit chain
@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { buildPrologue, startInitiator } from "../../lib/channel.ts";
-import { decodeDaemonMessage, encodeMessage } from "../../lib/rpc.ts";
+import { buildPrologue, startInitiator } from "../../lib/wire/channel.ts";
+import { decodeDaemonMessage, encodeMessage } from "../../lib/wire/rpc.ts";
 import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { handleTarget, handshakeAs, RawLeg } from "../helpers/raw-leg.ts";
 import { waitFor } from "../helpers/spawn.ts";

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ClientSession, sessionKeys } from "../../lib/client/session.ts";
-import { decodeHandle } from "../../lib/handle.ts";
-import { readRecipientKey } from "../../lib/keyfile.ts";
+import { decodeHandle } from "../../lib/wire/handle.ts";
+import { readRecipientKey } from "../../lib/host/keyfile.ts";
 import { Cluster, testCatalog, type OpenedShare } from "../helpers/cluster.ts";
 import { prng } from "../helpers/prng.ts";
 

@@ -1,4 +1,4 @@
-// A relay that speaks the relay contract (DESIGN.md §3: paths, bearer token for the daemon leg,
+// A relay that speaks the relay contract (SPEC.md §12: paths, bearer token for the daemon leg,
 // {"type":"paired"}, peer_gone, evict, daemon takeover) but misbehaves on purpose on the binary
 // frames of a session, per a plan: flip a bit, drop, duplicate, reorder, replay or truncate one.
 // For adversarial tests only; in-process (Bun.serve on 127.0.0.1, port 0 unless given).

@@ -2,9 +2,9 @@
 // closed, and a recipient that runs the real Noise handshake over such a leg (so a test can then
 // send garbage records, or honest ones). Nothing here validates: it is the attacker's toolkit.
 import { randomBytes } from "node:crypto";
-import { buildPrologue, startInitiator, type Channel } from "../../lib/channel.ts";
-import { decodeHandle, type Handle } from "../../lib/handle.ts";
-import { readRecipientKey } from "../../lib/keyfile.ts";
+import { buildPrologue, startInitiator, type Channel } from "../../lib/wire/channel.ts";
+import { decodeHandle, type Handle } from "../../lib/wire/handle.ts";
+import { readRecipientKey } from "../../lib/host/keyfile.ts";
 import { sessionKeys } from "../../lib/client/session.ts";
 import { waitFor } from "./spawn.ts";
 

@@ -1,4 +1,4 @@
-// The relay contract of DESIGN.md §3 against the in-process Bun.serve adapter on 127.0.0.1:
+// The relay contract of SPEC.md §12 against the in-process Bun.serve adapter on 127.0.0.1:
 // pairing messages, byte-exact forwarding both ways, text not forwarded, refusals with their
 // HTTP status, oversize → 1009, peer_gone and re-pairing, daemon takeover, evict, metrics.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";

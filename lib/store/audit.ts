@@ -1,0 +1,213 @@
+// The audit log: append-only rows in the store's database, each holding the SHA-256 of the row
+// before it (SPEC.md §15). An append is its own IMMEDIATE transaction that reads the chain head,
+// so the daemon and a CLI process appending at once still build one chain, and it is committed
+// (WAL, synchronous=FULL) before append() returns: a call's intent is on disk before its verb runs.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import * as v from "valibot";
+import { usageError } from "../errors.ts";
+import type { Store } from "./store.ts";
+
+export type AuditKind =
+  | "share.opened"
+  | "share.connected"
+  | "share.disconnected"
+  | "share.extended"
+  | "share.revoked"
+  | "share.expired"
+  | "call.allowed"
+  | "call.denied"
+  | "call.outcome"
+  | "grant.changed"
+  | "recipient.changed";
+
+export const AUDIT_KINDS: readonly AuditKind[] = [
+  "share.opened",
+  "share.connected",
+  "share.disconnected",
+  "share.extended",
+  "share.revoked",
+  "share.expired",
+  "call.allowed",
+  "call.denied",
+  "call.outcome",
+  "grant.changed",
+  "recipient.changed",
+];
+
+export interface AuditEvent {
+  kind: AuditKind;
+  shareId?: string;
+  agent?: string;
+  callId?: string;
+  verb?: string;
+  params?: Record<string, string>;
+  reason?: string;
+  message?: string;
+  exitCode?: number;
+  bytesOut?: number;
+  durationMs?: number;
+  outputDigest?: string;
+  truncated?: boolean;
+  detail?: string;
+}
+
+export interface AuditRow extends AuditEvent {
+  seq: number;
+  at: number;
+  prevHash: string;
+  hash: string;
+}
+
+export type VerifyResult = { ok: true; rows: number } | { ok: false; rows: number; brokenAt: number; problem: string };
+
+/** prev_hash of the first row. */
+export const GENESIS_HASH = "0".repeat(64);
+
+/** The row body, in this key order (SPEC.md §15); absent fields are left out. */
+const BODY_SCHEMA = v.strictObject({
+  seq: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  at: v.pipe(v.number(), v.integer()),
+  kind: v.picklist(AUDIT_KINDS),
+  shareId: v.optional(v.string()),
+  agent: v.optional(v.string()),
+  callId: v.optional(v.string()),
+  verb: v.optional(v.string()),
+  params: v.optional(v.record(v.string(), v.string())),
+  reason: v.optional(v.string()),
+  message: v.optional(v.string()),
+  exitCode: v.optional(v.pipe(v.number(), v.integer())),
+  bytesOut: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  durationMs: v.optional(v.pipe(v.number(), v.minValue(0))),
+  outputDigest: v.optional(v.string()),
+  truncated: v.optional(v.boolean()),
+  detail: v.optional(v.string()),
+});
+type Body = v.InferOutput<typeof BODY_SCHEMA>;
+const FIELD_ORDER = Object.keys(BODY_SCHEMA.entries) as (keyof Body)[];
+
+interface AuditDbRow {
+  seq: number;
+  at: number;
+  kind: string;
+  share_id: string | null;
+  body: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** hash = hex(SHA-256(prev_hash ‖ "\n" ‖ body)), body being the row's JSON text as stored. */
+export function chainHash(prevHash: string, body: string): string {
+  return bytesToHex(sha256(new TextEncoder().encode(`${prevHash}\n${body}`)));
+}
+
+/** The body text for an event: fixed key order, params keys sorted, undefined fields dropped. */
+export function encodeBody(seq: number, at: number, event: AuditEvent): string {
+  const source: Record<string, unknown> = { ...event, seq, at };
+  if (event.params) {
+    source.params = Object.fromEntries(Object.entries(event.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of FIELD_ORDER) if (source[k] !== undefined) out[k] = source[k];
+  const parsed = v.safeParse(BODY_SCHEMA, out);
+  if (!parsed.success) throw usageError(`audit: malformed event: ${v.summarize(parsed.issues)}`);
+  return JSON.stringify(out);
+}
+
+export class AuditLog {
+  private readonly store: Store;
+  private readonly clock: () => number;
+
+  constructor(store: Store, clock: () => number = Date.now) {
+    this.store = store;
+    this.clock = clock;
+  }
+
+  append(event: AuditEvent): AuditRow {
+    const db = this.store.db;
+    return db.transaction((): AuditRow => {
+      const head = db.query<{ seq: number; hash: string }, []>("SELECT seq, hash FROM audit_head WHERE one = 1").get();
+      const seq = (head?.seq ?? 0) + 1;
+      const prevHash = head?.hash ?? GENESIS_HASH;
+      const at = this.clock();
+      const body = encodeBody(seq, at, event);
+      const hash = chainHash(prevHash, body);
+      db.query(
+        `INSERT INTO audit (seq, at, kind, share_id, body, prev_hash, hash)
+         VALUES ($seq, $at, $kind, $shareId, $body, $prevHash, $hash)`,
+      ).run({ seq, at, kind: event.kind, shareId: event.shareId ?? null, body, prevHash, hash });
+      db.query(
+        `INSERT INTO audit_head (one, seq, hash) VALUES (1, $seq, $hash)
+         ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
+      ).run({ seq, hash });
+      return { ...(JSON.parse(body) as Body), prevHash, hash } as AuditRow;
+    }).immediate();
+  }
+
+  /** Rows in seq order; a row whose body does not parse is left out (verify() names it). */
+  list(filter: { shareId?: string; afterSeq?: number; limit?: number } = {}): AuditRow[] {
+    const where: string[] = ["seq > $after"];
+    const params: Record<string, string | number> = { after: filter.afterSeq ?? 0 };
+    if (filter.shareId !== undefined) {
+      where.push("share_id = $shareId");
+      params.shareId = filter.shareId;
+    }
+    let sql = `SELECT seq, at, kind, share_id, body, prev_hash, hash FROM audit WHERE ${where.join(" AND ")} ORDER BY seq`;
+    if (filter.limit !== undefined) {
+      sql += " LIMIT $limit";
+      params.limit = Math.max(0, Math.floor(filter.limit));
+    }
+    const rows: AuditRow[] = [];
+    for (const r of this.store.db.query<AuditDbRow, [Record<string, string | number>]>(sql).all(params)) {
+      const body = parseBody(r.body);
+      if (body) rows.push({ ...body, prevHash: r.prev_hash, hash: r.hash } as AuditRow);
+    }
+    return rows;
+  }
+
+  /** Walks the whole chain in one read transaction (a consistent snapshot while others append). */
+  verify(): VerifyResult {
+    const db = this.store.db;
+    return db.transaction((): VerifyResult => {
+      let prevHash = GENESIS_HASH;
+      let expected = 1;
+      let rows = 0;
+      const fail = (brokenAt: number, problem: string): VerifyResult => ({ ok: false, rows, brokenAt, problem });
+      for (const r of db.query<AuditDbRow, []>("SELECT seq, at, kind, share_id, body, prev_hash, hash FROM audit ORDER BY seq").iterate()) {
+        if (r.seq !== expected) {
+          return fail(expected, `row ${expected} is missing (the next row is ${r.seq})`);
+        }
+        if (r.prev_hash !== prevHash) return fail(r.seq, `row ${r.seq} does not link to row ${r.seq - 1} (prev_hash differs)`);
+        if (chainHash(r.prev_hash, r.body) !== r.hash) return fail(r.seq, `row ${r.seq} was altered (its hash does not match its contents)`);
+        const body = parseBody(r.body);
+        if (!body) return fail(r.seq, `row ${r.seq} has a malformed body`);
+        if (body.seq !== r.seq || body.at !== r.at || body.kind !== r.kind || (body.shareId ?? null) !== r.share_id) {
+          return fail(r.seq, `row ${r.seq} was altered (its columns differ from its hashed body)`);
+        }
+        prevHash = r.hash;
+        expected++;
+        rows++;
+      }
+      const head = db.query<{ seq: number; hash: string }, []>("SELECT seq, hash FROM audit_head WHERE one = 1").get();
+      const headSeq = head?.seq ?? 0;
+      if (headSeq !== rows) {
+        return headSeq > rows
+          ? fail(rows + 1, `rows ${rows + 1}..${headSeq} are missing (the chain head is at ${headSeq})`)
+          : fail(headSeq + 1, `row ${headSeq + 1} is past the chain head (${headSeq})`);
+      }
+      if ((head?.hash ?? GENESIS_HASH) !== prevHash) return fail(rows, `row ${rows} does not match the chain head`);
+      return { ok: true, rows };
+    })();
+  }
+}
+
+function parseBody(text: string): Body | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = v.safeParse(BODY_SCHEMA, json);
+  return parsed.success ? parsed.output : undefined;
+}

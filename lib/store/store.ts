@@ -1,0 +1,338 @@
+// The daemon's SQLite store: agents' local credentials, grants, recipients and shares (the
+// audit chain lives in lib/audit.ts on the same connection). WAL with synchronous=FULL, so the
+// daemon and a CLI process may both open it; the file is 0600 in a 0700 folder and a db file
+// that group or others can write is refused (SPEC.md §15.1).
+import { Database } from "bun:sqlite";
+import { createHash, randomBytes } from "node:crypto";
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { OpenScopeError, usageError } from "../errors.ts";
+import { MIGRATIONS } from "./migrations.ts";
+
+export interface RecipientRow {
+  alias: string;
+  publicKey: string; // as typed by the operator, e.g. osk1…
+  addedAt: number;
+}
+
+export type ShareState = "live" | "revoked" | "expired";
+
+export interface ShareRow {
+  id: string;
+  agent: string;
+  recipientAlias: string | null; // null = bearer
+  recipientKey: string | null; // base64url X25519
+  rid: string; // base64url
+  psk: Uint8Array;
+  passport: string; // signed passport string
+  verbs: string[];
+  state: ShareState;
+  createdAt: number;
+  expiresAt: number;
+  endedAt: number | null;
+  originalExpiresAt: number;
+}
+
+export interface GrantRow {
+  agent: string;
+  id: string;
+  revision: number;
+  verbs: Record<string, unknown>;
+}
+
+export type SharePatch = Partial<Pick<ShareRow, "state" | "expiresAt" | "endedAt" | "passport">>;
+
+/** How long a connection waits for another process's write lock before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 10_000;
+
+const SHARE_STATES: readonly ShareState[] = ["live", "revoked", "expired"];
+
+interface ShareDbRow {
+  id: string;
+  agent: string;
+  recipient_alias: string | null;
+  recipient_key: string | null;
+  rid: string;
+  psk: Uint8Array;
+  passport: string;
+  verbs: string;
+  state: string;
+  created_at: number;
+  expires_at: number;
+  ended_at: number | null;
+  original_expires_at: number;
+}
+
+interface GrantDbRow {
+  agent: string;
+  id: string;
+  revision: number;
+  verbs: string;
+}
+
+interface RecipientDbRow {
+  alias: string;
+  public_key: string;
+  added_at: number;
+}
+
+export class Store {
+  readonly db: Database;
+  readonly path: string;
+
+  private constructor(db: Database, path: string) {
+    this.db = db;
+    this.path = path;
+  }
+
+  /** Opens (creating if missing) the database at `path` and runs pending migrations. */
+  static open(path: string): Store {
+    const file = resolve(path);
+    preparePrivateFile(file);
+    let db: Database;
+    try {
+      db = new Database(file, { create: true, readwrite: true, strict: true });
+    } catch (e) {
+      throw new OpenScopeError("usage", `store: cannot open database ${file}: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      // busy_timeout first: every later statement may meet another process's lock
+      db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.run("PRAGMA journal_mode = WAL");
+      db.run("PRAGMA synchronous = FULL");
+      db.run("PRAGMA foreign_keys = ON");
+      migrate(db, file);
+      // SQLite creates -wal and -shm with the db file's mode; make sure nothing widened it
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+    } catch (e) {
+      db.close();
+      if (e instanceof OpenScopeError) throw e;
+      throw new OpenScopeError("usage", `store: cannot use database ${file}: ${(e as Error).message}`, {
+        cause: e,
+        hints: ["is it an OpenScope database? move it away and run `openscope init`"],
+      });
+    }
+    return new Store(db, file);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ---- principals and local credentials
+
+  setAgentCredential(agent: string, tokenSha256: string): void {
+    if (!/^[0-9a-f]{64}$/.test(tokenSha256)) throw usageError("store: agent credential must be a sha-256 hex digest");
+    this.db
+      .query(
+        `INSERT INTO agents (name, token_sha256, updated_at) VALUES ($agent, $sha, $now)
+         ON CONFLICT (name) DO UPDATE SET token_sha256 = excluded.token_sha256, updated_at = excluded.updated_at`,
+      )
+      .run({ agent, sha: tokenSha256, now: Date.now() });
+  }
+
+  agentCredential(agent: string): string | undefined {
+    const row = this.db.query<{ token_sha256: string }, [string]>("SELECT token_sha256 FROM agents WHERE name = ?").get(agent);
+    return row?.token_sha256;
+  }
+
+  // ---- grants: revision moves on every change; the id stays until the grant is removed
+
+  getGrant(agent: string): GrantRow | undefined {
+    const row = this.db.query<GrantDbRow, [string]>("SELECT agent, id, revision, verbs FROM grants WHERE agent = ?").get(agent);
+    return row ? decodeGrant(row) : undefined;
+  }
+
+  putGrant(agent: string, verbs: Record<string, unknown>): GrantRow {
+    const text = JSON.stringify(verbs);
+    return this.db.transaction((): GrantRow => {
+      const old = this.db.query<GrantDbRow, [string]>("SELECT agent, id, revision, verbs FROM grants WHERE agent = ?").get(agent);
+      const id = old?.id ?? randomId();
+      const revision = (old?.revision ?? 0) + 1;
+      this.db
+        .query(
+          `INSERT INTO grants (agent, id, revision, verbs, updated_at) VALUES ($agent, $id, $revision, $verbs, $now)
+           ON CONFLICT (agent) DO UPDATE SET revision = excluded.revision, verbs = excluded.verbs, updated_at = excluded.updated_at`,
+        )
+        .run({ agent, id, revision, verbs: text, now: Date.now() });
+      return { agent, id, revision, verbs: JSON.parse(text) as Record<string, unknown> };
+    }).immediate();
+  }
+
+  deleteGrant(agent: string): boolean {
+    return this.db.query("DELETE FROM grants WHERE agent = ?").run(agent).changes > 0;
+  }
+
+  listGrants(): GrantRow[] {
+    return this.db.query<GrantDbRow, []>("SELECT agent, id, revision, verbs FROM grants ORDER BY agent").all().map(decodeGrant);
+  }
+
+  // ---- recipients
+
+  addRecipient(alias: string, publicKey: string, now: number): void {
+    const r = this.db
+      .query("INSERT INTO recipients (alias, public_key, added_at) VALUES (?, ?, ?) ON CONFLICT (alias) DO NOTHING")
+      .run(alias, publicKey, now);
+    if (r.changes === 0) {
+      throw usageError(`store: recipient "${alias}" already exists`, [
+        `remove it first with \`openscope recipients remove ${alias}\`, or pick another alias`,
+      ]);
+    }
+  }
+
+  getRecipient(alias: string): RecipientRow | undefined {
+    const row = this.db
+      .query<RecipientDbRow, [string]>("SELECT alias, public_key, added_at FROM recipients WHERE alias = ?")
+      .get(alias);
+    return row ? decodeRecipient(row) : undefined;
+  }
+
+  listRecipients(): RecipientRow[] {
+    return this.db
+      .query<RecipientDbRow, []>("SELECT alias, public_key, added_at FROM recipients ORDER BY alias")
+      .all()
+      .map(decodeRecipient);
+  }
+
+  removeRecipient(alias: string): boolean {
+    return this.db.query("DELETE FROM recipients WHERE alias = ?").run(alias).changes > 0;
+  }
+
+  // ---- shares
+
+  insertShare(row: ShareRow): void {
+    checkState(row.state);
+    this.db
+      .query(
+        `INSERT INTO shares (id, agent, recipient_alias, recipient_key, rid, psk, passport, verbs, state,
+                             created_at, expires_at, ended_at, original_expires_at)
+         VALUES ($id, $agent, $alias, $key, $rid, $psk, $passport, $verbs, $state,
+                 $createdAt, $expiresAt, $endedAt, $originalExpiresAt)`,
+      )
+      .run({
+        id: row.id,
+        agent: row.agent,
+        alias: row.recipientAlias,
+        key: row.recipientKey,
+        rid: row.rid,
+        psk: row.psk,
+        passport: row.passport,
+        verbs: JSON.stringify(row.verbs),
+        state: row.state,
+        createdAt: row.createdAt,
+        expiresAt: row.expiresAt,
+        endedAt: row.endedAt,
+        originalExpiresAt: row.originalExpiresAt,
+      });
+  }
+
+  getShare(id: string): ShareRow | undefined {
+    const row = this.db.query<ShareDbRow, [string]>("SELECT * FROM shares WHERE id = ?").get(id);
+    return row ? decodeShare(row) : undefined;
+  }
+
+  listShares(): ShareRow[] {
+    return this.db.query<ShareDbRow, []>("SELECT * FROM shares ORDER BY created_at, id").all().map(decodeShare);
+  }
+
+  updateShare(id: string, patch: SharePatch): void {
+    const sets: string[] = [];
+    const values: Record<string, string | number | null> = { id };
+    if (patch.state !== undefined) {
+      checkState(patch.state);
+      sets.push("state = $state");
+      values.state = patch.state;
+    }
+    if (patch.expiresAt !== undefined) {
+      sets.push("expires_at = $expiresAt");
+      values.expiresAt = patch.expiresAt;
+    }
+    if (patch.endedAt !== undefined) {
+      sets.push("ended_at = $endedAt");
+      values.endedAt = patch.endedAt;
+    }
+    if (patch.passport !== undefined) {
+      sets.push("passport = $passport");
+      values.passport = patch.passport;
+    }
+    if (sets.length === 0) return;
+    const r = this.db.query(`UPDATE shares SET ${sets.join(", ")} WHERE id = $id`).run(values);
+    if (r.changes === 0) throw usageError(`store: no share "${id}"`, ["list shares with `openscope share list`"]);
+  }
+}
+
+/** The folder is made 0700 and the file 0600 before SQLite touches it; a writable-by-others file is refused. */
+function preparePrivateFile(file: string): void {
+  const dir = dirname(file);
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  if (existsSync(file)) {
+    const st = lstatSync(file);
+    if (!st.isFile()) throw usageError(`store: database ${file} is not a regular file`, [`move ${file} away`]);
+    if ((st.mode & 0o022) !== 0) {
+      throw usageError(`store: database ${file} is writable by group or others`, [
+        `check who changed it, then \`chmod 600 ${file}\``,
+      ]);
+    }
+  } else {
+    // O_CREAT with 0600 so the file never exists with a wider mode (the umask can only narrow it)
+    closeSync(openSync(file, "a", 0o600));
+  }
+}
+
+/** Runs the missing migrations in one IMMEDIATE transaction, so two processes opening a new file agree. */
+function migrate(db: Database, file: string): void {
+  db.transaction(() => {
+    const version = db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version ?? 0;
+    if (version > MIGRATIONS.length) {
+      throw usageError(`store: database ${file} has schema version ${version}, newer than this program knows (${MIGRATIONS.length})`, [
+        "upgrade openscope",
+      ]);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) db.run(MIGRATIONS[v]!);
+    if (version !== MIGRATIONS.length) db.run(`PRAGMA user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}
+
+/** The schema version this program writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** What the store keeps of an agent's local credential: lowercase hex SHA-256 of the token's UTF-8 bytes. */
+export function tokenSha256(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+function randomId(): string {
+  return randomBytes(12).toString("base64url");
+}
+
+function checkState(state: string): asserts state is ShareState {
+  if (!SHARE_STATES.includes(state as ShareState)) throw usageError(`store: unknown share state "${state}"`);
+}
+
+function decodeGrant(row: GrantDbRow): GrantRow {
+  return { agent: row.agent, id: row.id, revision: row.revision, verbs: JSON.parse(row.verbs) as Record<string, unknown> };
+}
+
+function decodeRecipient(row: RecipientDbRow): RecipientRow {
+  return { alias: row.alias, publicKey: row.public_key, addedAt: row.added_at };
+}
+
+function decodeShare(row: ShareDbRow): ShareRow {
+  checkState(row.state);
+  return {
+    id: row.id,
+    agent: row.agent,
+    recipientAlias: row.recipient_alias,
+    recipientKey: row.recipient_key,
+    rid: row.rid,
+    psk: new Uint8Array(row.psk),
+    passport: row.passport,
+    verbs: JSON.parse(row.verbs) as string[],
+    state: row.state,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    endedAt: row.ended_at,
+    originalExpiresAt: row.original_expires_at,
+  };
+}

@@ -1,0 +1,143 @@
+// RPC messages carried inside the encrypted channel (SPEC.md §13). Two encodings share one
+// payload space: a JSON object (first byte "{") for control messages, and a binary output chunk
+// (first byte 0x01) so verb output is not inflated by base64. Every message is parsed by a
+// valibot schema; anything else is a typed "rpc: …" error.
+import * as v from "valibot";
+import { OpenScopeError } from "../errors.ts";
+import { LIMITS } from "../capability/limits.ts";
+
+export const RPC_VERSION = 1;
+export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024;
+export const MAX_CONCURRENT_CALLS = 4;
+const CHUNK_TAG = 0x01;
+
+const CallId = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(0xffffffff));
+const Params = v.pipe(
+  v.record(v.pipe(v.string(), v.maxLength(LIMITS.paramNameLength)), v.pipe(v.string(), v.maxLength(LIMITS.valueLength))),
+  v.check((p) => Object.keys(p).length <= LIMITS.paramsPerCall, "too many parameters"),
+);
+
+export const ClientMessage = v.variant("type", [
+  v.strictObject({ type: v.literal("list"), id: CallId }),
+  v.strictObject({ type: v.literal("call"), id: CallId, verb: v.pipe(v.string(), v.maxLength(128)), params: Params }),
+  v.strictObject({ type: v.literal("cancel"), id: CallId }),
+]);
+export type ClientMessage = v.InferOutput<typeof ClientMessage>;
+
+const ConstraintJson = v.variant("kind", [
+  v.strictObject({ kind: v.literal("enum"), values: v.array(v.string()) }),
+  v.strictObject({ kind: v.literal("range"), min: v.number(), max: v.number() }),
+  v.strictObject({ kind: v.literal("pattern"), pattern: v.string() }),
+]);
+
+export const VerbInfo = v.strictObject({
+  name: v.string(),
+  summary: v.string(),
+  params: v.record(v.string(), v.strictObject({ constraint: ConstraintJson, default: v.optional(v.string()) })),
+});
+export type VerbInfo = v.InferOutput<typeof VerbInfo>;
+
+export const ErrorCode = v.picklist(["denied", "malformed", "busy", "interrupted", "internal", "share_over"]);
+export type ErrorCode = v.InferOutput<typeof ErrorCode>;
+
+export const DaemonMessage = v.variant("type", [
+  v.strictObject({
+    type: v.literal("hello"),
+    version: v.number(),
+    passport: v.string(),
+    signPublicKey: v.string(),
+    fingerprint: v.string(),
+    daemonName: v.string(),
+    expiresAt: v.number(),
+    now: v.number(),
+  }),
+  v.strictObject({ type: v.literal("verbs"), id: CallId, verbs: v.array(VerbInfo) }),
+  // timeoutMs: the verb's own timeout, so the client can tell a lost result from a slow verb.
+  v.strictObject({ type: v.literal("started"), id: CallId, params: Params, timeoutMs: v.optional(v.number()) }),
+  v.strictObject({
+    type: v.literal("result"),
+    id: CallId,
+    exitCode: v.nullable(v.number()),
+    signal: v.nullable(v.string()),
+    timedOut: v.boolean(),
+    cancelled: v.boolean(),
+    truncated: v.boolean(),
+    bytesOut: v.number(),
+    durationMs: v.number(),
+  }),
+  v.strictObject({
+    type: v.literal("error"),
+    id: v.nullable(CallId),
+    code: ErrorCode,
+    reason: v.optional(v.string()),
+    message: v.string(),
+  }),
+  v.strictObject({ type: v.literal("ended"), state: v.picklist(["revoked", "expired"]), message: v.string() }),
+  v.strictObject({ type: v.literal("expiry"), expiresAt: v.number() }),
+]);
+export type DaemonMessage = v.InferOutput<typeof DaemonMessage>;
+
+export interface OutputChunk {
+  type: "chunk";
+  id: number;
+  stream: "stdout" | "stderr";
+  data: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export function encodeMessage(msg: ClientMessage | DaemonMessage): Uint8Array {
+  return encoder.encode(JSON.stringify(msg));
+}
+
+/** [0x01][u32 id][u8 stream: 1 stdout, 2 stderr][data] */
+export function encodeChunk(id: number, stream: "stdout" | "stderr", data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(6 + data.length);
+  const view = new DataView(out.buffer);
+  out[0] = CHUNK_TAG;
+  view.setUint32(1, id);
+  out[5] = stream === "stdout" ? 1 : 2;
+  out.set(data, 6);
+  return out;
+}
+
+function rpcError(message: string): OpenScopeError {
+  return new OpenScopeError("usage", `rpc: ${message}`);
+}
+
+function parseJson(payload: Uint8Array): unknown {
+  if (payload.length > MAX_CONTROL_MESSAGE_BYTES) throw rpcError("message too large");
+  try {
+    return JSON.parse(decoder.decode(payload));
+  } catch {
+    throw rpcError("message is not valid JSON");
+  }
+}
+
+/** Names valibot's record() silently drops: refused instead, so such a call is denied, not trimmed. */
+const RESERVED_PARAM_NAMES = ["__proto__", "prototype", "constructor"];
+
+export function decodeClientMessage(payload: Uint8Array): ClientMessage {
+  if (payload[0] !== 0x7b) throw rpcError("unexpected message type");
+  const raw = parseJson(payload);
+  const params = typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>).params : undefined;
+  if (typeof params === "object" && params !== null && RESERVED_PARAM_NAMES.some((k) => Object.hasOwn(params, k))) {
+    throw rpcError("malformed message: bad parameter name");
+  }
+  const r = v.safeParse(ClientMessage, raw);
+  if (!r.success) throw rpcError(`malformed message: ${v.summarize(r.issues).replace(/\n/g, "; ")}`);
+  return r.output;
+}
+
+export function decodeDaemonMessage(payload: Uint8Array): DaemonMessage | OutputChunk {
+  if (payload[0] === CHUNK_TAG) {
+    if (payload.length < 6 || (payload[5] !== 1 && payload[5] !== 2)) throw rpcError("malformed output chunk");
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    return { type: "chunk", id: view.getUint32(1), stream: payload[5] === 1 ? "stdout" : "stderr", data: payload.subarray(6) };
+  }
+  if (payload[0] !== 0x7b) throw rpcError("unexpected message type");
+  const r = v.safeParse(DaemonMessage, parseJson(payload));
+  if (!r.success) throw rpcError(`malformed message: ${v.summarize(r.issues).replace(/\n/g, "; ")}`);
+  return r.output;
+}

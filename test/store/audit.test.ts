@@ -1,0 +1,238 @@
+// The audit chain: rows link by hash, verify() finds an altered, deleted, reordered or
+// truncated row by its seq, two processes appending at once keep one chain, and 1000+ appends
+// survive a reopen.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AuditLog, chainHash, encodeBody, GENESIS_HASH, type AuditEvent } from "../../lib/store/audit.ts";
+import { Store } from "../../lib/store/store.ts";
+
+let dir: string;
+let path: string;
+let store: Store;
+let clockNow: number;
+let log: AuditLog;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "openscope-audit-"));
+  path = join(dir, "openscope.db");
+  store = Store.open(path);
+  clockNow = 1_700_000_000_000;
+  log = new AuditLog(store, () => clockNow++);
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const EVENTS: AuditEvent[] = [
+  { kind: "share.opened", shareId: "sh_1", agent: "you", detail: "to vendor-b, ttl 30m" },
+  { kind: "share.connected", shareId: "sh_1" },
+  { kind: "call.allowed", shareId: "sh_1", agent: "you", callId: "c1", verb: "ssh.tail_logs", params: { service: "web", lines: "50" } },
+  { kind: "call.outcome", shareId: "sh_1", callId: "c1", exitCode: 0, bytesOut: 1234, durationMs: 12, outputDigest: "ab".repeat(32), truncated: false },
+  { kind: "call.denied", shareId: "sh_1", callId: "c2", verb: "ssh.rm", reason: "verb_not_in_passport", message: "verb ssh.rm is not in this passport" },
+  { kind: "share.revoked", shareId: "sh_1" },
+  { kind: "grant.changed", agent: "you", detail: "revision 2" },
+];
+
+/** The tests tamper as an attacker with file access would: drop the append-only triggers first. */
+function tamper(sql: string, ...params: (string | number)[]): void {
+  store.db.run("DROP TRIGGER IF EXISTS audit_no_update");
+  store.db.run("DROP TRIGGER IF EXISTS audit_no_delete");
+  store.db.query(sql).run(...params);
+}
+
+describe("appending", () => {
+  test("rows get consecutive seqs, link to the previous hash, and read back as appended", () => {
+    const rows = EVENTS.map((e) => log.append(e));
+    expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(rows[0]!.prevHash).toBe(GENESIS_HASH);
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.prevHash).toBe(rows[i - 1]!.hash);
+    for (const [i, r] of rows.entries()) {
+      expect(r).toMatchObject(EVENTS[i]!);
+      expect(r.hash).toBe(chainHash(r.prevHash, encodeBody(r.seq, r.at, EVENTS[i]!)));
+    }
+    expect(log.list()).toEqual(rows);
+    expect(log.verify()).toEqual({ ok: true, rows: 7 });
+  });
+
+  test("the body has a fixed key order and sorted params, whatever order the event was built in", () => {
+    const a = encodeBody(1, 2, { verb: "v", kind: "call.allowed", params: { b: "2", a: "1" } });
+    const b = encodeBody(1, 2, { kind: "call.allowed", params: { a: "1", b: "2" }, verb: "v" });
+    expect(a).toBe(b);
+    expect(a).toBe('{"seq":1,"at":2,"kind":"call.allowed","verb":"v","params":{"a":"1","b":"2"}}');
+  });
+
+  test("a malformed event is refused before anything is written", () => {
+    expect(() => log.append({ kind: "nope" as never })).toThrow(/audit: malformed event/);
+    expect(() => log.append({ kind: "call.allowed", params: { n: 5 as never } })).toThrow(/audit: malformed event/);
+    expect(log.list()).toEqual([]);
+  });
+
+  test("the database refuses UPDATE and DELETE of audit rows", () => {
+    log.append(EVENTS[0]!);
+    expect(() => store.db.run("UPDATE audit SET at = 0")).toThrow(/append-only/);
+    expect(() => store.db.run("DELETE FROM audit")).toThrow(/append-only/);
+    expect(log.verify()).toEqual({ ok: true, rows: 1 });
+  });
+
+  test("list filters by share, after a seq, and a limit", () => {
+    for (const e of EVENTS) log.append(e);
+    log.append({ kind: "share.opened", shareId: "sh_2" });
+    expect(log.list({ shareId: "sh_2" }).map((r) => r.seq)).toEqual([8]);
+    expect(log.list({ shareId: "sh_1", afterSeq: 3 }).map((r) => r.seq)).toEqual([4, 5, 6]);
+    expect(log.list({ afterSeq: 2, limit: 2 }).map((r) => r.seq)).toEqual([3, 4]);
+  });
+
+  test("an empty log verifies", () => {
+    expect(log.verify()).toEqual({ ok: true, rows: 0 });
+  });
+});
+
+describe("tampering is found, with its seq", () => {
+  beforeEach(() => {
+    for (const e of EVENTS) log.append(e);
+  });
+
+  test("an altered body", () => {
+    tamper("UPDATE audit SET body = replace(body, '\"exitCode\":0', '\"exitCode\":1') WHERE seq = 4");
+    expect(log.verify()).toMatchObject({ ok: false, brokenAt: 4, rows: 3 });
+  });
+
+  test("an altered body with its own hash recomputed breaks the next link", () => {
+    const body = store.db.query<{ body: string; prev_hash: string }, []>("SELECT body, prev_hash FROM audit WHERE seq = 3").get()!;
+    const forged = body.body.replace('"web"', '"db"');
+    tamper("UPDATE audit SET body = ?, hash = ? WHERE seq = 3", forged, chainHash(body.prev_hash, forged));
+    expect(log.verify()).toMatchObject({ ok: false, brokenAt: 4 });
+  });
+
+  test("an altered column that list() filters on", () => {
+    tamper("UPDATE audit SET share_id = 'sh_other' WHERE seq = 2");
+    const r = log.verify();
+    expect(r).toMatchObject({ ok: false, brokenAt: 2 });
+    if (!r.ok) expect(r.problem).toContain("columns differ");
+  });
+
+  test("an altered timestamp column", () => {
+    tamper("UPDATE audit SET at = at + 1 WHERE seq = 6");
+    expect(log.verify()).toMatchObject({ ok: false, brokenAt: 6 });
+  });
+
+  for (const seq of [1, 4, 7]) {
+    test(`a deleted row ${seq}`, () => {
+      tamper("DELETE FROM audit WHERE seq = ?", seq);
+      const r = log.verify();
+      expect(r).toMatchObject({ ok: false, brokenAt: seq });
+      if (!r.ok) expect(r.problem).toContain("missing");
+    });
+  }
+
+  test("two rows swapped (content moved between seqs)", () => {
+    const r2 = store.db.query<{ body: string; prev_hash: string; hash: string }, []>("SELECT * FROM audit WHERE seq = 2").get()!;
+    const r5 = store.db.query<{ body: string; prev_hash: string; hash: string }, []>("SELECT * FROM audit WHERE seq = 5").get()!;
+    tamper("UPDATE audit SET body = ?, prev_hash = ?, hash = ? WHERE seq = 2", r5.body, r5.prev_hash, r5.hash);
+    tamper("UPDATE audit SET body = ?, prev_hash = ?, hash = ? WHERE seq = 5", r2.body, r2.prev_hash, r2.hash);
+    expect(log.verify()).toMatchObject({ ok: false, brokenAt: 2 });
+  });
+
+  test("rows renumbered (reordered seqs)", () => {
+    tamper("UPDATE audit SET seq = 100 WHERE seq = 3");
+    tamper("UPDATE audit SET seq = 3 WHERE seq = 4");
+    tamper("UPDATE audit SET seq = 4 WHERE seq = 100");
+    expect(log.verify()).toMatchObject({ ok: false, brokenAt: 3 });
+  });
+
+  test("a forged row inserted in the middle of the chain", () => {
+    for (const seq of [7, 6, 5]) tamper("UPDATE audit SET seq = ? WHERE seq = ?", seq + 1, seq);
+    const r4 = store.db.query<{ hash: string }, []>("SELECT hash FROM audit WHERE seq = 4").get()!;
+    const body = encodeBody(5, 1, { kind: "call.allowed", shareId: "sh_1", verb: "ssh.rm" });
+    tamper("INSERT INTO audit (seq, at, kind, share_id, body, prev_hash, hash) VALUES (5, 1, 'call.allowed', 'sh_1', ?, ?, ?)", body, r4.hash, chainHash(r4.hash, body));
+    expect(log.verify()).toMatchObject({ ok: false, brokenAt: 6 });
+  });
+
+  test("a forged row appended without moving the head", () => {
+    const last = store.db.query<{ hash: string }, []>("SELECT hash FROM audit WHERE seq = 7").get()!;
+    const body = encodeBody(8, 1, { kind: "share.expired", shareId: "sh_1" });
+    tamper("INSERT INTO audit (seq, at, kind, share_id, body, prev_hash, hash) VALUES (8, 1, 'share.expired', 'sh_1', ?, ?, ?)", body, last.hash, chainHash(last.hash, body));
+    expect(log.verify()).toMatchObject({ ok: false, brokenAt: 8 });
+  });
+});
+
+describe("under load", () => {
+  test("two processes appending at once keep one valid chain", async () => {
+    const script = join(dir, "appender.ts");
+    writeFileSync(
+      script,
+      `
+      import { AuditLog } from ${JSON.stringify(join(import.meta.dir, "..", "..", "lib", "store", "audit.ts"))};
+      import { Store } from ${JSON.stringify(join(import.meta.dir, "..", "..", "lib", "store", "store.ts"))};
+      const [path, who, n] = process.argv.slice(2);
+      const store = Store.open(path);
+      const log = new AuditLog(store);
+      for (let i = 0; i < Number(n); i++) log.append({ kind: "call.allowed", agent: who, callId: String(i) });
+      store.close();
+    `,
+    );
+    const procs = ["p1", "p2"].map((who) =>
+      Bun.spawn([process.execPath, script, path, who, "300"], { stdout: "pipe", stderr: "pipe" }),
+    );
+    // the test process appends too, interleaving with both children
+    for (let i = 0; i < 100; i++) log.append({ kind: "call.denied", agent: "p0", callId: String(i) });
+    const results = await Promise.all(procs.map(async (p) => ({ code: await p.exited, err: await new Response(p.stderr).text() })));
+    for (const r of results) expect(r).toEqual({ code: 0, err: "" });
+    expect(log.verify()).toEqual({ ok: true, rows: 700 });
+    const rows = log.list();
+    for (const who of ["p1", "p2"]) {
+      // each writer's rows are all there, in its own order
+      expect(rows.filter((r) => r.agent === who).map((r) => r.callId)).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
+    }
+  }, 60_000);
+
+  test("SIGKILL at random moments loses no acknowledged row and leaves a valid chain", async () => {
+    const script = join(dir, "killed.ts");
+    writeFileSync(
+      script,
+      `
+      import { AuditLog } from ${JSON.stringify(join(import.meta.dir, "..", "..", "lib", "store", "audit.ts"))};
+      import { Store } from ${JSON.stringify(join(import.meta.dir, "..", "..", "lib", "store", "store.ts"))};
+      const log = new AuditLog(Store.open(process.argv[2]));
+      // each line is written only after append() returned: the row it names must survive
+      for (let i = 0; ; i++) process.stdout.write(log.append({ kind: "call.allowed", callId: String(i) }).seq + "\\n");
+    `,
+    );
+    const acknowledged = new Set<number>();
+    for (let trial = 0; trial < 10; trial++) {
+      const target = 1 + Math.floor(Math.random() * 200);
+      const proc = Bun.spawn([process.execPath, script, path], { stdout: "pipe", stderr: "pipe" });
+      let buf = "";
+      let seen = 0;
+      const decoder = new TextDecoder();
+      for await (const chunk of proc.stdout) {
+        buf += decoder.decode(chunk, { stream: true });
+        const lines = buf.split("\n");
+        buf = lines.pop()!;
+        for (const l of lines) acknowledged.add(Number(l));
+        seen += lines.length;
+        if (seen >= target) break;
+      }
+      proc.kill("SIGKILL");
+      await proc.exited;
+    }
+    const result = log.verify();
+    expect(result.ok).toBe(true);
+    const seqs = new Set(log.list().map((r) => r.seq));
+    for (const s of acknowledged) expect(seqs.has(s)).toBe(true);
+    expect(acknowledged.size).toBeGreaterThan(0);
+  }, 60_000);
+
+  test("1000 appends survive closing and reopening the file", () => {
+    for (let i = 0; i < 1000; i++) log.append({ kind: "call.outcome", callId: `c${i}`, exitCode: i % 3, bytesOut: i });
+    store.close();
+    store = Store.open(path);
+    const reopened = new AuditLog(store);
+    expect(reopened.verify()).toEqual({ ok: true, rows: 1000 });
+    expect(reopened.list({ afterSeq: 998 }).map((r) => r.callId)).toEqual(["c998", "c999"]);
+    expect(reopened.append({ kind: "share.expired" }).seq).toBe(1001);
+  }, 60_000);
+});

@@ -1,0 +1,353 @@
+// The product channel: handshake round trip and its failures, transport records altered,
+// replayed, reordered, dropped or truncated (one opaque error), split/reassembly, nonce limit,
+// and flow control (a property: the sender never exceeds the receiver's credit).
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { OpenScopeError } from "../../lib/errors.ts";
+import {
+  acceptInitiator,
+  buildPrologue,
+  Channel,
+  INITIAL_WINDOW,
+  MAX_RECORD_DATA,
+  PROTOCOL_NAME,
+  startInitiator,
+  type ChannelOptions,
+} from "../../lib/wire/channel.ts";
+import { generateX25519 } from "../../lib/crypto/keys.ts";
+
+const daemon = generateX25519();
+const client = generateX25519();
+const psk = crypto.getRandomValues(new Uint8Array(32));
+const prologue = buildPrologue("cmlkX3JlbmRlenZvdXMtaWQ", "relay.example.com");
+
+function pair(channel?: ChannelOptions): { a: Channel; b: Channel } {
+  const init = startInitiator({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue, channel });
+  const acc = acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue, message1: init.message1, channel });
+  expect(acc.clientPublicKey).toEqual(client.publicKey);
+  const { message2, channel: b } = acc.respond(psk);
+  const a = init.finish(message2);
+  expect(a.handshakeHash).toEqual(b.handshakeHash);
+  return { a, b };
+}
+
+function expectRejected(f: () => unknown): void {
+  let err: unknown;
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(OpenScopeError);
+  expect((err as OpenScopeError).kind).toBe("connection");
+  expect((err as OpenScopeError).message).toBe("channel: record rejected");
+}
+
+function expectHandshakeFailed(f: () => unknown): void {
+  let err: unknown;
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(OpenScopeError);
+  expect((err as OpenScopeError).kind).toBe("connection");
+  expect((err as OpenScopeError).message).toBe("channel: handshake failed");
+}
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+describe("handshake", () => {
+  test("protocol name is the WireGuard pattern", () => {
+    expect(PROTOCOL_NAME).toBe("Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s");
+  });
+
+  test("round trip both ways", () => {
+    const { a, b } = pair();
+    const w = a.write(text("list verbs"));
+    expect(w.length).toBe(1);
+    expect(b.receive(w[0]!).payloads).toEqual([text("list verbs")]);
+    const r = b.write(text("ok"));
+    expect(a.receive(r[0]!).payloads).toEqual([text("ok")]);
+  });
+
+  test("the record on the wire does not contain the plaintext", () => {
+    const { a } = pair();
+    const secret = text("a very recognisable secret string");
+    const wire = a.write(secret)[0]!;
+    expect(Buffer.from(wire).includes(Buffer.from(secret))).toBe(false);
+  });
+
+  test("wrong psk: the initiator's finish fails, opaque", () => {
+    const init = startInitiator({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue });
+    const acc = acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue, message1: init.message1 });
+    const { message2 } = acc.respond(crypto.getRandomValues(new Uint8Array(32)));
+    expectHandshakeFailed(() => init.finish(message2));
+  });
+
+  test("wrong daemon key, prologue (rid, relay host) or altered message 1 fails at the daemon", () => {
+    const other = generateX25519();
+    const wrongKey = startInitiator({ daemonPublicKey: other.publicKey, clientPrivateKey: client.privateKey, psk, prologue });
+    expectHandshakeFailed(() => acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue, message1: wrongKey.message1 }));
+    const init = startInitiator({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue });
+    for (const p of [buildPrologue("cmlkX3JlbmRlenZvdXMtaWR", "relay.example.com"), buildPrologue("cmlkX3JlbmRlenZvdXMtaWQ", "relay.example.net")])
+      expectHandshakeFailed(() => acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue: p, message1: init.message1 }));
+    for (let i = 0; i < init.message1.length; i += 7) {
+      const m = init.message1.slice();
+      m[i]! ^= 1;
+      expectHandshakeFailed(() => acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue, message1: m }));
+    }
+    expectHandshakeFailed(() => acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue, message1: init.message1.subarray(0, 40) }));
+  });
+
+  test("altered message 2 fails at the client", () => {
+    const init = startInitiator({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue });
+    const { message2 } = acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue, message1: init.message1 }).respond(psk);
+    const m = message2.slice();
+    m[m.length - 1]! ^= 0x80;
+    expectHandshakeFailed(() => init.finish(m));
+  });
+
+  test("every handshake is fresh: same keys, different ephemeral, different session", () => {
+    const one = pair();
+    const two = pair();
+    expect(one.a.handshakeHash).not.toEqual(two.a.handshakeHash);
+    // A record from one session is rejected by another.
+    expectRejected(() => two.b.receive(one.a.write(text("x"))[0]!));
+  });
+
+  test("deterministic with injected randomness", () => {
+    let seed = 1;
+    const random = (n: number) => new Uint8Array(n).fill(seed++);
+    seed = 1;
+    const m1 = startInitiator({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue, random }).message1;
+    seed = 1;
+    const m2 = startInitiator({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue, random }).message1;
+    expect(m1).toEqual(m2);
+    expect(m1.length).toBe(32 + 48 + 16);
+  });
+
+  test("prologue binds version, rid and relay host unambiguously", () => {
+    expect(buildPrologue("ab", "c")).not.toEqual(buildPrologue("a", "bc"));
+    expect(buildPrologue("ab", "Relay.Example")).toEqual(buildPrologue("ab", "relay.example"));
+    expect(new TextDecoder().decode(buildPrologue("r", "h")).startsWith("openscope channel v1")).toBe(true);
+  });
+});
+
+describe("transport records", () => {
+  test("altered (every byte of a record), each one kills the session", () => {
+    const len = pair().a.write(text("call ssh.tail_logs lines=50"))[0]!.length;
+    for (let i = 0; i < len; i++) {
+      const fresh = pair();
+      const w = fresh.a.write(text("call ssh.tail_logs lines=50"))[0]!;
+      const bad = w.slice();
+      bad[i]! ^= 1 << (i % 8);
+      expectRejected(() => fresh.b.receive(bad));
+      expect(fresh.b.isDead).toBe(true);
+      expectRejected(() => fresh.b.receive(w)); // dead after the failure, even for a good record
+      expectRejected(() => fresh.b.write(text("more")));
+    }
+  });
+
+  test("replayed record", () => {
+    const { a, b } = pair();
+    const [w] = a.write(text("one"));
+    expect(b.receive(w!).payloads).toEqual([text("one")]);
+    expectRejected(() => b.receive(w!));
+  });
+
+  test("reordered records", () => {
+    const { a, b } = pair();
+    const [w1] = a.write(text("one"));
+    const [w2] = a.write(text("two"));
+    expectRejected(() => b.receive(w2!));
+    expectRejected(() => b.receive(w1!));
+  });
+
+  test("dropped record", () => {
+    const { a, b } = pair();
+    a.write(text("one"));
+    const [w2] = a.write(text("two"));
+    expectRejected(() => b.receive(w2!));
+  });
+
+  test("truncated record, empty message, oversized message", () => {
+    for (const cut of [1, 16, 17, 30]) {
+      const { a, b } = pair();
+      const [w] = a.write(text("hello there, a record"));
+      expectRejected(() => b.receive(w!.subarray(0, w!.length - cut)));
+    }
+    const { b } = pair();
+    expectRejected(() => b.receive(new Uint8Array(0)));
+    expectRejected(() => pair().b.receive(new Uint8Array(65_536)));
+  });
+
+  test("a record sent back to its own sender (reflection) is rejected", () => {
+    const { a } = pair();
+    const [w] = a.write(text("reflect me"));
+    expectRejected(() => a.receive(w!));
+  });
+
+  test("empty application message round trips", () => {
+    const { a, b } = pair();
+    const [w] = a.write(new Uint8Array(0));
+    expect(b.receive(w!).payloads).toEqual([new Uint8Array(0)]);
+  });
+
+  test("1 MiB payload is split into Noise-sized records and reassembled", () => {
+    const { a, b } = pair();
+    const big = crypto.getRandomValues(new Uint8Array(1 << 20).subarray(0, 65536)); // random head
+    const payload = new Uint8Array(1 << 20);
+    for (let i = 0; i < payload.length; i += 65536) payload.set(big, i);
+    payload[payload.length - 1] = 7;
+    const toB = [...a.write(payload)];
+    const got: Uint8Array[] = [];
+    while (toB.length > 0) {
+      const w = toB.shift()!;
+      expect(w.length).toBeLessThanOrEqual(65_535);
+      const r = b.receive(w);
+      got.push(...r.payloads);
+      for (const g of r.out) toB.push(...a.receive(g).out);
+    }
+    expect(got.length).toBe(1);
+    expect(got[0]!.length).toBe(payload.length);
+    expect(Buffer.from(got[0]!).equals(Buffer.from(payload))).toBe(true);
+    expect(a.queuedBytes).toBe(0);
+    expect(Math.ceil(payload.length / MAX_RECORD_DATA)).toBe(17);
+  });
+
+  test("the caller may reuse its buffer once write returns", () => {
+    const { a, b } = pair({ window: 8192, maxRecordData: 1000 });
+    const buf = new Uint8Array(20_000).fill(1);
+    const first = a.write(buf);
+    buf.fill(2);
+    const toB = [...first];
+    const got: Uint8Array[] = [];
+    while (toB.length) {
+      const r = b.receive(toB.shift()!);
+      got.push(...r.payloads);
+      for (const g of r.out) toB.push(...a.receive(g).out);
+    }
+    expect(got[0]!.every((x) => x === 1)).toBe(true);
+  });
+
+  test("a message larger than maxMessageBytes is rejected by the receiver", () => {
+    const { a } = pair();
+    const small = pair({ maxMessageBytes: 1000 });
+    void a;
+    const w = small.a.write(new Uint8Array(5000));
+    expectRejected(() => {
+      for (const x of w) small.b.receive(x);
+    });
+  });
+
+  test("nonce limit: the receiver refuses before the nonce could wrap, the sender too", () => {
+    const { a, b } = pair({ nonceLimit: 3 });
+    for (const m of ["1", "2", "3"]) expect(b.receive(a.write(text(m))[0]!).payloads).toEqual([text(m)]);
+    let err: unknown;
+    try {
+      a.write(text("4"));
+    } catch (e) {
+      err = e;
+    }
+    expect((err as OpenScopeError).kind).toBe("connection");
+    expect((err as OpenScopeError).message).toBe("channel: session reached its record limit");
+    // The receiver side: a sender with a higher limit is refused at the receiver's limit.
+    const r = pairMixed(10, 2);
+    for (const m of ["1", "2"]) r.b.receive(r.a.write(text(m))[0]!);
+    expectRejected(() => r.b.receive(r.a.write(text("3"))[0]!));
+  });
+});
+
+// Pairs whose two ends use different options (tests of misbehaving peers).
+function pairMixed(aLimit: number, bLimit: number, aOpts: ChannelOptions = {}, bOpts: ChannelOptions = {}) {
+  const init = startInitiator({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue, channel: { ...aOpts, nonceLimit: aLimit } });
+  const { message2, channel: b } = acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue, message1: init.message1, channel: { ...bOpts, nonceLimit: bLimit } }).respond(psk);
+  return { a: init.finish(message2), b };
+}
+
+describe("flow control", () => {
+  test("a sender that ignores the receiver's window is rejected", () => {
+    // b grants 8 KiB; a believes in 1 MiB and sends a 20 KB record at once.
+    const { a, b } = pairMixed(1e9, 1e9, { window: 1 << 20, maxRecordData: 20_000 }, { window: 8192 });
+    const w = a.write(new Uint8Array(200_000));
+    expect(w[0]!.length).toBeGreaterThan(8192);
+    expectRejected(() => {
+      for (const x of w) b.receive(x);
+    });
+  });
+
+  test("manualRelease: no credit for delivered data until the application releases it", () => {
+    const { a, b } = pairMixed(1e9, 1e9, {}, { manualRelease: true });
+    const first = a.write(new Uint8Array(INITIAL_WINDOW));
+    let grants: Uint8Array[] = [];
+    let delivered = 0;
+    for (const w of first) {
+      const r = b.receive(w);
+      grants.push(...r.out);
+      delivered += r.payloads.reduce((n, p) => n + p.length, 0);
+    }
+    expect(grants).toEqual([]); // delivered, not released: the sender stays blocked
+    expect(a.write(new Uint8Array(10)).length).toBe(0);
+    grants = b.release();
+    expect(grants.length).toBe(1);
+    expect(b.release()).toEqual([]); // nothing new to release
+    const resumed = a.receive(grants[0]!).out; // the grant lets the queued data go
+    expect(resumed.length).toBeGreaterThan(0);
+    let more = 0;
+    for (const w of resumed) more += b.receive(w).payloads.reduce((n, p) => n + p.length, 0);
+    expect(delivered + more).toBe(INITIAL_WINDOW + 10);
+  });
+
+  test("without grants the sender stops at the window and queues the rest", () => {
+    const { a } = pair();
+    const wires = a.write(new Uint8Array(3 << 20));
+    const sent = wires.reduce((s, w) => s + w.length, 0);
+    expect(sent).toBeLessThanOrEqual(INITIAL_WINDOW);
+    expect(sent).toBeGreaterThan(INITIAL_WINDOW - 2048);
+    expect(a.queuedBytes).toBeGreaterThan((3 << 20) - INITIAL_WINDOW);
+    expect(a.write(text("later")).length).toBe(0); // queued behind, in order
+  });
+
+  test("property: in-flight data never exceeds the window; every message arrives intact and in order", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 30_000 }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.nat(5), { minLength: 1, maxLength: 200 }),
+        fc.integer({ min: 5000, max: 60_000 }),
+        fc.integer({ min: 500, max: 9000 }),
+        (sizes, schedule, window, maxRecordData) => {
+          const { a, b } = pair({ window, maxRecordData });
+          const toB: Uint8Array[] = [];
+          const toA: Uint8Array[] = [];
+          const inFlight = () => toB.reduce((s, w) => s + w.length, 0);
+          const sentMsgs = sizes.map((n, i) => new Uint8Array(n).fill(i + 1));
+          const got: Uint8Array[] = [];
+          let next = 0;
+          let step = 0;
+          // Interleave writes, deliveries to b and deliveries of grants to a, by the schedule.
+          for (let guard = 0; guard < 100_000; guard++) {
+            const choice = schedule[step++ % schedule.length]!;
+            if (choice <= 1 && next < sentMsgs.length) toB.push(...a.write(sentMsgs[next++]!));
+            else if (choice <= 3 && toB.length > 0) {
+              const r = b.receive(toB.shift()!);
+              got.push(...r.payloads);
+              toA.push(...r.out);
+            } else if (toA.length > 0) toB.push(...a.receive(toA.shift()!).out);
+            else if (toB.length > 0) {
+              const r = b.receive(toB.shift()!);
+              got.push(...r.payloads);
+              toA.push(...r.out);
+            } else if (next < sentMsgs.length) toB.push(...a.write(sentMsgs[next++]!));
+            else break;
+            if (inFlight() > window || a.credit < 0) throw new Error(`over the window: ${inFlight()} > ${window}`);
+          }
+          expect(got.length).toBe(sentMsgs.length);
+          for (const [i, m] of sentMsgs.entries()) expect(Buffer.from(got[i]!).equals(Buffer.from(m))).toBe(true);
+          expect(a.queuedBytes).toBe(0);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
