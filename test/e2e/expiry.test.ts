@@ -45,9 +45,9 @@ async function expectExpiredInAudit(share: OpenedShare, verb: string): Promise<v
   expect(outcome.bytesOut as number).toBeGreaterThan(0);
 }
 
-describe("a share ends at its TTL (3s) or at revoke while the client is on", () => {
+describe("a share ends at its TTL (5s) or at revoke while the client is on", () => {
   test("stream.seq: output flows, is cut at expiry, the client exits 5 'expired'; a later call exits 5 'expired'; audited", async () => {
-    const share = await c.openShare(["--agent", "you", "--verb", "stream.seq", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "3s"]);
+    const share = await c.openShare(["--agent", "you", "--verb", "stream.seq", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "5s"]);
     const t0 = Date.now();
     const r = await vendor.client(["--passport", share.handle, "--fingerprint", share.fingerprint, "call", "stream.seq", "count=50000000"], { timeoutMs: 30_000 });
     expect(r.code).toBe(5);
@@ -59,7 +59,7 @@ describe("a share ends at its TTL (3s) or at revoke while the client is on", () 
     expect(r.stdout).not.toContain("\n50000000\n");
     // It did not end before the TTL.
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(share.expires_at) - 50);
-    expect(Date.parse(share.expires_at) - t0).toBeLessThanOrEqual(3000);
+    expect(Date.parse(share.expires_at) - t0).toBeLessThanOrEqual(5000);
 
     const later = await vendor.call(share, "echo.word", ["word=late"]);
     expect(later.code).toBe(5);
@@ -72,7 +72,7 @@ describe("a share ends at its TTL (3s) or at revoke while the client is on", () 
   }, 60_000);
 
   test("logs.follow (tail -f) in the interactive prompt: new lines arrive, then expiry cuts it and the client exits 5", async () => {
-    const share = await c.openShare(["--agent", "you", "--verb", "logs.follow:service=web", "--to", "vendor-b", "--ttl", "3s"]);
+    const share = await c.openShare(["--agent", "you", "--verb", "logs.follow:service=web", "--to", "vendor-b", "--ttl", "5s"]);
     const client = startClient(vendor, c.mode, ["--passport", share.handle, "--fingerprint", share.fingerprint]);
     try {
       client.send("logs.follow");
@@ -91,7 +91,7 @@ describe("a share ends at its TTL (3s) or at revoke while the client is on", () 
   }, 60_000);
 
   test("an idle interactive client is told 'expired' at the TTL and exits 5; share list shows it expired, not connected", async () => {
-    const share = await c.openShare(["--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "3s"]);
+    const share = await c.openShare(["--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "5s"]);
     const client = startClient(vendor, c.mode, ["--passport", share.handle, "--fingerprint", share.fingerprint]);
     try {
       client.send("echo.word word=early");
