@@ -1,7 +1,7 @@
 // The recipient's connection to a share: handle → relay client leg → Noise handshake (initiator)
 // → hello (signed passport) → RPC. Reconnects with backoff while the share's TTL runs; a call in
 // flight when the link drops is reported as interrupted, never silently repeated.
-import { buildPrologue, startInitiator, type Channel } from "../wire/channel.ts";
+import { sharePrologue, startInitiator, type Channel } from "../wire/channel.ts";
 import { connectionError, OpenScopeError, shareOverError, usageError } from "../errors.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { type Handle } from "../wire/handle.ts";
@@ -203,7 +203,6 @@ export class ClientSession {
 
   private connectOnce(): Promise<Hello> {
     const url = `${this.handle.relayUrl}/v1/rendezvous/${this.ridText}?role=client`;
-    const relayHost = new URL(this.handle.relayUrl.replace(/^ws/, "http")).host;
     return new Promise<Hello>((resolve, reject) => {
       let settled = false;
       let paired = false;
@@ -239,7 +238,7 @@ export class ClientSession {
               daemonPublicKey: this.handle.daemonPublicKey,
               clientPrivateKey: this.keys.clientPrivateKey,
               psk: this.keys.psk,
-              prologue: buildPrologue(this.ridText, relayHost),
+              prologue: sharePrologue(this.ridText, this.handle.relayUrl),
               // Credit follows what our consumer has taken, not what arrived (a stalled stdout
               // pipe stops the daemon's verb instead of growing this process).
               channel: { manualRelease: true },

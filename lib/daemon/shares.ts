@@ -3,7 +3,7 @@
 // recovery after a restart. The only writer of share state in a running daemon.
 import { randomBytes } from "node:crypto";
 import type { AuditLog } from "../store/audit.ts";
-import { buildPrologue } from "../wire/channel.ts";
+import { sharePrologue } from "../wire/channel.ts";
 import type { Catalog } from "../capability/catalog.ts";
 import { deniedError, OpenScopeError, shareOverError, usageError } from "../errors.ts";
 import { parseShareTtl } from "../capability/limits.ts";
@@ -285,8 +285,7 @@ export class ShareManager {
 
   private attach(row: ShareRow): LiveShare {
     const relay = this.deps.relay!;
-    const relayHost = new URL(relay.url.replace(/^ws/, "http")).host;
-    const prologue = buildPrologue(row.rid, relayHost);
+    const prologue = sharePrologue(row.rid, relay.url);
     const live: LiveShare = { row, session: undefined } as LiveShare;
     const host = () => ({
       shareId: row.id,

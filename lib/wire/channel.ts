@@ -72,6 +72,20 @@ export function buildPrologue(rid: string, relayHost: string): Uint8Array {
   return concat(PROLOGUE_LABEL, Uint8Array.of(0), len(r.length), r, len(h.length), h);
 }
 
+/**
+ * The relay host as the prologue binds it (SPEC.md §11.1): the authority of the relay URL, lower
+ * case, default port dropped. The daemon (share side) and the client MUST compute it byte for
+ * byte alike from the same URL, or every handshake fails; this is the one place that does.
+ */
+export function prologueRelayHost(relayUrl: string): string {
+  return new URL(relayUrl.replace(/^ws/, "http")).host;
+}
+
+/** The prologue of one share's sessions: its rendezvous id and its relay URL. */
+export function sharePrologue(rid: string, relayUrl: string): Uint8Array {
+  return buildPrologue(rid, prologueRelayHost(relayUrl));
+}
+
 export function startInitiator(opts: {
   daemonPublicKey: Uint8Array;
   clientPrivateKey: Uint8Array;

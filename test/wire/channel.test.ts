@@ -7,6 +7,8 @@ import { OpenScopeError } from "../../lib/errors.ts";
 import {
   acceptInitiator,
   buildPrologue,
+  prologueRelayHost,
+  sharePrologue,
   Channel,
   INITIAL_WINDOW,
   MAX_RECORD_DATA,
@@ -131,6 +133,18 @@ describe("handshake", () => {
     expect(buildPrologue("ab", "c")).not.toEqual(buildPrologue("a", "bc"));
     expect(buildPrologue("ab", "Relay.Example")).toEqual(buildPrologue("ab", "relay.example"));
     expect(new TextDecoder().decode(buildPrologue("r", "h")).startsWith("openscope channel v1")).toBe(true);
+  });
+
+  test("the prologue's relay host is the URL's authority: lower case, default port dropped", () => {
+    const cases: [string, string][] = [
+      ["ws://Relay.Example:80", "relay.example"],
+      ["wss://relay.example:443/base", "relay.example"],
+      ["wss://relay.example:8443", "relay.example:8443"],
+      ["ws://[::1]:8080", "[::1]:8080"],
+      ["ws://127.0.0.1:41234", "127.0.0.1:41234"],
+    ];
+    for (const [url, host] of cases) expect(prologueRelayHost(url)).toBe(host);
+    expect(sharePrologue("rid", "wss://Relay.Example:443")).toEqual(buildPrologue("rid", "relay.example"));
   });
 });
 
