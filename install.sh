@@ -1,8 +1,9 @@
 #!/bin/sh
 # OpenScope installer: curl -fsSL <base>/install.sh | sh -s -- [client|relay|daemon|all]
 # Detects the platform, downloads the chosen programs and SHA256SUMS from OPENSCOPE_BASE_URL,
-# checks the Ed25519 signature of SHA256SUMS (openssl 3, when present) and every sha256, and
-# refuses on any mismatch. POSIX sh; keep it shellcheck-clean.
+# checks the Ed25519 signature of SHA256SUMS against the pinned release key below (openssl 3, when
+# present) and every sha256, and refuses on any mismatch: a signature that is present and does not
+# verify is refused, never warned about. POSIX sh; keep it shellcheck-clean.
 #
 # Environment:
 #   OPENSCOPE_BASE_URL            where the release files are (default: the project's latest release)
@@ -14,7 +15,8 @@ set -eu
 
 DEFAULT_BASE_URL="https://github.com/openscope/openscope/releases/latest/download"
 
-# The release public key (release-key.pub in the repo; a test keeps the two identical).
+# The pinned release public key: release-key.pub of the repo, written in here by
+# `bun run release` (a test keeps the two identical). Never read from the download.
 RELEASE_PUBKEY='-----BEGIN PUBLIC KEY-----
 MCowBQYDK2VwAyEAErAC/FgIAKi3ewOA0RiFMRi7hP/HdewD0G4HV12Xufw=
 -----END PUBLIC KEY-----'
@@ -123,6 +125,7 @@ fetch "$base/SHA256SUMS" "$tmp/SHA256SUMS" || die "could not download $base/SHA2
 
 # ---- signature of SHA256SUMS (Ed25519, verified with openssl 3 where available) ------------
 verified=no
+bad_signature=no
 why=""
 if ! fetch "$base/SHA256SUMS.sig" "$tmp/SHA256SUMS.sig" 2>/dev/null; then
   why="no SHA256SUMS.sig in this release"
@@ -138,13 +141,18 @@ else
     -in "$tmp/SHA256SUMS" -sigfile "$tmp/SHA256SUMS.sig" >"$tmp/openssl.out" 2>&1; then
     verified=yes
   elif grep -qi 'signature verification failure' "$tmp/openssl.out"; then
-    why="SHA256SUMS is not signed by the OpenScope release key (a local or tampered build)"
+    bad_signature=yes
+    why="SHA256SUMS.sig is present but SHA256SUMS is not signed by the OpenScope release key"
   else
     why="this openssl cannot verify Ed25519 (OpenSSL 3 needed)"
   fi
 fi
 if [ "$verified" = yes ]; then
   say "signature verified: SHA256SUMS is signed by the OpenScope release key"
+elif [ "$bad_signature" = yes ]; then
+  die "signature check failed: $why; refusing to install" \
+    "nothing was installed; a release signed by another key is not an OpenScope release" \
+    "for a build of your own, set OPENSCOPE_RELEASE_PUBKEY to the PEM file of the key that signed it"
 elif [ "${OPENSCOPE_REQUIRE_SIGNATURE:-0}" = 1 ]; then
   die "signature not verified: $why" "OPENSCOPE_REQUIRE_SIGNATURE=1 refuses an unverified release"
 else

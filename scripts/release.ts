@@ -1,7 +1,8 @@
 // `bun run release`: cross-compiles the three entries (scripts/build.ts ENTRIES and RELEASE_FLAGS)
 // for every release platform into dist/release/, then writes SHA256SUMS (`sha256sum` format), a
 // detached raw Ed25519 signature SHA256SUMS.sig (@noble/curves), manifest.json (sizes, hashes,
-// bytecode per target) and a copy of install.sh, so that one folder is the whole release.
+// bytecode per target) and install.sh with the repo's release key pinned in it, so that one
+// folder is the whole release. No public key is shipped beside the artifacts.
 // Usage: bun scripts/release.ts [--targets linux-x64,darwin-arm64] [--out dir]
 //        bun scripts/release.ts keygen <private-key.pem>   (prints the public key PEM)
 // The signing key is read from OPENSCOPE_RELEASE_KEY (a PKCS#8 PEM file, as written by keygen or
@@ -10,7 +11,7 @@ import { $ } from "bun";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { ENTRIES, RELEASE_FLAGS } from "./build.ts";
 import { VERSION } from "../lib/version.ts";
@@ -159,10 +160,11 @@ async function release(argv: string[]) {
       console.log(`built ${b.name} (${(b.bytes / 1e6).toFixed(1)} MB, bytecode ${b.bytecode ? "yes" : "no"}, ${ms} ms)`);
     }
   }
-  copyFileSync(join(root, "install.sh"), join(out, "install.sh"));
+  // The installer pins the repo's release key; no key travels beside the artifacts, since a key
+  // from the same download proves nothing.
+  writeFileSync(join(out, "install.sh"), installerWithPinnedKey(readFileSync(join(root, "install.sh"), "utf8"), committed));
   const names = [...built.map((b) => b.name), "install.sh"];
   writeSignedSums(out, names, seed);
-  writeFileSync(join(out, "release-key.pub"), publicKeyPem(pub));
   const manifest = {
     version: VERSION,
     createdAt: new Date().toISOString(),
@@ -178,13 +180,22 @@ async function release(argv: string[]) {
   writeFileSync(join(out, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   console.log(`wrote ${basename(out)}/SHA256SUMS, SHA256SUMS.sig, manifest.json (${built.length} binaries)`);
   if (ephemeral) {
+    writeFileSync(join(out, "ephemeral-signing-key.pub"), publicKeyPem(pub));
     console.warn(
       "release: OPENSCOPE_RELEASE_KEY not set: signed with an EPHEMERAL key (local build only); " +
-        "install.sh will say \"signature not verified\" for this folder",
+        "install.sh refuses this folder unless OPENSCOPE_RELEASE_PUBKEY names ephemeral-signing-key.pub",
     );
   } else if (!matchesRepoKey) {
     console.warn("release: the signing key does not match release-key.pub in the repo");
   }
+}
+
+/** install.sh with its RELEASE_PUBKEY block set to the repo's release-key.pub. */
+export function installerWithPinnedKey(script: string, repoKey: Uint8Array | undefined): string {
+  if (!repoKey) throw new Error("release: release-key.pub is missing from the repo: the installer has no key to pin");
+  const block = /RELEASE_PUBKEY='[^']*'/;
+  if (!block.test(script)) throw new Error("release: install.sh has no RELEASE_PUBKEY block");
+  return script.replace(block, `RELEASE_PUBKEY='${publicKeyPem(repoKey).trim()}'`);
 }
 
 function keygen(path: string | undefined) {

@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { $ } from "bun";
-import { PLATFORMS, artifactName, parsePrivateKeyPem, parsePublicKeyPem, privateKeyPem, publicKeyPem, writeSignedSums } from "../scripts/release.ts";
+import { PLATFORMS, artifactName, installerWithPinnedKey, parsePrivateKeyPem, parsePublicKeyPem, privateKeyPem, publicKeyPem, writeSignedSums } from "../scripts/release.ts";
 import { ENTRIES } from "../scripts/build.ts";
 import { ROOT } from "./helpers/spawn.ts";
 
@@ -19,7 +19,7 @@ let server: ReturnType<typeof Bun.serve>;
 let realClient = "";
 
 /** A release folder: stand-ins for every program on linux-x64, install.sh, signed SHA256SUMS. */
-function makeRelease(name: string, opts: { real?: string } = {}): string {
+function makeRelease(name: string, opts: { real?: string; unsigned?: boolean } = {}): string {
   const dir = join(work, name);
   const names: string[] = [];
   mkdirSync(dir, { recursive: true });
@@ -33,6 +33,7 @@ function makeRelease(name: string, opts: { real?: string } = {}): string {
   copyFileSync(join(ROOT, "install.sh"), join(dir, "install.sh"));
   names.push("install.sh");
   writeSignedSums(dir, names, seed);
+  if (opts.unsigned) rmSync(join(dir, "SHA256SUMS.sig"));
   return dir;
 }
 
@@ -45,6 +46,7 @@ beforeAll(async () => {
     await $`bun build client.ts --compile --minify --outfile ${realClient}`.cwd(ROOT).quiet();
   }
   makeRelease("good");
+  makeRelease("unsigned", { unsigned: true });
   makeRelease("real", { real: realClient });
   const tampered = makeRelease("tampered");
   writeFileSync(join(tampered, "openscope-reflect-client-linux-x64"), "#!/bin/sh\necho pwned\n");
@@ -104,7 +106,7 @@ function defaultDir(home: string) {
 describe("install.sh", () => {
   test("installs the client into ~/.local/bin (or OPENSCOPE_INSTALL_DIR) and prints the next command", async () => {
     const dir = join(work, "bin-good");
-    const r = await install("good", ["client"], NONROOT ? {} : { OPENSCOPE_INSTALL_DIR: dir });
+    const r = await install("unsigned", ["client"], NONROOT ? {} : { OPENSCOPE_INSTALL_DIR: dir });
     expect(r.stderr).toContain("platform linux-x64");
     expect(r.code).toBe(0);
     const bin = join(NONROOT ? defaultDir(r.home) : dir, "openscope-reflect-client");
@@ -112,13 +114,22 @@ describe("install.sh", () => {
     expect(out).toBe("openscope-reflect-client stand-in --x\n");
     expect(existsSync(join(NONROOT ? defaultDir(r.home) : dir, "openscope-relay"))).toBe(false);
     expect(r.stderr).toContain("openscope-reflect-client --passport <handle>");
-    // signed with a key that is not the committed release key: warned, not refused
-    expect(r.stderr).toContain("signature not verified");
+    // no SHA256SUMS.sig at all: warned (checksums only), not refused
+    expect(r.stderr).toContain("warning: signature not verified: no SHA256SUMS.sig in this release");
+  });
+
+  test("a release whose signature is present but made by another key is refused; nothing is installed", async () => {
+    const dir = join(work, "bin-otherkey");
+    const r = await install("good", ["all"], { OPENSCOPE_INSTALL_DIR: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error: signature check failed: SHA256SUMS.sig is present but SHA256SUMS is not signed by the OpenScope release key; refusing to install");
+    expect(r.stderr).toContain("hint: nothing was installed");
+    expect(existsSync(dir)).toBe(false);
   });
 
   test("installs a real compiled binary that runs", async () => {
     const dir = join(work, "bin-real");
-    const r = await install("real", ["client"], { OPENSCOPE_INSTALL_DIR: dir });
+    const r = await install("real", ["client"], { OPENSCOPE_INSTALL_DIR: dir, OPENSCOPE_RELEASE_PUBKEY: testPub });
     expect(r.code).toBe(0);
     const v = await $`${join(dir, "openscope-reflect-client")} --version`.nothrow().quiet();
     expect(v.exitCode).toBe(0);
@@ -138,14 +149,14 @@ describe("install.sh", () => {
 
   test("a tampered binary is refused and nothing is installed", async () => {
     const dir = join(work, "bin-tampered");
-    const r = await install("tampered", ["client"], { OPENSCOPE_INSTALL_DIR: dir });
+    const r = await install("tampered", ["client"], { OPENSCOPE_INSTALL_DIR: dir, OPENSCOPE_RELEASE_PUBKEY: testPub });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/error: checksum mismatch for openscope-reflect-client-linux-x64: expected [0-9a-f]{64}, got [0-9a-f]{64}; refusing to install/);
     expect(existsSync(join(dir, "openscope-reflect-client"))).toBe(false);
   });
 
   test("an unsigned release is refused when OPENSCOPE_REQUIRE_SIGNATURE=1", async () => {
-    const r = await install("good", ["client"], { OPENSCOPE_INSTALL_DIR: join(work, "bin-req"), OPENSCOPE_REQUIRE_SIGNATURE: "1" });
+    const r = await install("unsigned", ["client"], { OPENSCOPE_INSTALL_DIR: join(work, "bin-req"), OPENSCOPE_REQUIRE_SIGNATURE: "1" });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("error: signature not verified");
     expect(existsSync(join(work, "bin-req", "openscope-reflect-client"))).toBe(false);
@@ -163,7 +174,7 @@ describe("install.sh", () => {
   });
 
   test("a platform the release has no build for is refused (musl here)", async () => {
-    const r = await install("good", ["client"], { OPENSCOPE_LIBC: "musl", OPENSCOPE_INSTALL_DIR: join(work, "bin-musl") });
+    const r = await install("good", ["client"], { OPENSCOPE_LIBC: "musl", OPENSCOPE_INSTALL_DIR: join(work, "bin-musl"), OPENSCOPE_RELEASE_PUBKEY: testPub });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("error: no openscope-reflect-client build for linux-x64-musl in this release");
   });
@@ -215,6 +226,39 @@ describe("release signing (scripts/release.ts)", () => {
   test("every platform install.sh can detect has a release target", () => {
     const names = PLATFORMS.map((p) => p.platform).sort();
     expect(names).toEqual(["darwin-arm64", "darwin-x64", "linux-arm64", "linux-arm64-musl", "linux-x64", "linux-x64-musl", "windows-x64"]);
+  });
+});
+
+describe("a release built by scripts/release.ts", () => {
+  test("pins the repo's key in its install.sh, ships no key beside the artifacts, and is refused when signed by another key", async () => {
+    const out = join(work, "built-release");
+    const otherKey = join(work, "other-release-key.pem");
+    writeFileSync(otherKey, privateKeyPem(ed25519.utils.randomSecretKey()));
+    const r = await $`bun scripts/release.ts --targets linux-x64 --out ${out}`.cwd(ROOT).env({ ...process.env, OPENSCOPE_RELEASE_KEY: otherKey }).nothrow().quiet();
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr.toString()).toContain("does not match release-key.pub");
+    expect(existsSync(join(out, "release-key.pub"))).toBe(false);
+    const shipped = readFileSync(join(out, "install.sh"), "utf8");
+    const embedded = shipped.match(/RELEASE_PUBKEY='([^']+)'/)?.[1] ?? "";
+    expect(parsePublicKeyPem(embedded)).toEqual(parsePublicKeyPem(readFileSync(join(ROOT, "release-key.pub"), "utf8")));
+    // Served as a release: the pinned key refuses the other key's signature.
+    const served = join(work, "served-release");
+    mkdirSync(served, { recursive: true });
+    for (const f of ["SHA256SUMS", "SHA256SUMS.sig", "install.sh", "openscope-reflect-client-linux-x64"]) copyFileSync(join(out, f), join(served, f));
+    const dir = join(work, "bin-built");
+    const inst = await install("served-release", ["client"], { OPENSCOPE_INSTALL_DIR: dir });
+    expect(inst.code).toBe(1);
+    expect(inst.stderr).toContain("error: signature check failed");
+    expect(existsSync(join(dir, "openscope-reflect-client"))).toBe(false);
+    rmSync(out, { recursive: true, force: true });
+  }, 120_000);
+
+  test("installerWithPinnedKey replaces the key block and refuses a repo without a key", () => {
+    const key = ed25519.getPublicKey(seed);
+    const script = "A\nRELEASE_PUBKEY='old'\nB\n";
+    expect(installerWithPinnedKey(script, key)).toBe(`A\nRELEASE_PUBKEY='${publicKeyPem(key).trim()}'\nB\n`);
+    expect(() => installerWithPinnedKey(script, undefined)).toThrow(/release-key.pub is missing/);
+    expect(() => installerWithPinnedKey("no block", key)).toThrow(/no RELEASE_PUBKEY block/);
   });
 });
 
