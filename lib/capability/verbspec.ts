@@ -21,7 +21,9 @@ export function parseVerbSpec(text: string): VerbSpec {
   const colon = text.indexOf(":");
   const verb = colon === -1 ? text : text.slice(0, colon);
   if (!VERB_NAME.test(verb)) throw usageError(`${where}: "${verb}" is not a verb name`, ["e.g. --verb ssh.tail_logs:service=web,lines=1..500"]);
-  const pins: Record<string, Pin> = {};
+  // No prototype: a pin named "__proto__" must be an own key (then refused as unknown), never
+  // a silent prototype change that drops the pin.
+  const pins: Record<string, Pin> = Object.create(null);
   if (colon === -1) return { verb, pins };
   const rest = text.slice(colon + 1);
   if (rest === "") throw usageError(`${where}: nothing after ":"`, ["pins look like k=v, k=a|b or k=1..500"]);

@@ -151,3 +151,19 @@ test("property: attenuate never returns verbs wider than the grant (3000 runs)",
     { numRuns: 3000 },
   );
 });
+
+describe("prototype keys in --verb pins (THREAT-MODEL: a pin is never silently dropped)", () => {
+  for (const key of ["__proto__", "constructor", "prototype"]) {
+    test(`${key}=1 is an unknown parameter (exit 2) in grant add and in share open`, () => {
+      const spec = parseVerbSpec(`ssh.tail_logs:${key}=1`);
+      expect(Object.keys(spec.pins)).toEqual([key]);
+      const atGrant = thrown(() => grantVerbsFromSpecs(catalog, [spec]));
+      expect(atGrant.exitCode).toBe(2);
+      expect(atGrant.message).toContain(`unknown parameter ${key}`);
+      const grant = grantVerbsFromSpecs(catalog, specs("ssh.tail_logs"));
+      const atOpen = thrown(() => attenuate(catalog, grant, [spec]));
+      expect(atOpen.exitCode).toBe(2);
+      expect(atOpen.message).toContain(`unknown parameter ${key}`);
+    });
+  }
+});
