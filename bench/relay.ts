@@ -57,7 +57,7 @@ interface RelayProc {
 
 async function spawnRelay(): Promise<RelayProc> {
   const dir = mkdtempSync(join(tmpdir(), "relay-bench-"));
-  writeFileSync(join(dir, "tokens.txt"), `${TOKEN}\n`);
+  writeFileSync(join(dir, "tokens.txt"), `${TOKEN}\n`, { mode: 0o600 });
   const proc = Bun.spawn(
     [process.execPath, join(ROOT, "relay.ts"), "--listen", "127.0.0.1:0", "--tokens-file", join(dir, "tokens.txt"),
       "--rate", "1000000", "--rate-burst", "1000000", "--max-legs-per-token", "100000"],

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as v from "valibot";
 import { usageError } from "../errors.ts";
+import { refuseExposedSecretFile } from "./file-mode.ts";
 
 const ConfigSchema = v.strictObject({
   // How recipients' known-daemons files name this daemon (default: the host name).
@@ -16,6 +17,7 @@ export type Config = v.InferOutput<typeof ConfigSchema>;
 
 export function readConfig(path: string): Config {
   if (!existsSync(path)) return {};
+  refuseExposedSecretFile(path, "config.toml");
   let raw: unknown;
   try {
     raw = Bun.TOML.parse(readFileSync(path, "utf8"));

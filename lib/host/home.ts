@@ -52,11 +52,3 @@ export function ensurePrivateDir(dir: string): void {
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
 }
-
-/** Refuses a root-owned input that others could have written (SPEC.md §15.1). */
-export function refuseWritableByOthers(path: string, what: string): void {
-  const st = statSync(path);
-  if ((st.mode & 0o022) !== 0) {
-    throw usageError(`${what} ${path} is writable by group or others`, [`chmod go-w ${path}`]);
-  }
-}

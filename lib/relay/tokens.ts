@@ -3,7 +3,8 @@
 // is known by its key, a hash that stays stable across reloads, never by its text.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { usageError } from "../errors.ts";
+import { OpenScopeError, usageError } from "../errors.ts";
+import { refuseExposedSecretFile } from "../host/file-mode.ts";
 
 const TOKEN = /^[\x21-\x7e]{1,512}$/; // printable ASCII, no spaces
 
@@ -63,8 +64,10 @@ export class TokenSet {
 export function readTokensFile(path: string): string[] {
   let text: string;
   try {
+    refuseExposedSecretFile(path, "relay: tokens file");
     text = readFileSync(path, "utf8");
   } catch (e) {
+    if (e instanceof OpenScopeError) throw e;
     throw usageError(`relay: cannot read tokens file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, ["pass --tokens-file with a readable file, one token per line"]);
   }
   return parseTokensFile(text, `tokens file ${path}`);

@@ -97,7 +97,7 @@ async function inBatches<T, R>(items: T[], fn: (t: T) => Promise<R>): Promise<R[
 
 beforeAll(async () => {
   const tokens = join(dir, "tokens.txt");
-  writeFileSync(tokens, `# scale-out test\n${TOKEN}\n`);
+  writeFileSync(tokens, `# scale-out test\n${TOKEN}\n`, { mode: 0o600 });
   // Behind HAProxy every leg comes from HAProxy's address: the per-source limit belongs in HAProxy.
   const extra = ["--rate", "100000", "--rate-burst", "100000"];
   relays.push(...(await Promise.all(relayPorts.map((p) => startRelay(p, tokens, extra)))));

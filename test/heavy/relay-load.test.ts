@@ -15,7 +15,7 @@ let relay: RelayProcess;
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "relay-heavy-"));
-  writeFileSync(join(dir, "tokens.txt"), `${TOKEN}\n`);
+  writeFileSync(join(dir, "tokens.txt"), `${TOKEN}\n`, { mode: 0o600 });
   relay = await spawnRelay(["--tokens-file", join(dir, "tokens.txt"), "--rate", "1000000", "--rate-burst", "1000000", "--max-legs-per-token", "100000"]);
 });
 afterAll(() => {

@@ -1,7 +1,7 @@
 // End to end: the real relay process (`bun relay.ts …`) on 127.0.0.1:0. Flags and their errors,
 // pairing through the process, SIGHUP token reload without dropping live sessions, SIGTERM drain.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runProgram, waitFor } from "../helpers/spawn.ts";
@@ -32,7 +32,7 @@ describe("flags", () => {
   }, 60_000);
 
   test("bad flags exit 2 with a clear error", async () => {
-    writeFileSync(tokensFile, "t1\n");
+    writeFileSync(tokensFile, "t1\n", { mode: 0o600 });
     const cases: Array<[string[], RegExp]> = [
       [["--listen", "nowhere"], /--listen "nowhere" is not host:port/],
       [["--listen", "127.0.0.1:0"], /--tokens-file is required/],
@@ -41,6 +41,15 @@ describe("flags", () => {
       [["--listen", "127.0.0.1:0", "--tokens-file", tokensFile, "--rate", "-3"], /--rate "-3" is not a positive whole number/],
       [["--listen", "127.0.0.1:0", "--tokens-file", tokensFile, "--tls-cert", "c.pem"], /--tls-cert and --tls-key go together/],
     ];
+    // A tokens file others can read or write is refused like verbs.toml (THREAT-MODEL "Relay").
+    const exposed = join(dir, "tokens-exposed.txt");
+    writeFileSync(exposed, "t1\n");
+    chmodSync(exposed, 0o644);
+    cases.push([["--listen", "127.0.0.1:0", "--tokens-file", exposed], /tokens file .*tokens-exposed\.txt is readable by others/]);
+    const writable = join(dir, "tokens-writable.txt");
+    writeFileSync(writable, "t1\n");
+    chmodSync(writable, 0o620);
+    cases.push([["--listen", "127.0.0.1:0", "--tokens-file", writable], /tokens file .*tokens-writable\.txt is writable by group or others/]);
     for (const [args, re] of cases) {
       const r = await runProgram("relay.ts", args);
       expect(r.code).toBe(2);
@@ -50,7 +59,7 @@ describe("flags", () => {
   }, 60_000);
 
   test("a port in use is a clear error", async () => {
-    writeFileSync(tokensFile, "t1\n");
+    writeFileSync(tokensFile, "t1\n", { mode: 0o600 });
     const first = await relay();
     const r = await runProgram("relay.ts", ["--listen", `127.0.0.1:${first.port}`, "--tokens-file", tokensFile]);
     expect(r.code).toBe(2);
@@ -60,13 +69,13 @@ describe("flags", () => {
 
 describe("the relay process", () => {
   test("pairs and forwards; SIGHUP reloads tokens without dropping live sessions", async () => {
-    writeFileSync(tokensFile, "# first\nt1\n");
+    writeFileSync(tokensFile, "# first\nt1\n", { mode: 0o600 });
     const r = await relay();
     const s1 = await openPair(r.url, "t1");
     const path = `/v1/rendezvous/${newRid()}?role=daemon`;
     expect(await upgradeStatus(r.port, path, { authorization: "Bearer t2" })).toBe(401);
 
-    writeFileSync(tokensFile, "t1\nt2\n");
+    writeFileSync(tokensFile, "t1\nt2\n", { mode: 0o600 });
     r.proc.kill("SIGHUP");
     await waitFor(() => r.stderr().includes("reloaded 2 deployment tokens"), "reload line");
     const s2 = await openPair(r.url, "t2");
@@ -74,7 +83,7 @@ describe("the relay process", () => {
     await waitFor(() => s1.client.binaries.length === 1, "frame on the old session");
 
     // Dropping a token at a reload ends that token's daemon legs (revoked) and nothing else.
-    writeFileSync(tokensFile, "t2\n");
+    writeFileSync(tokensFile, "t2\n", { mode: 0o600 });
     r.proc.kill("SIGHUP");
     expect((await s1.daemon.waitClosed()).code).toBe(4003);
     await s1.client.waitText(PEER_GONE);
@@ -82,7 +91,7 @@ describe("the relay process", () => {
     await waitFor(() => s2.daemon.binaries.length === 1, "frame on the other session");
 
     // A reload that fails keeps the tokens in force.
-    writeFileSync(tokensFile, "bad token line\n");
+    writeFileSync(tokensFile, "bad token line\n", { mode: 0o600 });
     r.proc.kill("SIGHUP");
     await waitFor(() => r.stderr().includes("tokens not reloaded"), "reload error line");
     expect(await upgradeStatus(r.port, `/v1/rendezvous/${newRid()}?role=daemon`, { authorization: "Bearer t2" })).toBe(101);
@@ -90,7 +99,7 @@ describe("the relay process", () => {
   }, 60_000);
 
   test("--tls-cert/--tls-key serve wss:// directly", async () => {
-    writeFileSync(tokensFile, "t1\n");
+    writeFileSync(tokensFile, "t1\n", { mode: 0o600 });
     const cert = join(dir, "cert.pem");
     const key = join(dir, "key.pem");
     const gen = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert], { stderr: "pipe" });
@@ -102,7 +111,7 @@ describe("the relay process", () => {
   }, 60_000);
 
   test("SIGTERM closes every leg with 1001 and exits 0", async () => {
-    writeFileSync(tokensFile, "t1\n");
+    writeFileSync(tokensFile, "t1\n", { mode: 0o600 });
     const r = await relay();
     const a = await openPair(r.url, "t1");
     const lone = openLeg(r.url, newRid(), "daemon", "t1");
