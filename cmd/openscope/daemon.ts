@@ -1,18 +1,61 @@
 import { defineCommand } from "citty";
+import { readFileSync } from "node:fs";
 import { runDaemon } from "../../lib/daemon/runtime.ts";
+import { usageError } from "../../lib/errors.ts";
+import { refuseExposedSecretFile } from "../../lib/host/file-mode.ts";
 import { homeArg } from "../args.ts";
 import { homeFrom } from "./_shared.ts";
+
+/**
+ * The deployment token, from the first of: --relay-token (warned: every local user can read a
+ * process's argv), --relay-token-file, OPENSCOPE_RELAY_TOKEN; else runDaemon reads config.toml.
+ */
+export function relayTokenFrom(
+  args: { "relay-token"?: string; "relay-token-file"?: string },
+  env: Record<string, string | undefined>,
+  warn: (line: string) => void,
+): string | undefined {
+  if (args["relay-token"] !== undefined) {
+    warn(
+      "warning: --relay-token is readable by every local user in the process list; " +
+        "use --relay-token-file FILE, OPENSCOPE_RELAY_TOKEN or relay_token in config.toml",
+    );
+    return args["relay-token"];
+  }
+  const file = args["relay-token-file"];
+  if (file !== undefined) {
+    let text: string;
+    try {
+      refuseExposedSecretFile(file, "--relay-token-file");
+      text = readFileSync(file, "utf8");
+    } catch (e) {
+      if (e instanceof Error && e.name === "OpenScopeError") throw e;
+      throw usageError(`--relay-token-file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, ["pass a file holding the deployment token on one line"]);
+    }
+    const token = text.trim();
+    if (token === "" || /\s/.test(token)) throw usageError(`--relay-token-file ${file}: expected one token on one line`);
+    return token;
+  }
+  const fromEnv = env.OPENSCOPE_RELAY_TOKEN;
+  return fromEnv !== undefined && fromEnv !== "" ? fromEnv : undefined;
+}
 
 export default defineCommand({
   meta: { name: "daemon", description: "Run the daemon: dial out to the relay, serve shares, run verbs (control API on a local unix socket)" },
   args: {
     ...homeArg,
     relay: { type: "string", description: "Relay URL, e.g. wss://relay.example.com (or relay in config.toml)", valueHint: "url" },
-    "relay-token": { type: "string", description: "Deployment token for the relay (or relay_token in config.toml)", valueHint: "token" },
+    "relay-token-file": {
+      type: "string",
+      description: "File holding the relay's deployment token (or OPENSCOPE_RELAY_TOKEN, or relay_token in config.toml)",
+      valueHint: "file",
+    },
+    "relay-token": { type: "string", description: "Deployment token on the command line (visible to local users: prefer --relay-token-file)", valueHint: "token" },
   },
   async run({ args }) {
     const log = (line: string) => process.stderr.write(`openscope: ${line}\n`);
-    const daemon = await runDaemon({ paths: homeFrom(args), relayUrl: args.relay, relayToken: args["relay-token"], log });
+    const relayToken = relayTokenFrom(args, process.env, log);
+    const daemon = await runDaemon({ paths: homeFrom(args), relayUrl: args.relay, relayToken, log });
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
         log(`${sig}: stopping`);

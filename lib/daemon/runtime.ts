@@ -29,8 +29,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
   const catalog = readCatalogFile(paths.catalog); // an invalid catalog stops the daemon here (exit 2)
   const config = readConfig(paths.config);
   const relayUrl = opts.relayUrl ?? config.relay;
-  const relayToken = opts.relayToken ?? config.relay_token ?? process.env.OPENSCOPE_RELAY_TOKEN;
-  if (relayUrl && !relayToken) throw usageError("a relay URL is set but no deployment token", ["pass --relay-token or set relay_token in config.toml"]);
+  const relayToken = opts.relayToken ?? config.relay_token;
+  if (relayUrl && !relayToken)
+    throw usageError("a relay URL is set but no deployment token", ["pass --relay-token-file FILE, set OPENSCOPE_RELAY_TOKEN, or set relay_token in config.toml"]);
   const store = Store.open(paths.database);
   const audit = new AuditLog(store);
   const fp = fingerprint(identity.noisePublic);

@@ -118,8 +118,8 @@ export class Cluster {
     if (this.relay) writeFileSync(join(this.home, "config.toml"), `relay = "${this.relay.url}"\nrelay_token = "${this.token}"\n`, { mode: 0o600 });
   }
 
-  async startDaemon(): Promise<void> {
-    this.daemon = await startBackground([...commandFor(this.mode, "openscope"), "daemon"], { OPENSCOPE_HOME: this.home }, /control socket/);
+  async startDaemon(extraArgs: string[] = [], env: Record<string, string> = {}): Promise<void> {
+    this.daemon = await startBackground([...commandFor(this.mode, "openscope"), "daemon", ...extraArgs], { OPENSCOPE_HOME: this.home, ...env }, /control socket/);
     this.all.push(this.daemon);
   }
 
