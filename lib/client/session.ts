@@ -15,7 +15,7 @@ import {
   type OutputChunk,
   type VerbInfo,
 } from "../wire/rpc.ts";
-import { parseRelaySignal } from "../relay/protocol.ts";
+import { backoffDelay, LEG_CLOSE, parseRelaySignal, rendezvousUrl, STATUS, type Backoff } from "../relay/protocol.ts";
 import type { RunResult } from "../exec/process.ts";
 import { openSealed } from "../crypto/sealedbox.ts";
 import { fromBase64url, toBase64url } from "../bytes.ts";
@@ -67,13 +67,13 @@ export function sessionKeys(handle: Handle, recipientPrivateKey: Uint8Array | un
 
 /** The relay refused our leg (SPEC.md §12 status codes) or could not be reached at all. */
 function refusedUpgradeError(status: number | undefined, relayUrl: string): OpenScopeError {
-  if (status === 409) {
+  if (status === STATUS.conflict) {
     return connectionError("another client is already connected to this share", [
       "a share takes one recipient session at a time: close the other one (or wait a moment if it just ended)",
     ]);
   }
-  if (status === 429) return connectionError("the relay is rate-limiting this address", ["try again in a few seconds"]);
-  if (status === 404) {
+  if (status === STATUS.tooManyRequests) return connectionError("the relay is rate-limiting this address", ["try again in a few seconds"]);
+  if (status === STATUS.notFound) {
     return connectionError(`no daemon holds this share at the relay (${relayUrl})`, ["the operator's daemon may be offline or the share closed; ask the operator"]);
   }
   return connectionError(`could not reach the share at the relay (${relayUrl})`, [
@@ -82,6 +82,8 @@ function refusedUpgradeError(status: number | undefined, relayUrl: string): Open
 }
 
 const PAIR_TIMEOUT_MS = 15_000;
+/** Backoff between reconnect attempts while the share's TTL runs. */
+const RECONNECT_BACKOFF: Backoff = { minMs: 200, maxMs: 5_000 };
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export class ClientSession {
@@ -145,7 +147,7 @@ export class ClientSession {
 
   close(): void {
     this.closed = true;
-    this.ws?.close(1000, "bye");
+    this.ws?.close(LEG_CLOSE.bye.code, LEG_CLOSE.bye.reason);
     this.failAll(connectionError("session closed"));
   }
 
@@ -177,7 +179,7 @@ export class ClientSession {
         this.rejectOne(id, connectionError("interrupted: no answer from the daemon in time; the call was not repeated", [
           "the connection may have lost a message; the client reconnects with a fresh handshake",
         ]));
-        this.ws?.close(4000, "request deadline passed");
+        this.ws?.close(LEG_CLOSE.requestDeadline.code, LEG_CLOSE.requestDeadline.reason);
       }, ms),
     );
   }
@@ -202,7 +204,7 @@ export class ClientSession {
   }
 
   private connectOnce(): Promise<Hello> {
-    const url = `${this.handle.relayUrl}/v1/rendezvous/${this.ridText}?role=client`;
+    const url = rendezvousUrl(this.handle.relayUrl, this.ridText, "client");
     return new Promise<Hello>((resolve, reject) => {
       let settled = false;
       let paired = false;
@@ -429,7 +431,7 @@ export class ClientSession {
     // with the restarted daemon but silent, until its handshake timeout: free it first.
     const stale = this.ws;
     this.ws = undefined;
-    stale?.close(1000, "reconnecting");
+    stale?.close(LEG_CLOSE.reconnecting.code, LEG_CLOSE.reconnecting.reason);
     this.failAll(connectionError("interrupted: the connection to the daemon dropped while the call ran; it was not repeated"));
     if (this.closed || this.ended) return;
     void this.reconnect();
@@ -443,8 +445,7 @@ export class ClientSession {
         return;
       }
       this.events.onReconnecting?.(attempt);
-      const base = Math.min(5_000, 200 * 2 ** (attempt - 1));
-      await Bun.sleep(base / 2 + Math.random() * (base / 2));
+      await Bun.sleep(backoffDelay(attempt - 1, RECONNECT_BACKOFF, Math.random));
       if (this.closed || this.ended) return; // closed during the backoff: do not take the rid again
       try {
         const hello = await this.connectOnce();

@@ -2,7 +2,7 @@
 // daemon dials out (it never listens on the network), reconnects with jittered backoff when the
 // relay drops, and reports pairing, peer departure and binary frames to its owner.
 import { connectionError } from "../errors.ts";
-import { parseRelaySignal } from "../relay/protocol.ts";
+import { backoffDelay, encodeSignal, LEG_CLOSE, parseRelaySignal, rendezvousUrl, type Backoff } from "../relay/protocol.ts";
 
 export interface LegEvents {
   onPaired(): void;
@@ -18,11 +18,14 @@ export interface RelayLegOptions {
   token: string;
   events: LegEvents;
   log?: (line: string) => void;
-  backoffMs?: { min: number; max: number };
+  backoff?: Backoff;
   /** Re-dial a leg left unpaired this long (behind a hashing load balancer, a relay instance that
    *  comes back should get its rids back; the relay also drops long-unpaired legs). */
   redialUnpairedMs?: number;
 }
+
+/** Redial backoff after the relay drops the leg. */
+const LEG_BACKOFF: Backoff = { minMs: 200, maxMs: 10_000 };
 
 export class RelayLeg {
   private ws: WebSocket | undefined;
@@ -34,7 +37,7 @@ export class RelayLeg {
   readonly url: string;
 
   constructor(private readonly opts: RelayLegOptions) {
-    this.url = `${opts.relayUrl}/v1/rendezvous/${opts.rid}?role=daemon`;
+    this.url = rendezvousUrl(opts.relayUrl, opts.rid, "daemon");
   }
 
   /** Connects; resolves once the relay holds the leg (the upgrade succeeded). */
@@ -74,14 +77,14 @@ export class RelayLeg {
 
   /** Asks the relay to drop the client leg (after a failed handshake: squatters lose the slot). */
   evict(): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: "evict" }));
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeSignal("evict"));
   }
 
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.redialTimer);
-    this.ws?.close(1000, "share closed");
+    this.ws?.close(LEG_CLOSE.shareClosed.code, LEG_CLOSE.shareClosed.reason);
     this.ws = undefined;
   }
 
@@ -131,15 +134,13 @@ export class RelayLeg {
     clearTimeout(this.redialTimer);
     const after = this.opts.redialUnpairedMs ?? 120_000;
     this.redialTimer = setTimeout(() => {
-      if (this.ws === ws && !this.closed) ws.close(1000, "re-dialing an unpaired leg");
+      if (this.ws === ws && !this.closed) ws.close(LEG_CLOSE.redial.code, LEG_CLOSE.redial.reason);
     }, after);
   }
 
   private scheduleReconnect(): void {
     if (this.closed) return;
-    const { min, max } = this.opts.backoffMs ?? { min: 200, max: 10_000 };
-    const base = Math.min(max, min * 2 ** this.attempt++);
-    const delay = base / 2 + Math.random() * (base / 2); // jitter: a relay restart is not a thundering herd
+    const delay = backoffDelay(this.attempt++, this.opts.backoff ?? LEG_BACKOFF, Math.random);
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 }

@@ -1,7 +1,8 @@
 // The relay's /metrics page in the Prometheus text format: sessions waiting and paired, bytes and
 // messages forwarded, outcomes by name, refusals by reason, process memory. Pure formatting of
 // the counters kept by RelayState.
-import { OUTCOMES, REFUSALS, type Counters, type Refusal } from "./state.ts";
+import { OUTCOMES, type Counters } from "./state.ts";
+import { REFUSALS, type Refusal } from "./protocol.ts";
 
 export interface MetricsInput {
   counters: Counters;

@@ -5,11 +5,11 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { Server, ServerWebSocket } from "bun";
-import * as v from "valibot";
 import { OpenScopeError, usageError } from "../errors.ts";
 import { formatMetrics } from "./metrics.ts";
 import { RateLimiter } from "./ratelimit.ts";
-import { REFUSALS, RelayState, type Effect, type LegId, type Outcome, type Refusal, type Role } from "./state.ts";
+import { RelayState, type Effect, type LegId, type Outcome } from "./state.ts";
+import { encodeSignal, parseLegSignal, parseRendezvousPath, parseRole, REFUSALS, type Refusal, type Role } from "./protocol.ts";
 import { readTokensFile, TokenSet } from "./tokens.ts";
 import { decodeBase64url } from "../bytes.ts";
 
@@ -59,11 +59,10 @@ export const RELAY_DEFAULTS = {
 /** Client legs waiting out their grace period at once, at most. */
 const MAX_GRACE_WAITERS = 10_000;
 
-const PAIRED = JSON.stringify({ type: "paired" });
-const PEER_GONE = JSON.stringify({ type: "peer_gone" });
-const LegMessage = v.object({ type: v.string() });
+const PAIRED = encodeSignal("paired");
+const PEER_GONE = encodeSignal("peer_gone");
+/** Bun closes an oversized sender with 1009 on the wire but reports 1006 with this reason. */
 const OVERSIZE_REASON = "Received too big message";
-const RENDEZVOUS_PATH = /^\/v1\/rendezvous\/([^/]*)$/;
 
 interface LegData {
   leg: LegId;
@@ -163,8 +162,8 @@ export function startRelay(opts: RelayOptions): RelayHandle {
 
   async function rendezvous(req: Request, server: Server<LegData>, rid: string, url: URL): Promise<Response | undefined> {
     if (!isValidRid(rid)) return refusalResponse(state.refuse("bad_rid").refusal);
-    const role = url.searchParams.get("role");
-    if (role !== "daemon" && role !== "client") return refusalResponse(state.refuse("bad_role").refusal);
+    const role = parseRole(url.searchParams.get("role"));
+    if (!role) return refusalResponse(state.refuse("bad_role").refusal);
     let tokenKey: string | null = null;
     if (role === "daemon") {
       const auth = req.headers.get("authorization") ?? "";
@@ -233,9 +232,9 @@ export function startRelay(opts: RelayOptions): RelayHandle {
         if (stopping) return refusalResponse(state.refuse("shutting_down").refusal);
         const source = srv.requestIP(req)?.address ?? "unknown";
         if (!limiter.allow(source, Date.now())) return refusalResponse(state.refuse("rate_limited").refusal);
-        const m = RENDEZVOUS_PATH.exec(url.pathname);
-        if (!m) return refusalResponse(state.refuse("bad_path").refusal);
-        return rendezvous(req, srv, m[1]!, url);
+        const rid = parseRendezvousPath(url.pathname);
+        if (rid === undefined) return refusalResponse(state.refuse("bad_path").refusal);
+        return rendezvous(req, srv, rid, url);
       },
       error(err) {
         log(`error: ${err.message}`);
@@ -255,16 +254,9 @@ export function startRelay(opts: RelayOptions): RelayHandle {
         message(ws, msg) {
           if (typeof msg === "string") {
             // Text from a leg is never forwarded; the daemon leg may ask to evict its client.
-            if (ws.data.role === "daemon" && msg.length < 256) {
-              let parsed: unknown;
-              try {
-                parsed = JSON.parse(msg);
-              } catch {}
-              const r = v.safeParse(LegMessage, parsed);
-              if (r.success && r.output.type === "evict") {
-                run(state.evict(ws.data.leg, Date.now()));
-                return;
-              }
+            if (ws.data.role === "daemon" && parseLegSignal(msg) === "evict") {
+              run(state.evict(ws.data.leg, Date.now()));
+              return;
             }
             state.counters.ignoredText++;
             return;

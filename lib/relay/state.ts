@@ -3,7 +3,8 @@
 // callers pass the clock in and carry out the returned effects (send a text message, close a leg).
 // Counters for /metrics live here too, so every way a session ends is counted in one place.
 
-export type Role = "daemon" | "client";
+import { CLOSE, REFUSALS, type Refusal, type Role } from "./protocol.ts";
+
 export type LegId = number;
 
 /** How a leg ended. Each one is a counter in /metrics and a line in the log. */
@@ -12,7 +13,7 @@ export const OUTCOMES = [
   "jilted", //       never paired; closed by its own side before the unpaired wait ran out
   "lonely", //       never paired within the unpaired wait; closed by the relay
   "redundant", //    a daemon leg replaced by a reconnect with the same token
-  "evicted", //      a client leg closed because its daemon sent {"type":"evict"}
+  "evicted", //      a client leg closed because its daemon sent the evict signal
   "revoked", //      a daemon leg whose token left the tokens file at a reload
   "oversized", //    sent a message over the size limit (closed with 1009)
   "backpressure", // its peer could not keep up and the relay could not queue more
@@ -20,35 +21,9 @@ export const OUTCOMES = [
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-/** Why an upgrade was refused before it became a leg, with its HTTP status. */
-export const REFUSALS = {
-  rate_limited: 429,
-  bad_path: 404,
-  bad_rid: 400,
-  bad_role: 400,
-  bad_token: 401,
-  unknown_rid: 404,
-  taken: 409,
-  too_many_legs: 429,
-  not_websocket: 426,
-  shutting_down: 503,
-} as const;
-export type Refusal = keyof typeof REFUSALS;
-
-/** Close codes the relay uses for the legs it ends itself (SPEC.md §12). */
-export const CLOSE = {
-  shutdown: { code: 1001, reason: "relay shutting down" },
-  oversized: { code: 1009, reason: "message too big" },
-  redundant: { code: 4001, reason: "replaced by a newer daemon leg" },
-  evicted: { code: 4002, reason: "evicted by the daemon" },
-  revoked: { code: 4003, reason: "deployment token revoked" },
-  lonely: { code: 4004, reason: "no peer within the unpaired wait" },
-  backpressure: { code: 4005, reason: "peer too slow" },
-} as const;
-
 export type Effect =
-  | { kind: "paired"; daemon: LegId; client: LegId } // link the two; send {"type":"paired"} to both
-  | { kind: "peerGone"; leg: LegId } //                  unlink; send {"type":"peer_gone"}
+  | { kind: "paired"; daemon: LegId; client: LegId } // link the two; send the paired signal to both
+  | { kind: "peerGone"; leg: LegId } //                  unlink; send the peer_gone signal
   | { kind: "close"; leg: LegId; code: number; reason: string };
 
 export type Admission =
@@ -254,7 +229,7 @@ export class RelayState {
     return l.ending ? [] : this.detach(l, now);
   }
 
-  /** The daemon leg sent {"type":"evict"}: close the client leg of its rid. */
+  /** The daemon leg sent the evict signal: close the client leg of its rid. */
   evict(daemonLeg: LegId, now: number): Effect[] {
     const l = this.legs.get(daemonLeg);
     if (!l || l.role !== "daemon" || l.ending) return [];
