@@ -132,7 +132,7 @@ export function reportError(err: unknown): number {
   }
   stream.write(head + `internal error: ${e?.message ?? String(err)}\n`);
   stream.write(verbose && e?.stack ? e.stack + "\n" : "hint: run again with --verbose for details\n");
-  return ExitCode.verbFailed;
+  return ExitCode.internal;
 }
 
 function lowerFirst(s: string): string {

@@ -9,6 +9,8 @@ export const ExitCode = {
   denied: 3,
   connection: 4,
   shareOver: 5,
+  /** A fault of OpenScope itself, not of the input or the network (EX_SOFTWARE of sysexits.h). */
+  internal: 70,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -36,7 +38,3 @@ export const deniedError = (message: string, hints?: string[]) => new OpenScopeE
 export const connectionError = (message: string, hints?: string[]) =>
   new OpenScopeError("connection", message, { hints });
 export const shareOverError = (message: string, hints?: string[]) => new OpenScopeError("shareOver", message, { hints });
-
-export function isOpenScopeError(e: unknown): e is OpenScopeError {
-  return e instanceof OpenScopeError;
-}

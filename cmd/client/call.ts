@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { OpenScopeError, usageError } from "../../lib/errors.ts";
+import { describeOutcome } from "../../lib/wire/outcome.ts";
 import { printJson, setHumanOutput } from "../output.ts";
 import { connectToShare, globalFlag, hasFlag, parseCallArgs } from "./_shared.ts";
 
@@ -50,9 +51,7 @@ export default defineCommand({
       });
     }
     if (result.truncated) process.stderr.write(`openscope-reflect-client: warning: output truncated at the verb's cap\n`);
-    if (exitCode !== 0) {
-      const why = result.timedOut ? "timed out" : result.cancelled ? "was cancelled" : result.signal ? `was killed by ${result.signal}` : `exited with code ${exitCode}`;
-      throw new OpenScopeError("verbFailed", `${verb} ${why}`);
-    }
+    const outcome = describeOutcome(result);
+    if (!outcome.ok) throw new OpenScopeError("verbFailed", `${verb} ${outcome.clause}`);
   },
 });

@@ -7,6 +7,7 @@ import type { ClientSession } from "../../lib/client/session.ts";
 import { formatDuration } from "../../lib/units.ts";
 import { ExitCode, OpenScopeError } from "../../lib/errors.ts";
 import type { VerbInfo } from "../../lib/wire/rpc.ts";
+import { describeOutcome } from "../../lib/wire/outcome.ts";
 import { paint, reportError } from "../output.ts";
 import { connectToShare, describeParamPlain, parseCallArgs, printPassportCard, timeLeft } from "./_shared.ts";
 
@@ -139,12 +140,12 @@ async function runOne(session: ClientSession, verb: string, words: string[], ver
     const call = session.call(verb, params, (stream, data) => (stream === "stdout" ? process.stdout : process.stderr).write(data));
     setRunning(call);
     const r = await call.done;
-    if (r.exitCode === 0) {
+    const outcome = describeOutcome(r);
+    if (outcome.ok) {
       process.stderr.write(paint(`✔ ${verb} done (${r.bytesOut} bytes, ${r.durationMs} ms)\n`, "green", process.stderr));
       return ExitCode.ok;
     }
-    const why = r.cancelled ? "cancelled" : r.timedOut ? "timed out" : r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
-    process.stderr.write(paint(`✘ ${verb}: ${why}${r.truncated ? " (output truncated)" : ""}\n`, "red", process.stderr));
+    process.stderr.write(paint(`✘ ${verb}: ${outcome.phrase}${r.truncated ? " (output truncated)" : ""}\n`, "red", process.stderr));
     return ExitCode.verbFailed;
   } catch (e) {
     if (e instanceof OpenScopeError) {

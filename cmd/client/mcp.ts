@@ -7,6 +7,7 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { paramsFromToolArgs, toolsFromVerbs } from "../../lib/client/mcp-tools.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
+import { describeOutcome } from "../../lib/wire/outcome.ts";
 import { VERSION } from "../../lib/version.ts";
 import { setHumanOutput } from "../output.ts";
 import { connectToShare } from "./_shared.ts";
@@ -31,10 +32,10 @@ export default defineCommand({
         const { done } = session.call(req.params.name, paramsFromToolArgs(req.params.arguments), (_stream, data) => chunks.push(data.slice()));
         const r = await done;
         const output = Buffer.concat(chunks).toString("utf8");
-        const status = r.exitCode === 0 ? "exit code 0" : r.timedOut ? "timed out" : r.cancelled ? "cancelled" : r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`;
+        const outcome = describeOutcome(r);
         return {
-          isError: r.exitCode !== 0,
-          content: [{ type: "text", text: output + (r.truncated ? "\n[output truncated]" : "") + `\n[${status}]` }],
+          isError: !outcome.ok,
+          content: [{ type: "text", text: output + (r.truncated ? "\n[output truncated]" : "") + `\n[${outcome.phrase}]` }],
           structuredContent: { exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, truncated: r.truncated, output },
         };
       } catch (e) {

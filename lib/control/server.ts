@@ -18,7 +18,7 @@ const OpenBody = v.strictObject({
 });
 const ExtendBody = v.strictObject({ ttl: v.string() });
 
-const STATUS_OF: Record<ErrorKind, number> = { usage: 400, denied: 403, connection: 502, shareOver: 410, verbFailed: 500 };
+const STATUS_OF: Record<ErrorKind, number> = { usage: 400, denied: 403, connection: 502, shareOver: 410, verbFailed: 500, internal: 500 };
 
 export function tokenDigest(token: string): string {
   return createHash("sha256").update(token).digest("hex");
@@ -28,7 +28,7 @@ function errorResponse(e: unknown): Response {
   if (e instanceof OpenScopeError) {
     return Response.json({ error: { kind: e.kind, message: e.message, hints: e.hints } }, { status: STATUS_OF[e.kind] });
   }
-  return Response.json({ error: { kind: "verbFailed", message: `internal error: ${(e as Error)?.message ?? String(e)}`, hints: [] } }, { status: 500 });
+  return Response.json({ error: { kind: "internal", message: `internal error: ${(e as Error)?.message ?? String(e)}`, hints: [] } }, { status: 500 });
 }
 
 async function parseBody<T>(req: Request, schema: v.GenericSchema<unknown, T>): Promise<T> {

@@ -22,6 +22,7 @@ import {
 import type { AuditEvent } from "../store/audit.ts";
 import type { RunningVerb, RunResult } from "../exec/process.ts";
 import { toBase64url } from "../bytes.ts";
+import { describeOutcome, refusal, type Refusal } from "../wire/outcome.ts";
 
 /** What a session needs from the daemon around it (kept narrow so tests can drive it). */
 export interface SessionHost {
@@ -213,10 +214,8 @@ export class DaemonSession {
       // A call whose id is still readable (say a 10 KB value) is answered as a denial under its
       // own id: the client waits on that id and would otherwise hang.
       const call = readableCall(payload);
-      const about = call ? { callId: `${this.tag}.${call.id}`, ...(call.verb !== undefined ? { verb: call.verb } : {}) } : {};
-      this.host.audit({ kind: "call.denied", shareId: this.host.shareId, agent: this.host.agent, ...about, reason: "malformed", message });
-      this.sendMessage({ type: "error", id: call?.id ?? null, code: call ? "denied" : "malformed", reason: "malformed", message });
-      return;
+      if (!call) return this.refuse(null, "unreadable", message, {});
+      return this.refuse(call.id, "malformed", message, { callId: this.callId(call.id), ...(call.verb !== undefined ? { verb: call.verb } : {}) });
     }
     switch (msg.type) {
       case "list":
@@ -250,19 +249,24 @@ export class DaemonSession {
     });
   }
 
+  /** Call ids restart at 1 in every connection; the session tag makes the audit's callId unique. */
+  private callId(id: number): string {
+    return `${this.tag}.${id}`;
+  }
+
+  /** A call that does not run: audited with its reason, answered with the code of wire/outcome.ts. */
+  private refuse(id: number | null, why: Refusal, message: string, about: { callId?: string; verb?: string; params?: Record<string, string> }): void {
+    const { code, reason } = refusal(why);
+    this.host.audit({ kind: "call.denied", shareId: this.host.shareId, agent: this.host.agent, ...about, reason, message });
+    this.sendMessage({ type: "error", id, code, reason, message });
+  }
+
   private call(id: number, verb: string, params: Record<string, string>): void {
-    // Call ids restart at 1 in every connection; the session tag makes the audit's callId unique.
-    const base = { shareId: this.host.shareId, agent: this.host.agent, callId: `${this.tag}.${id}`, verb, params };
-    if (this.running.has(id)) {
-      this.host.audit({ ...base, kind: "call.denied", reason: "malformed", message: "call id already in use" });
-      this.sendMessage({ type: "error", id, code: "malformed", reason: "malformed", message: "call id already in use" });
-      return;
-    }
+    const base = { shareId: this.host.shareId, agent: this.host.agent, callId: this.callId(id), verb, params };
+    const about = { callId: base.callId, verb, params };
+    if (this.running.has(id)) return this.refuse(id, "call_id_in_use", "call id already in use", about);
     if (this.running.size >= MAX_CONCURRENT_CALLS) {
-      const message = `at most ${MAX_CONCURRENT_CALLS} calls may run at once in a session`;
-      this.host.audit({ ...base, kind: "call.denied", reason: "busy", message });
-      this.sendMessage({ type: "error", id, code: "busy", reason: "busy", message });
-      return;
+      return this.refuse(id, "busy", `at most ${MAX_CONCURRENT_CALLS} calls may run at once in a session`, about);
     }
     // The stored passport's signature is checked at every call: an edited database row denies.
     const decision = decideSigned({
@@ -275,12 +279,7 @@ export class DaemonSession {
       now: this.host.now(),
       catalog: this.host.catalog(),
     });
-    if (!decision.allow) {
-      this.host.audit({ ...base, kind: "call.denied", reason: decision.reason, message: decision.message });
-      const over = decision.reason === "expired" || decision.reason === "revoked";
-      this.sendMessage({ type: "error", id, code: over ? "share_over" : "denied", reason: decision.reason, message: decision.message });
-      return;
-    }
+    if (!decision.allow) return this.refuse(id, decision.reason, decision.message, about);
     // The intent is committed before the verb starts (SPEC.md §15).
     this.host.audit({ ...base, kind: "call.allowed", params: decision.params });
     const timeoutMs = this.host.catalog().get(verb)?.timeoutMs;
@@ -309,9 +308,7 @@ export class DaemonSession {
           durationMs: Math.round(r.durationMs),
           outputDigest: r.outputDigest,
           truncated: r.truncated,
-          detail: [r.signal && `signal ${r.signal}`, r.timedOut && "timed out", r.cancelled && "cancelled", this.ended && "session ended"]
-            .filter(Boolean)
-            .join(", ") || undefined,
+          detail: this.outcomeDetail(r),
         });
         this.sendMessage({
           type: "result",
@@ -331,6 +328,12 @@ export class DaemonSession {
         this.sendMessage({ type: "error", id, code: "internal", message: "the verb's runner failed" });
       },
     );
+  }
+
+  /** How the verb ended when not by its own exit, in the words of wire/outcome.ts, and whether the session had ended. */
+  private outcomeDetail(r: RunResult): string | undefined {
+    const words = describeOutcome(r);
+    return [words.how !== "exit" && words.phrase, this.ended && "session ended"].filter(Boolean).join(", ") || undefined;
   }
 
   /** Resolves when the channel and the socket have room: a slow reader slows the verb, not our memory. */

@@ -7,19 +7,9 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import * as v from "valibot";
 import { usageError } from "../errors.ts";
 import type { Store } from "./store.ts";
+import { AUDIT_REASONS, type AuditReason } from "../wire/outcome.ts";
 
-export type AuditKind =
-  | "share.opened"
-  | "share.connected"
-  | "share.disconnected"
-  | "share.extended"
-  | "share.revoked"
-  | "share.expired"
-  | "call.allowed"
-  | "call.denied"
-  | "call.outcome"
-  | "grant.changed"
-  | "recipient.changed";
+export type AuditKind = AuditEvent["kind"];
 
 export const AUDIT_KINDS: readonly AuditKind[] = [
   "share.opened",
@@ -35,15 +25,43 @@ export const AUDIT_KINDS: readonly AuditKind[] = [
   "recipient.changed",
 ];
 
-export interface AuditEvent {
-  kind: AuditKind;
+// Each kind names the fields it may hold; the daemon fills what it knows (SPEC.md §15.2), so
+// fields stay optional, but a field of another kind (a reason on an outcome) does not type-check.
+
+/** A share's life: who, and a human detail (recipient, TTL, new expiry, why it disconnected). */
+interface ShareEvent {
+  kind: "share.opened" | "share.connected" | "share.disconnected" | "share.extended" | "share.revoked" | "share.expired";
   shareId?: string;
   agent?: string;
-  callId?: string;
+  detail?: string;
+}
+
+interface CallAbout {
+  shareId?: string;
+  agent?: string;
   verb?: string;
+}
+
+/** The intent, committed before the verb starts: the complete parameter map it runs with. */
+interface CallAllowed extends CallAbout {
+  kind: "call.allowed";
+  callId?: string;
   params?: Record<string, string>;
-  reason?: string;
+}
+
+/** A refusal: the reason from the closed set of wire/outcome.ts and what the recipient was told. */
+interface CallDenied extends CallAbout {
+  kind: "call.denied";
+  callId?: string;
+  params?: Record<string, string>;
+  reason?: AuditReason;
   message?: string;
+}
+
+/** How the verb ended (SPEC.md §15.2). */
+interface CallOutcome extends CallAbout {
+  kind: "call.outcome";
+  callId?: string;
   exitCode?: number;
   bytesOut?: number;
   durationMs?: number;
@@ -52,12 +70,21 @@ export interface AuditEvent {
   detail?: string;
 }
 
-export interface AuditRow extends AuditEvent {
-  seq: number;
-  at: number;
+/** Root's changes to grants and recipients. */
+interface OperatorEvent {
+  kind: "grant.changed" | "recipient.changed";
+  agent?: string;
+  detail?: string;
+}
+
+/** What may be appended: each kind with its own fields. */
+export type AuditEvent = ShareEvent | CallAllowed | CallDenied | CallOutcome | OperatorEvent;
+
+/** A row as read back: every field a kind may hold, each checked by the body schema. */
+export type AuditRow = Body & {
   prevHash: string;
   hash: string;
-}
+};
 
 export type VerifyResult = { ok: true; rows: number } | { ok: false; rows: number; brokenAt: number; problem: string };
 
@@ -74,7 +101,7 @@ const BODY_SCHEMA = v.strictObject({
   callId: v.optional(v.string()),
   verb: v.optional(v.string()),
   params: v.optional(v.record(v.string(), v.string())),
-  reason: v.optional(v.string()),
+  reason: v.optional(v.picklist(AUDIT_REASONS)),
   message: v.optional(v.string()),
   exitCode: v.optional(v.pipe(v.number(), v.integer())),
   bytesOut: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
@@ -104,7 +131,7 @@ export function chainHash(prevHash: string, body: string): string {
 /** The body text for an event: fixed key order, params keys sorted, undefined fields dropped. */
 export function encodeBody(seq: number, at: number, event: AuditEvent): string {
   const source: Record<string, unknown> = { ...event, seq, at };
-  if (event.params) {
+  if ("params" in event && event.params) {
     source.params = Object.fromEntries(Object.entries(event.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
   const out: Record<string, unknown> = {};
@@ -135,7 +162,7 @@ export class AuditLog {
       db.query(
         `INSERT INTO audit (seq, at, kind, share_id, body, prev_hash, hash)
          VALUES ($seq, $at, $kind, $shareId, $body, $prevHash, $hash)`,
-      ).run({ seq, at, kind: event.kind, shareId: event.shareId ?? null, body, prevHash, hash });
+      ).run({ seq, at, kind: event.kind, shareId: "shareId" in event && event.shareId !== undefined ? event.shareId : null, body, prevHash, hash });
       db.query(
         `INSERT INTO audit_head (one, seq, hash) VALUES (1, $seq, $hash)
          ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,

@@ -5,6 +5,7 @@
 import * as v from "valibot";
 import { OpenScopeError } from "../errors.ts";
 import { LIMITS } from "../capability/limits.ts";
+import { WIRE_ERROR_CODES } from "./outcome.ts";
 
 export const RPC_VERSION = 1;
 export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024;
@@ -37,9 +38,6 @@ export const VerbInfo = v.strictObject({
 });
 export type VerbInfo = v.InferOutput<typeof VerbInfo>;
 
-export const ErrorCode = v.picklist(["denied", "malformed", "busy", "interrupted", "internal", "share_over"]);
-export type ErrorCode = v.InferOutput<typeof ErrorCode>;
-
 export const DaemonMessage = v.variant("type", [
   v.strictObject({
     type: v.literal("hello"),
@@ -68,7 +66,7 @@ export const DaemonMessage = v.variant("type", [
   v.strictObject({
     type: v.literal("error"),
     id: v.nullable(CallId),
-    code: ErrorCode,
+    code: v.picklist(WIRE_ERROR_CODES),
     reason: v.optional(v.string()),
     message: v.string(),
   }),
