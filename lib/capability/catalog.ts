@@ -29,6 +29,8 @@ export interface VerbDef {
   timeoutMs: number;
   maxOutputBytes: number;
   params: Record<string, ParamDef>;
+  /** "always": every call waits for the operator's approval (SPEC.md §17.2). Absent: none. */
+  approval?: "always";
 }
 export type Catalog = ReadonlyMap<string, VerbDef>;
 
@@ -61,6 +63,7 @@ const VerbSchema = v.strictObject({
   host: v.optional(v.string()),
   user: v.optional(v.string()),
   port: v.optional(v.number()),
+  approval: v.optional(v.picklist(["always", "none"], 'must be "always" or "none"')),
 });
 
 const TopSchema = v.strictObject({ verb: v.optional(v.record(v.string(), v.unknown(), "must be a table")) });
@@ -110,6 +113,7 @@ function parseVerb(name: string, body: unknown, where: string): VerbDef {
   if (maxOutputBytes > MAX_OUTPUT_BYTES) throw field("max_output", "must be at most 1GiB");
 
   const def: VerbDef = { name, summary: b.summary, adapter: b.adapter, argv: b.argv, timeoutMs, maxOutputBytes, params: {} };
+  if (b.approval === "always") def.approval = "always";
   if (b.adapter === "ssh") {
     if (b.host === undefined) throw field("host", "is required for the ssh adapter");
     if (!HOST.test(b.host)) throw field("host", `${JSON.stringify(b.host)} is not a host name`);

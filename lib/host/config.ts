@@ -1,8 +1,37 @@
-// config.toml: the daemon's relay URL and deployment token. Parsed with a schema; flags win.
+// config.toml: the daemon's relay URL and deployment token, the approval timeout and where
+// notifications go. Parsed with a schema; flags win.
 import { existsSync, readFileSync } from "node:fs";
 import * as v from "valibot";
 import { usageError } from "../errors.ts";
 import { refuseExposedSecretFile } from "./file-mode.ts";
+import { parseDuration } from "../units.ts";
+import { webhookUrlProblem } from "../notify/targets.ts";
+
+/** How long a call waits for the operator's approval unless config.toml says otherwise (SPEC.md §17.2). */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
+const APPROVAL_TIMEOUT_MIN_MS = 1_000;
+const APPROVAL_TIMEOUT_MAX_MS = 30 * 60_000;
+
+const durationWithin = (what: string, min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.check((s) => {
+      try {
+        const ms = parseDuration(s, what);
+        return ms >= min && ms <= max;
+      } catch {
+        return false;
+      }
+    }, `must be a duration from ${min / 1000}s to ${max / 60_000}m, such as "5m"`),
+  );
+
+const NotifySchema = v.strictObject({
+  // argv of a command that gets one event as JSON on stdin (never run through a shell).
+  command: v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1, "must name a program"))),
+  webhook: v.optional(v.pipe(v.string(), v.check((s) => webhookUrlProblem(s) === undefined, "must be an https:// URL (http:// only to a loopback address)"))),
+  // Per delivery; a slower target is abandoned and counted as failed.
+  timeout: v.optional(durationWithin("notify.timeout", 100, 60_000)),
+});
 
 const ConfigSchema = v.strictObject({
   // How recipients' known-daemons files name this daemon (default: the host name).
@@ -12,6 +41,8 @@ const ConfigSchema = v.strictObject({
   // The ssh adapter's known_hosts (operator-controlled) and client key.
   ssh_known_hosts: v.optional(v.string()),
   ssh_identity: v.optional(v.string()),
+  approval_timeout: v.optional(durationWithin("approval_timeout", APPROVAL_TIMEOUT_MIN_MS, APPROVAL_TIMEOUT_MAX_MS)),
+  notify: v.optional(NotifySchema),
 });
 export type Config = v.InferOutput<typeof ConfigSchema>;
 
@@ -34,4 +65,9 @@ export function normalizeRelayUrl(url: string): string {
   const u = url.replace(/^http:/, "ws:").replace(/^https:/, "wss:").replace(/\/+$/, "");
   if (!/^wss?:\/\/[^\s/]+/.test(u)) throw usageError(`relay URL "${url}" is not a ws:// or wss:// URL`);
   return u;
+}
+
+/** The approval timeout in ms (checked by the schema already). */
+export function approvalTimeoutMs(config: Config): number {
+  return config.approval_timeout === undefined ? DEFAULT_APPROVAL_TIMEOUT_MS : parseDuration(config.approval_timeout, "approval_timeout");
 }

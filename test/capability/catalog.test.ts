@@ -50,6 +50,12 @@ params.lines = { int = [1, 5000], default = 100 }
     expect(c.get("x.y")!.params.path!.allow).toEqual(["slash"]);
   });
   test("an empty catalog", () => expect(parseCatalog("").size).toBe(0));
+
+  test('approval = "always" marks a verb; "none" and absent leave it unmarked', () => {
+    expect(parseCatalog(verb(`argv = ["ls"]\napproval = "always"`)).get("x.y")!.approval).toBe("always");
+    expect(parseCatalog(verb(`argv = ["ls"]\napproval = "none"`)).get("x.y")!.approval).toBeUndefined();
+    expect(parseCatalog(verb(`argv = ["ls"]`)).get("x.y")!.approval).toBeUndefined();
+  });
 });
 
 // Each refusal: the exact message names the verb and the field.
@@ -67,6 +73,7 @@ const refusals: [string, string, string][] = [
   ["pattern can match a leading -", verb(`argv = ["ls", "{a}"]\nparams.a = { pattern = "^[a-z-]+$" }`), 'verbs.toml: verb "x.y": params.a: pattern ^[a-z-]+$ can match a leading "-"'],
   ["allow covers only what it names", verb(`argv = ["ls", "{a}"]\nparams.a = { pattern = "^[a-z/.]+$", allow = ["slash"] }`), 'verbs.toml: verb "x.y": params.a: pattern ^[a-z/.]+$ can match ".."'],
   ["pattern with a backreference", verb(`argv = ["ls", "{a}"]\nparams.a = { pattern = "^(a)\\\\1$" }`), 'verbs.toml: verb "x.y": params.a: pattern "^(a)\\\\1$": escape "\\1" is not allowed (backreferences, \\s, \\b and code escapes are refused)'],
+  ["unknown approval mode", verb(`argv = ["ls"]\napproval = "sometimes"`), 'verbs.toml: verb "x.y": approval: must be "always" or "none"'],
   ["negative range", verb(`argv = ["ls", "{a}"]\nparams.a = { int = [-5, 5] }`), 'verbs.toml: verb "x.y": params.a: a negative range lets a value start with "-"'],
   ["range upside down", verb(`argv = ["ls", "{a}"]\nparams.a = { int = [5, 1] }`), 'verbs.toml: verb "x.y": params.a: int = [5, 1]: minimum is above maximum'],
   ["default outside", verb(`argv = ["ls", "{a}"]\nparams.a = { int = [1, 5], default = 9 }`), 'verbs.toml: verb "x.y": params.a: default 9 is outside the constraint'],
