@@ -5,7 +5,7 @@ import { defineCommand } from "citty";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { paramsFromToolArgs, toolsFromVerbs } from "../../lib/client/mcp-tools.ts";
+import { paramsFromToolArgs, toolNamesFor, toolsFromVerbs } from "../../lib/client/mcp-tools.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
 import { describeOutcome } from "../../lib/wire/outcome.ts";
 import { VERSION } from "../../lib/version.ts";
@@ -23,13 +23,16 @@ export default defineCommand({
     });
     const verbs = await session.list();
     const tools = toolsFromVerbs(verbs);
+    const { verbOf } = toolNamesFor(verbs.map((v) => v.name));
     const server = new Server({ name: "openscope", version: VERSION }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
     server.setRequestHandler(CallToolRequestSchema, async (req) => {
       if (ended) return { isError: true, content: [{ type: "text", text: `share ${ended}` }] };
       const chunks: Uint8Array[] = [];
       try {
-        const { done } = session.call(req.params.name, paramsFromToolArgs(req.params.arguments), (_stream, data) => chunks.push(data.slice()));
+        // An unknown tool name goes to the daemon as is: it decides and audits every attempt.
+        const verb = verbOf.get(req.params.name) ?? req.params.name;
+        const { done } = session.call(verb, paramsFromToolArgs(req.params.arguments), (_stream, data) => chunks.push(data.slice()));
         const r = await done;
         const output = Buffer.concat(chunks).toString("utf8");
         const outcome = describeOutcome(r);

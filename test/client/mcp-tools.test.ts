@@ -3,7 +3,8 @@
 // arguments turned back into the string params of an RPC call.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { paramsFromToolArgs, toolsFromVerbs } from "../../lib/client/mcp-tools.ts";
+import { TOOL_NAME, paramsFromToolArgs, toolNamesFor, toolsFromVerbs } from "../../lib/client/mcp-tools.ts";
+import { VERB_NAME } from "../../lib/capability/catalog.ts";
 import type { VerbInfo } from "../../lib/wire/rpc.ts";
 
 const verbs: VerbInfo[] = [
@@ -27,10 +28,11 @@ const verbs: VerbInfo[] = [
 
 describe("toolsFromVerbs", () => {
   const tools = toolsFromVerbs(verbs);
-  const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
+  const byName = Object.fromEntries(tools.map((t) => [t.title, t]));
 
   test("one tool per verb, in order, each a closed object schema", () => {
-    expect(tools.map((t) => t.name)).toEqual(verbs.map((v) => v.name));
+    expect(tools.map((t) => t.name)).toEqual(["ssh_tail_logs", "ssh_restart_service", "echo_word", "count_fixed", "noargs"]);
+    expect(tools.map((t) => t.title)).toEqual(verbs.map((v) => v.name));
     for (const t of tools) {
       expect(t.inputSchema.type).toBe("object");
       expect(t.inputSchema.additionalProperties).toBe(false);
@@ -78,5 +80,47 @@ describe("paramsFromToolArgs", () => {
 
   test("integers round-trip through their text", () => {
     fc.assert(fc.property(fc.integer(), (n) => Number(paramsFromToolArgs({ n }).n) === n));
+  });
+});
+
+describe("tool names every MCP host loads (SPEC.md §13.1)", () => {
+  // Any verb name the catalog accepts: 1 to 4 dot-separated segments of [a-z][a-z0-9_-]{0,31}.
+  const segment = fc.tuple(fc.constantFrom(..."abcz"), fc.stringMatching(/^[a-z0-9_-]{0,31}$/)).map(([a, b]) => a + b);
+  const verbName = fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => s.join("."));
+
+  test("every verb name a catalog can hold maps to a name matching ^[a-zA-Z0-9_-]{1,64}$, distinct, and back", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(verbName, { minLength: 1, maxLength: 30 }), (names) => {
+        for (const n of names) expect(VERB_NAME.test(n)).toBe(true);
+        const { toolOf, verbOf } = toolNamesFor(names);
+        const tools = names.map((n) => toolOf.get(n)!);
+        for (const t of tools) expect(t).toMatch(TOOL_NAME);
+        expect(new Set(tools).size).toBe(names.length);
+        for (const n of names) expect(verbOf.get(toolOf.get(n)!)).toBe(n);
+      }),
+      { numRuns: 2000, seed: 20261129 },
+    );
+  });
+
+  test("fixed rows: dots become underscores; colliding names both take a hash; the longest verb fits", () => {
+    expect(toolNamesFor(["ssh.tail_logs"]).toolOf.get("ssh.tail_logs")).toBe("ssh_tail_logs");
+    const clash = toolNamesFor(["a.b", "a_b"]).toolOf;
+    expect(clash.get("a.b")).toMatch(/^a_b_[0-9a-f]{8}$/);
+    expect(clash.get("a_b")).toMatch(/^a_b_[0-9a-f]{8}$/);
+    expect(clash.get("a.b")).not.toBe(clash.get("a_b"));
+    const longest = Array.from({ length: 4 }, (_, i) => `s${i}${"x".repeat(30)}`).join(".");
+    expect(VERB_NAME.test(longest)).toBe(true);
+    const t = toolNamesFor([longest]).toolOf.get(longest)!;
+    expect(t.length).toBe(64);
+    expect(t).toMatch(TOOL_NAME);
+  });
+
+  test("a verb literally named like another's hashed form does not take its tool name", () => {
+    const hashed = toolNamesFor(["a.b", "a_b"]).toolOf.get("a.b")!;
+    expect(VERB_NAME.test(hashed)).toBe(true);
+    const { toolOf, verbOf } = toolNamesFor(["a.b", "a_b", hashed]);
+    expect(new Set(toolOf.values()).size).toBe(3);
+    expect(toolOf.get(hashed)).not.toBe(hashed);
+    expect(verbOf.get(toolOf.get(hashed)!)).toBe(hashed);
   });
 });

@@ -79,8 +79,11 @@ describe("mcp over stdio with the SDK's client", () => {
 
   test("the tools are the passport's verbs, with schemas from its constraints", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["echo.word", "fail.exit", "self.kill", "slow.timeout", "ssh.restart_service", "ssh.tail_logs"]);
-    const schema = (name: string) => tools.find((t) => t.name === name)!.inputSchema as { properties: Record<string, unknown>; required?: string[]; additionalProperties?: boolean };
+    // Every host loads the list only if every name matches ^[a-zA-Z0-9_-]{1,64}$; the title keeps the verb.
+    for (const t of tools) expect(t.name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
+    expect(tools.map((t) => t.name).sort()).toEqual(["echo_word", "fail_exit", "self_kill", "slow_timeout", "ssh_restart_service", "ssh_tail_logs"]);
+    expect(tools.map((t) => t.title).sort()).toEqual(["echo.word", "fail.exit", "self.kill", "slow.timeout", "ssh.restart_service", "ssh.tail_logs"]);
+    const schema = (name: string) => tools.find((t) => t.title === name)!.inputSchema as { properties: Record<string, unknown>; required?: string[]; additionalProperties?: boolean };
     expect(schema("ssh.tail_logs").properties.service).toEqual({ type: "string", const: "web" });
     expect(schema("ssh.tail_logs").properties.lines).toEqual({ type: "integer", minimum: 1, maximum: 50, default: 10 });
     const restart = schema("ssh.restart_service").properties.service as { type: string; enum: string[] };
@@ -93,7 +96,7 @@ describe("mcp over stdio with the SDK's client", () => {
   });
 
   test("a call returns the verb's output and exit code 0", async () => {
-    const r = await client.callTool({ name: "ssh.tail_logs", arguments: { lines: 2 } });
+    const r = await client.callTool({ name: "ssh_tail_logs", arguments: { lines: 2 } });
     expect(r.isError).toBe(false);
     const text = (r.content as Array<{ type: string; text: string }>)[0]!.text;
     expect(text).toBe("web line 99\nweb line 100\n\n[exit code 0]");
@@ -101,30 +104,30 @@ describe("mcp over stdio with the SDK's client", () => {
   });
 
   test("the verb's own non-zero exit is a tool error carrying the code", async () => {
-    const r = await client.callTool({ name: "fail.exit", arguments: { code: 3 } });
+    const r = await client.callTool({ name: "fail_exit", arguments: { code: 3 } });
     expect(r.isError).toBe(true);
     expect((r.structuredContent as { exitCode: number }).exitCode).toBe(3);
     expect((r.content as Array<{ text: string }>)[0]!.text).toContain("[exit code 3]");
   });
 
   test("a verb killed by a signal or by its timeout says which", async () => {
-    const killed = await client.callTool({ name: "self.kill", arguments: {} });
+    const killed = await client.callTool({ name: "self_kill", arguments: {} });
     expect(killed.isError).toBe(true);
     expect((killed.content as Array<{ text: string }>)[0]!.text).toContain("[killed by SIGKILL]");
     expect(killed.structuredContent).toMatchObject({ exitCode: null, signal: "SIGKILL", timedOut: false });
-    const slow = await client.callTool({ name: "slow.timeout", arguments: {} });
+    const slow = await client.callTool({ name: "slow_timeout", arguments: {} });
     expect(slow.isError).toBe(true);
     expect((slow.content as Array<{ text: string }>)[0]!.text).toContain("[timed out]");
     expect(slow.structuredContent).toMatchObject({ timedOut: true });
   });
 
   test("a value outside the passport comes back as a tool error with the reason; nothing runs", async () => {
-    const r = await client.callTool({ name: "ssh.tail_logs", arguments: { service: "api", lines: 5 } });
+    const r = await client.callTool({ name: "ssh_tail_logs", arguments: { service: "api", lines: 5 } });
     expect(r.isError).toBe(true);
     const text = (r.content as Array<{ text: string }>)[0]!.text;
     expect(text).toContain("denied");
     expect(text).toContain("service=api is outside this share (allowed: web)");
-    const big = await client.callTool({ name: "ssh.tail_logs", arguments: { lines: 500 } });
+    const big = await client.callTool({ name: "ssh_tail_logs", arguments: { lines: 500 } });
     expect(big.isError).toBe(true);
     expect((big.content as Array<{ text: string }>)[0]!.text).toContain("denied");
     const unknown = await client.callTool({ name: "slow.sleep", arguments: { seconds: 1 } });
@@ -135,7 +138,7 @@ describe("mcp over stdio with the SDK's client", () => {
   });
 
   test("a sanctioned restart runs on the operator's side", async () => {
-    const r = await client.callTool({ name: "ssh.restart_service", arguments: { service: "api" } });
+    const r = await client.callTool({ name: "ssh_restart_service", arguments: { service: "api" } });
     expect(r.isError).toBe(false);
     expect(existsSync(join(c.dir, "data", "run", "api.restarted"))).toBe(true);
   });
@@ -193,7 +196,7 @@ describe("stdout is protocol only, read raw", () => {
     send({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } });
     await waitFor(() => out.includes('"id":1'), "the initialize answer", 20_000);
     send({ jsonrpc: "2.0", method: "notifications/initialized" });
-    send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo.word", arguments: { word: "raw" } } });
+    send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo_word", arguments: { word: "raw" } } });
     await waitFor(() => out.includes('"id":2'), "the call answer", 20_000);
     proc.stdin.end();
     expect(await proc.exited).toBe(0);
