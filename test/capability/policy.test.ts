@@ -253,3 +253,90 @@ test("fuzz: any untrusted call value gets a decision, never an exception (3000 r
     { numRuns: 3000 },
   );
 });
+
+// decide() itself, on passport objects that verifyPassport would already refuse: the chokepoint
+// re-checks them (fail closed), and mutation testing (issue 22) showed nothing tried it directly.
+describe("decide re-checks the passport it is handed", () => {
+  const call = { verb: "ssh.tail_logs", params: { lines: "50" } };
+  const at = (p: Passport, over: Partial<Parameters<typeof decide>[0]> = {}) =>
+    decide({ call, passport: p, currentGrant: grant, share: live, callerKey: holder, now: NOW + MIN, catalog, ...over });
+
+  test("a passport with a 31-minute lifetime is malformed", () => {
+    expect(at({ ...passport, expiresAt: passport.issuedAt + 31 * MIN })).toEqual({ allow: false, reason: "malformed", message: "this share's passport is invalid" });
+  });
+  test("a lifetime of exactly 30 minutes is within the cap; one millisecond more is not", () => {
+    expect(at({ ...passport, expiresAt: passport.issuedAt + 30 * MIN }).allow).toBe(true);
+    expect(at({ ...passport, expiresAt: passport.issuedAt + 30 * MIN + 1 })).toMatchObject({ allow: false, reason: "malformed" });
+  });
+  test("a passport that expires before it is issued is malformed", () => {
+    expect(at({ ...passport, expiresAt: passport.issuedAt })).toMatchObject({ allow: false, reason: "malformed" });
+  });
+  test("another passport version is malformed", () => {
+    expect(at({ ...passport, v: 2 } as unknown as Passport)).toMatchObject({ allow: false, reason: "malformed" });
+  });
+  test("a parameter the passport leaves unconstrained is refused, not let through", () => {
+    const { lines: _dropped, ...onlyService } = passport.verbs["ssh.tail_logs"]!;
+    const p: Passport = { ...passport, verbs: { ...passport.verbs, "ssh.tail_logs": onlyService } };
+    for (const params of [{ lines: "50" }, {}, { service: "web", lines: "50" }])
+      expect(at(p, { call: { verb: "ssh.tail_logs", params } })).toEqual({
+        allow: false,
+        reason: "malformed",
+        message: "this share's passport does not constrain ssh.tail_logs lines",
+      });
+  });
+  test("a grant that leaves a parameter unconstrained denies the value", () => {
+    const { lines: _dropped, ...onlyService } = grant["ssh.tail_logs"]!;
+    expect(at(passport, { currentGrant: { ...grant, "ssh.tail_logs": onlyService } })).toEqual({
+      allow: false,
+      reason: "param_outside_grant",
+      message: "lines=50 is no longer allowed by the operator",
+    });
+  });
+  test("a value the passport and grant admit but the catalog no longer does is denied", () => {
+    const wide = { kind: "range", min: 1, max: 9000 } as const;
+    const p: Passport = { ...passport, verbs: { ...passport.verbs, "ssh.tail_logs": { ...passport.verbs["ssh.tail_logs"]!, lines: wide } } };
+    const g: GrantVerbs = { ...grant, "ssh.tail_logs": { ...grant["ssh.tail_logs"]!, lines: wide } };
+    expect(at(p, { currentGrant: g, call: { verb: "ssh.tail_logs", params: { lines: "6000" } } })).toMatchObject({ allow: false, reason: "param_outside_grant" });
+    expect(at(p, { currentGrant: g, call: { verb: "ssh.tail_logs", params: { lines: "5000" } } }).allow).toBe(true);
+  });
+  test("the share's and the passport's expiry are both enforced, to the millisecond", () => {
+    const exp = passport.expiresAt;
+    expect(at(passport, { now: exp - 1, share: { state: "live", expiresAt: exp } }).allow).toBe(true);
+    expect(at(passport, { now: exp, share: { state: "live", expiresAt: exp + MIN } })).toMatchObject({ allow: false, reason: "expired" });
+    expect(at(passport, { now: NOW + MIN, share: { state: "live", expiresAt: NOW + MIN } })).toMatchObject({ allow: false, reason: "expired" });
+    expect(at(passport, { now: NOW + MIN, share: { state: "live", expiresAt: NOW + MIN + 1 } }).allow).toBe(true);
+    expect(at(passport, { share: { state: "expired", expiresAt: exp } })).toMatchObject({ allow: false, reason: "expired" });
+  });
+  test("a key share is checked against the caller's key; the right key is allowed", () => {
+    expect(at(passport, { callerKey: holder }).allow).toBe(true);
+    expect(at(passport, { callerKey: stranger })).toMatchObject({ allow: false, reason: "wrong_recipient" });
+    expect(at(passport, { callerKey: null })).toMatchObject({ allow: false, reason: "wrong_recipient" });
+  });
+  test("a verb the catalog no longer offers is denied though passport and grant name it", () => {
+    const smaller = new Map([...catalog].filter(([name]) => name !== "ssh.tail_logs"));
+    expect(at(passport, { catalog: smaller as typeof catalog })).toEqual({
+      allow: false,
+      reason: "param_outside_grant",
+      message: "ssh.tail_logs is no longer offered by the operator",
+    });
+  });
+  test("inherited names are not verbs or parameters", () => {
+    expect(at(passport, { call: { verb: "toString", params: {} } })).toMatchObject({ allow: false, reason: "verb_not_in_passport" });
+    expect(at(passport, { call: { verb: "ssh.tail_logs", params: { hasOwnProperty: "1" } } })).toMatchObject({ allow: false, reason: "malformed" });
+  });
+  test("an allowed call carries exactly the catalog's parameters, given values kept", () => {
+    expect(at(passport, { call: { verb: "ssh.tail_logs", params: { lines: "500" } } })).toEqual({ allow: true, params: { lines: "500", service: "web" } });
+    expect(at(passport, { call: { verb: "ssh.tail_logs", params: { lines: "501" } } })).toMatchObject({ allow: false, reason: "param_outside_passport" });
+    expect(at(passport, { call: { verb: "files.read", params: { name: "notes" } } })).toEqual({ allow: true, params: { name: "notes" } });
+  });
+  test("32 parameters pass the shape check and 33 do not", () => {
+    const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, "1"]));
+    expect(at(passport, { call: { verb: "ssh.tail_logs", params: many(32) } })).toMatchObject({ reason: "malformed", message: expect.stringContaining("unknown parameter") });
+    expect(at(passport, { call: { verb: "ssh.tail_logs", params: many(33) } })).toEqual({ allow: false, reason: "malformed", message: "malformed call: too many parameters" });
+  });
+  test("a value of 256 characters passes the shape check and 257 do not", () => {
+    const name = (n: number) => ({ verb: "files.read", params: { name: "a".repeat(n) } });
+    expect(at(passport, { call: name(256) })).toMatchObject({ allow: false, reason: "param_outside_passport" });
+    expect(at(passport, { call: name(257) })).toEqual({ allow: false, reason: "malformed", message: "malformed call: a value is longer than 256 characters" });
+  });
+});

@@ -123,6 +123,48 @@ describe("pairing and forwarding", () => {
     }
   });
 
+  // Frames sent while a leg has no peer are dropped and counted, never held for a later peer
+  // (SPEC.md §12; mutation testing, issue 22: a relay that buffered and flushed them survived).
+  test("frames a daemon leg sends before pairing are dropped and counted; the client gets only later frames", async () => {
+    const dropped = () => metric('openscope_relay_dropped_messages_total{reason="unpaired"}');
+    const before = dropped();
+    const rid = newRid();
+    const daemon = openLeg(relay.url, rid, "daemon", TOKEN);
+    expect(await daemon.ready).toBe(true);
+    daemon.ws.send(Buffer.from("early-1"));
+    daemon.ws.send(Buffer.from("early-2"));
+    await waitFor(() => dropped() === before + 2, "two unpaired drops counted");
+    const client = openLeg(relay.url, rid, "client");
+    await client.waitText(PAIRED);
+    await daemon.waitText(PAIRED);
+    daemon.ws.send(Buffer.from("late"));
+    client.ws.send(Buffer.from("marker"));
+    // one ordered stream: a backlog flushed at pairing would have arrived before "late"
+    await waitFor(() => client.binaries.at(-1)?.toString() === "late" && daemon.binaries.length === 1, "the late frame");
+    expect(client.binaries.map((b) => b.toString())).toEqual(["late"]);
+    expect(dropped()).toBe(before + 2);
+    daemon.ws.close();
+    client.ws.close();
+  });
+
+  test("frames sent after the peer left are dropped, not delivered to the next client leg", async () => {
+    const dropped = () => metric('openscope_relay_dropped_messages_total{reason="unpaired"}');
+    const { rid, daemon, client } = await openPair(relay.url, TOKEN);
+    client.ws.close();
+    await daemon.waitText(PEER_GONE);
+    const before = dropped();
+    daemon.ws.send(Buffer.from("to nobody"));
+    await waitFor(() => dropped() === before + 1, "the unpaired drop counted");
+    const client2 = openLeg(relay.url, rid, "client");
+    await client2.waitText(PAIRED);
+    await daemon.waitText(PAIRED, 2);
+    daemon.ws.send(Buffer.from("to client2"));
+    await waitFor(() => client2.binaries.at(-1)?.toString() === "to client2", "a frame to the new client");
+    expect(client2.binaries.map((b) => b.toString())).toEqual(["to client2"]);
+    daemon.ws.close();
+    client2.ws.close();
+  });
+
   test("evict from the daemon leg closes the client leg, not the daemon leg", async () => {
     const { daemon, client } = await openPair(relay.url, TOKEN);
     daemon.ws.send('{"type":"evict"}');

@@ -151,11 +151,125 @@ describe("tampering is found, with its seq", () => {
     expect(log.verify()).toMatchObject({ ok: false, brokenAt: 6 });
   });
 
+  // The last row has no next row whose link would break: only the chain head can catch it
+  // (mutation testing, issue 22: a verify() ignoring the head survived every tier).
+  test("the last row's body altered with its hash recomputed", () => {
+    const last = store.db.query<{ body: string; prev_hash: string }, []>("SELECT body, prev_hash FROM audit WHERE seq = 7").get()!;
+    const forged = last.body.replace('"revision 2"', '"revision 3"');
+    expect(forged).not.toBe(last.body);
+    tamper("UPDATE audit SET body = ?, hash = ? WHERE seq = 7", forged, chainHash(last.prev_hash, forged));
+    const r = log.verify();
+    expect(r).toEqual({ ok: false, rows: 7, brokenAt: 7, problem: "row 7 does not match the chain head" });
+  });
+
+  test("the only row of a one-row log altered with its hash recomputed", () => {
+    const fresh = join(dir, "one.db");
+    const one = Store.open(fresh);
+    try {
+      const l = new AuditLog(one, () => 5);
+      l.append({ kind: "share.opened", shareId: "sh_9" });
+      const forged = encodeBody(1, 5, { kind: "share.opened", shareId: "sh_9", detail: "x" });
+      one.db.run("DROP TRIGGER IF EXISTS audit_no_update");
+      one.db.query("UPDATE audit SET body = ?, hash = ? WHERE seq = 1").run(forged, chainHash(GENESIS_HASH, forged));
+      expect(l.verify()).toMatchObject({ ok: false, brokenAt: 1 });
+    } finally {
+      one.close();
+    }
+  });
+
+  test("the chain head moved back one row (the last row looks appended behind its back)", () => {
+    const r6 = store.db.query<{ hash: string }, []>("SELECT hash FROM audit WHERE seq = 6").get()!;
+    store.db.query("UPDATE audit_head SET seq = 6, hash = ? WHERE one = 1").run(r6.hash);
+    expect(log.verify()).toEqual({ ok: false, rows: 7, brokenAt: 7, problem: "row 7 is past the chain head (6)" });
+  });
+
+  test("the chain head moved forward past the last row", () => {
+    store.db.query("UPDATE audit_head SET seq = 9 WHERE one = 1").run();
+    expect(log.verify()).toEqual({ ok: false, rows: 7, brokenAt: 8, problem: "rows 8..9 are missing (the chain head is at 9)" });
+  });
+
+  test("the first row's link to the genesis hash altered", () => {
+    const r1 = store.db.query<{ body: string }, []>("SELECT body FROM audit WHERE seq = 1").get()!;
+    const prev = "f".repeat(64);
+    tamper("UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = 1", prev, chainHash(prev, r1.body));
+    expect(log.verify()).toMatchObject({ ok: false, brokenAt: 1, problem: "row 1 does not link to row 0 (prev_hash differs)" });
+  });
+
+  test("a body that is not valid JSON or not a row, with its hash recomputed", () => {
+    const r3 = store.db.query<{ prev_hash: string }, []>("SELECT prev_hash FROM audit WHERE seq = 3").get()!;
+    for (const body of ["{not json", '{"seq":3,"at":1,"kind":"nope"}']) {
+      tamper("UPDATE audit SET body = ?, hash = ? WHERE seq = 3", body, chainHash(r3.prev_hash, body));
+      expect(log.verify()).toMatchObject({ ok: false, brokenAt: 3, problem: "row 3 has a malformed body" });
+    }
+  });
+
+  test("an altered kind column", () => {
+    tamper("UPDATE audit SET kind = 'call.allowed' WHERE seq = 5");
+    expect(log.verify()).toMatchObject({ ok: false, brokenAt: 5, problem: "row 5 was altered (its columns differ from its hashed body)" });
+  });
+
+  test("an altered seq inside the hashed body (the column kept)", () => {
+    const r2 = store.db.query<{ body: string; prev_hash: string }, []>("SELECT body, prev_hash FROM audit WHERE seq = 2").get()!;
+    const forged = r2.body.replace('"seq":2', '"seq":3');
+    tamper("UPDATE audit SET body = ?, hash = ? WHERE seq = 2", forged, chainHash(r2.prev_hash, forged));
+    expect(log.verify()).toMatchObject({ ok: false, brokenAt: 2 });
+  });
+
   test("a forged row appended without moving the head", () => {
     const last = store.db.query<{ hash: string }, []>("SELECT hash FROM audit WHERE seq = 7").get()!;
     const body = encodeBody(8, 1, { kind: "share.expired", shareId: "sh_1" });
     tamper("INSERT INTO audit (seq, at, kind, share_id, body, prev_hash, hash) VALUES (8, 1, 'share.expired', 'sh_1', ?, ?, ?)", body, last.hash, chainHash(last.hash, body));
     expect(log.verify()).toMatchObject({ ok: false, brokenAt: 8 });
+  });
+});
+
+describe("two writers", () => {
+  // Deterministic: the second writer appends from INSIDE the first writer's transaction (its clock
+  // is read there), so the interleaving that a race between two processes finds only sometimes
+  // happens every time. An append must hold the write lock from the moment it reads the chain
+  // head (BEGIN IMMEDIATE): the second writer is refused and retries, and the chain never forks.
+  test("a writer cannot append between another writer's head read and its insert", () => {
+    const second = Store.open(path);
+    try {
+      second.db.run("PRAGMA busy_timeout = 0"); // refuse at once instead of waiting 10 s on ourselves
+      const other = new AuditLog(second, () => 2);
+      let nested: string | undefined;
+      const first = new AuditLog(store, () => {
+        if (nested === undefined) {
+          try {
+            other.append({ kind: "call.denied", agent: "second", callId: "n" });
+            nested = "appended";
+          } catch (e) {
+            nested = (e as Error).message;
+          }
+        }
+        return 1;
+      });
+      const row = first.append({ kind: "call.allowed", agent: "first", callId: "1" });
+      expect(nested).toMatch(/locked|busy/i);
+      expect(row).toMatchObject({ seq: 1, prevHash: GENESIS_HASH });
+      // the refused writer retries once the first has committed, and links to its row
+      const retried = other.append({ kind: "call.denied", agent: "second", callId: "n" });
+      expect(retried).toMatchObject({ seq: 2, prevHash: row.hash });
+      expect(log.verify()).toEqual({ ok: true, rows: 2 });
+      expect(new AuditLog(second).verify()).toEqual({ ok: true, rows: 2 });
+    } finally {
+      second.close();
+    }
+  });
+
+  test("each append reads the head another connection just committed", () => {
+    const second = Store.open(path);
+    try {
+      const a = log;
+      const b = new AuditLog(second, () => 7);
+      const rows = [a.append({ kind: "share.opened" }), b.append({ kind: "share.connected" }), a.append({ kind: "share.expired" }), b.append({ kind: "grant.changed" })];
+      expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+      for (let i = 1; i < rows.length; i++) expect(rows[i]!.prevHash).toBe(rows[i - 1]!.hash);
+      expect(a.verify()).toEqual({ ok: true, rows: 4 });
+    } finally {
+      second.close();
+    }
   });
 });
 

@@ -1,0 +1,197 @@
+// The daemon's session in process (lib/daemon/session.ts), driven by a real Noise initiator and a
+// real audit store: a call's intent row is committed, and visible to another connection, before
+// the verb starts; a denied call runs nothing; the outcome row follows the intent (SPEC.md §15).
+// Mutation testing (issue 22) found that an intent written after the verb started survived every
+// tier: end-to-end runs cannot see the order, so the verb here reads the store the moment it starts.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ed25519, x25519 } from "@noble/curves/ed25519.js";
+import { parseCatalog } from "../../lib/capability/catalog.ts";
+import { grantVerbsFromSpecs } from "../../lib/capability/grant.ts";
+import { buildPassport, signPassport } from "../../lib/capability/passport.ts";
+import { parseVerbSpec } from "../../lib/capability/verbspec.ts";
+import { toBase64url } from "../../lib/bytes.ts";
+import { DaemonSession, type SessionHost } from "../../lib/daemon/session.ts";
+import { startVerb, type RunningVerb } from "../../lib/exec/process.ts";
+import { AuditLog, type AuditRow } from "../../lib/store/audit.ts";
+import { Store } from "../../lib/store/store.ts";
+import { buildPrologue, startInitiator, type Channel } from "../../lib/wire/channel.ts";
+import { decodeDaemonMessage, encodeMessage } from "../../lib/wire/rpc.ts";
+import { waitFor } from "../helpers/spawn.ts";
+
+const NOW = 1_790_000_000_000;
+const MIN = 60_000;
+const catalog = parseCatalog(`
+[verb."echo.word"]
+summary = "Echo one word back"
+adapter = "exec"
+argv = ["echo", "{word}"]
+timeout = "5s"
+max_output = "4KiB"
+params.word = { pattern = "^[a-z0-9]{1,32}$" }
+`);
+const grant = grantVerbsFromSpecs(catalog, [parseVerbSpec("echo.word")]);
+
+interface Rig {
+  session: DaemonSession;
+  client: Channel;
+  /** Messages the client decoded so far (chunks included). */
+  received: Array<Record<string, unknown>>;
+  /** For each verb start: the audit rows another connection could read at that moment. */
+  seenAtStart: AuditRow[][];
+  started: string[];
+  send(msg: unknown): void;
+}
+
+let dir: string;
+let store: Store;
+let reader: Store;
+let audit: AuditLog;
+const cleanups: Array<() => void> = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "openscope-session-"));
+  store = Store.open(join(dir, "openscope.db"));
+  reader = Store.open(join(dir, "openscope.db")); // another connection: sees committed rows only
+  audit = new AuditLog(store, () => NOW);
+});
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+  reader.close();
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function rig(): Rig {
+  const daemonStatic = x25519.utils.randomSecretKey();
+  const clientStatic = x25519.utils.randomSecretKey();
+  const signKey = ed25519.utils.randomSecretKey();
+  const psk = crypto.getRandomValues(new Uint8Array(32));
+  const rid = toBase64url(crypto.getRandomValues(new Uint8Array(16)));
+  const prologue = buildPrologue(rid, "127.0.0.1:1");
+  const clientKey = toBase64url(x25519.getPublicKey(clientStatic));
+  const passport = signPassport(
+    buildPassport({
+      id: toBase64url(new Uint8Array(16).fill(5)),
+      principal: "you",
+      daemonKeyId: "fp",
+      recipient: { kind: "key", publicKey: clientKey },
+      verbs: grant,
+      now: NOW,
+      ttlMs: 30 * MIN,
+      grantId: "g1",
+      grantRevision: 1,
+    }),
+    signKey,
+  );
+  const toClient: Uint8Array[] = [];
+  const seenAtStart: AuditRow[][] = [];
+  const started: string[] = [];
+  const host: SessionHost = {
+    shareId: "sh_1",
+    agent: "you",
+    recipientKey: clientKey,
+    psk,
+    prologue,
+    daemonPrivateKey: daemonStatic,
+    signPublicKey: ed25519.getPublicKey(signKey),
+    fingerprint: "SHA256:test",
+    daemonName: "test",
+    passport: () => passport,
+    shareState: () => ({ state: "live", expiresAt: NOW + 30 * MIN }),
+    currentGrant: () => grant,
+    catalog: () => catalog,
+    audit: (e) => void audit.append(e),
+    runVerb(verb, params, onOutput): RunningVerb {
+      // The verb's first act: read the audit store through its own connection.
+      seenAtStart.push(new AuditLog(reader).list());
+      started.push(verb);
+      return startVerb({ argv: ["echo", params.word!], timeoutMs: 5_000, maxOutputBytes: 4096 }, onOutput);
+    },
+    send: (w) => void toClient.push(w),
+    bufferedAmount: () => 0,
+    evict: () => {},
+    now: () => NOW + MIN,
+    log: () => {},
+  };
+  const session = new DaemonSession(host);
+  const init = startInitiator({ daemonPublicKey: x25519.getPublicKey(daemonStatic), clientPrivateKey: clientStatic, psk, prologue });
+  session.onFrame(init.message1);
+  const client = init.finish(toClient.shift()!);
+  const received: Array<Record<string, unknown>> = [];
+  const pump = () => {
+    for (const w of toClient.splice(0)) {
+      const { payloads, out } = client.receive(w);
+      for (const o of out) session.onFrame(o);
+      for (const p of payloads) received.push(decodeDaemonMessage(p) as unknown as Record<string, unknown>);
+    }
+  };
+  pump();
+  const r: Rig = {
+    session,
+    client,
+    received,
+    seenAtStart,
+    started,
+    send(msg) {
+      for (const w of client.write(encodeMessage(msg as never))) session.onFrame(w);
+      pump();
+    },
+  };
+  // later output arrives from the verb's process: keep pumping
+  const timer = setInterval(pump, 5);
+  cleanups.push(() => {
+    clearInterval(timer);
+    session.close("test over");
+  });
+  return r;
+}
+
+describe("daemon session: the audit comes first", () => {
+  test("the call.allowed row is committed before the verb starts", async () => {
+    const r = rig();
+    expect(r.received[0]).toMatchObject({ type: "hello" });
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "hello" } });
+    expect(r.started).toEqual(["echo.word"]);
+    const atStart = r.seenAtStart[0]!;
+    const intent = atStart.filter((x) => x.kind === "call.allowed");
+    expect(intent).toHaveLength(1);
+    expect(intent[0]).toMatchObject({ shareId: "sh_1", agent: "you", verb: "echo.word", params: { word: "hello" } });
+    expect(atStart.some((x) => x.kind === "call.outcome")).toBe(false);
+    await waitFor(() => r.received.some((m) => m.type === "result"), "the result");
+    const rows = audit.list().filter((x) => x.callId === intent[0]!.callId);
+    expect(rows.map((x) => x.kind)).toEqual(["call.allowed", "call.outcome"]);
+    expect(rows[1]).toMatchObject({ exitCode: 0, bytesOut: 6 });
+    expect(audit.verify()).toMatchObject({ ok: true });
+  });
+
+  test("the client hears 'started' only after the intent is on record", () => {
+    const r = rig();
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "abc" } });
+    const started = r.received.find((m) => m.type === "started");
+    expect(started).toMatchObject({ id: 1, params: { word: "abc" } });
+    expect(new AuditLog(reader).list().some((x) => x.kind === "call.allowed")).toBe(true);
+  });
+
+  test("a denied call is audited with its reason and runs nothing", () => {
+    const r = rig();
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "NOT ok" } });
+    expect(r.started).toEqual([]);
+    expect(r.received.find((m) => m.type === "error")).toMatchObject({ id: 1, code: "denied", reason: "param_outside_passport" });
+    const rows = new AuditLog(reader).list();
+    expect(rows.map((x) => x.kind)).toEqual(["share.connected", "call.denied"]);
+    expect(rows[1]).toMatchObject({ reason: "param_outside_passport", verb: "echo.word" });
+  });
+
+  test("a second call with a running call's id is refused and runs nothing", () => {
+    const r = rig();
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "one" } });
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "two" } });
+    expect(r.started).toEqual(["echo.word"]);
+    expect(r.received.filter((m) => m.type === "error")).toEqual([
+      { type: "error", id: 1, code: "malformed", reason: "malformed", message: "call id already in use" },
+    ]);
+  });
+});
