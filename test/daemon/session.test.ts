@@ -50,6 +50,7 @@ let store: Store;
 let reader: Store;
 let audit: AuditLog;
 const cleanups: Array<() => void> = [];
+const runs: RunningVerb[] = [];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "openscope-session-"));
@@ -57,8 +58,11 @@ beforeEach(() => {
   reader = Store.open(join(dir, "openscope.db")); // another connection: sees committed rows only
   audit = new AuditLog(store, () => NOW);
 });
-afterEach(() => {
+afterEach(async () => {
   for (const c of cleanups.splice(0)) c();
+  // a cancelled verb's runner audits its outcome when it ends: let it, before the store closes
+  await Promise.allSettled(runs.splice(0).map((r) => r.done));
+  await Bun.sleep(0);
   reader.close();
   store.close();
   rmSync(dir, { recursive: true, force: true });
@@ -108,7 +112,9 @@ function rig(): Rig {
       // The verb's first act: read the audit store through its own connection.
       seenAtStart.push(new AuditLog(reader).list());
       started.push(verb);
-      return startVerb({ argv: ["echo", params.word!], timeoutMs: 5_000, maxOutputBytes: 4096 }, onOutput);
+      const run = startVerb({ argv: ["echo", params.word!], timeoutMs: 5_000, maxOutputBytes: 4096 }, onOutput);
+      runs.push(run);
+      return run;
     },
     send: (w) => void toClient.push(w),
     bufferedAmount: () => 0,
