@@ -42,7 +42,7 @@ describe("tokens", () => {
     })();
     expect(e).toBeInstanceOf(OpenScopeError);
     expect((e as OpenScopeError).kind).toBe("usage");
-    writeFileSync(join(dir, "t.txt"), "x1\n");
+    writeFileSync(join(dir, "t.txt"), "x1\n", { mode: 0o600 });
     expect(readTokensFile(join(dir, "t.txt"))).toEqual(["x1"]);
   });
 });
