@@ -2,6 +2,7 @@
 // rid, role, token), the client leg's grace wait, and WebSocket handlers that carry out the
 // effects of RelayState. Binary messages go to the peer as the received Buffer, never copied,
 // parsed or queued for an absent leg; a sender is paused while its peer is under backpressure.
+// startRelay reads as its steps: options, tokens, the listener, timers, the handle.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { Server, ServerWebSocket } from "bun";
@@ -90,154 +91,304 @@ function refusalResponse(refusal: Refusal): Response {
   });
 }
 
-export function startRelay(opts: RelayOptions): RelayHandle {
-  const o = { ...RELAY_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, x]) => x !== undefined)) } as typeof RELAY_DEFAULTS &
-    RelayOptions;
-  const log = opts.log ?? ((line: string) => process.stderr.write(`openscope-relay: ${line}\n`));
-  const hostname = opts.hostname ?? "127.0.0.1";
-  if (o.idleTimeoutS > 960) throw usageError("relay: idle timeout must be at most 960s");
+type ResolvedOptions = typeof RELAY_DEFAULTS & RelayOptions & { hostname: string; log: (line: string) => void };
 
-  const tokens = new TokenSet(opts.tokensFile ? readTokensFile(opts.tokensFile) : (opts.tokens ?? []));
-  if (tokens.size === 0) log("warning: no deployment tokens loaded; every daemon leg will get 401");
+/** Defaults filled in, and the options that cannot work refused before anything listens. */
+function resolveOptions(opts: RelayOptions): ResolvedOptions {
+  const given = Object.fromEntries(Object.entries(opts).filter(([, x]) => x !== undefined));
+  const o = {
+    ...RELAY_DEFAULTS,
+    ...given,
+    hostname: opts.hostname ?? "127.0.0.1",
+    log: opts.log ?? ((line: string) => process.stderr.write(`openscope-relay: ${line}\n`)),
+  } as ResolvedOptions;
+  if (o.idleTimeoutS > 960) throw usageError("relay: idle timeout must be at most 960s");
   if (opts.tls) {
     for (const f of [opts.tls.cert, opts.tls.key]) if (!existsSync(f)) throw usageError(`relay: TLS file ${f} does not exist`);
   }
+  return o;
+}
 
-  const state = new RelayState({ unpairedMaxMs: o.unpairedMaxMs, maxLegsPerToken: o.maxLegsPerToken, maxLegs: o.maxLegs });
-  const limiter = new RateLimiter(o.ratePerSecond, o.rateBurst);
-  const sockets = new Map<LegId, ServerWebSocket<LegData>>();
-  const graceWaiters = new Map<string, Set<() => void>>();
-  let graceWaiting = 0;
-  let stopping = false;
+function loadTokens(o: ResolvedOptions): TokenSet {
+  const tokens = new TokenSet(o.tokensFile ? readTokensFile(o.tokensFile) : (o.tokens ?? []));
+  if (tokens.size === 0) o.log("warning: no deployment tokens loaded; every daemon leg will get 401");
+  return tokens;
+}
 
-  function run(effects: Effect[]): void {
+/** A request's URL. One without a Host header (HTTP/1.0 health checks) gives Bun a URL it cannot
+ *  parse; only the path matters here, so it is read against a fixed base. */
+function requestUrl(req: Request): URL {
+  try {
+    return new URL(req.url);
+  } catch {
+    const path = /^[a-z]+:\/\/[^/]*(\/[^\s]*)?$/i.exec(req.url)?.[1] ?? (req.url.startsWith("/") ? req.url : "/");
+    return new URL(path, "http://relay.invalid");
+  }
+}
+
+/** The daemon's bearer token, or null when the header is missing or malformed. */
+function bearerToken(req: Request): string | null {
+  const m = /^Bearer (\S+)$/i.exec(req.headers.get("authorization") ?? "");
+  return m ? m[1]! : null;
+}
+
+/** Client legs waiting for a daemon leg to arrive at their rid (the grace wait). */
+class GraceWaits {
+  private readonly byRid = new Map<string, Set<() => void>>();
+  size = 0;
+
+  /** Waits until a daemon leg arrives for `rid` (wake) or `ms` pass. */
+  wait(rid: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.byRid.get(rid);
+      if (!set) this.byRid.set(rid, (set = new Set()));
+      const waiters = set;
+      this.size++;
+      const done = () => {
+        clearTimeout(timer);
+        this.size--;
+        waiters.delete(done);
+        if (waiters.size === 0 && this.byRid.get(rid) === waiters) this.byRid.delete(rid);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      waiters.add(done);
+    });
+  }
+
+  wake(rid: string): void {
+    const set = this.byRid.get(rid);
+    if (!set) return;
+    this.byRid.delete(rid);
+    for (const done of set) done();
+  }
+
+  wakeAll(): void {
+    for (const set of [...this.byRid.values()]) for (const done of [...set]) done();
+  }
+}
+
+/** Who may have a leg: the checks of SPEC.md §12 in order, then the grace wait of a client leg. */
+type Upgrade = { kind: "leg"; role: Role; tokenKey: string | null } | { kind: "refuse"; refusal: Refusal };
+
+/** The running relay: its state machine, the open sockets by leg, and the handlers of each. */
+class Relay {
+  readonly state: RelayState;
+  readonly sockets = new Map<LegId, ServerWebSocket<LegData>>();
+  private readonly limiter: RateLimiter;
+  private readonly grace = new GraceWaits();
+  stopping = false;
+
+  constructor(
+    private readonly o: ResolvedOptions,
+    readonly tokens: TokenSet,
+  ) {
+    this.state = new RelayState({ unpairedMaxMs: o.unpairedMaxMs, maxLegsPerToken: o.maxLegsPerToken, maxLegs: o.maxLegs });
+    this.limiter = new RateLimiter(o.ratePerSecond, o.rateBurst);
+  }
+
+  private refuse(refusal: Refusal): Response {
+    return refusalResponse(this.state.refuse(refusal).refusal);
+  }
+
+  /** Carries out the state machine's effects on the sockets. */
+  carryOut(effects: Effect[]): void {
     for (const e of effects) {
       if (e.kind === "paired") {
-        const d = sockets.get(e.daemon);
-        const c = sockets.get(e.client);
+        const d = this.sockets.get(e.daemon);
+        const c = this.sockets.get(e.client);
         if (!d || !c) continue;
         d.data.peer = c;
         c.data.peer = d;
         d.send(PAIRED);
         c.send(PAIRED);
-      } else if (e.kind === "peerGone") {
-        const ws = sockets.get(e.leg);
-        if (!ws) continue;
-        ws.data.peer = null;
+        continue;
+      }
+      const ws = this.sockets.get(e.leg);
+      if (!ws) continue;
+      ws.data.peer = null;
+      if (e.kind === "peerGone") {
         if (ws.isPaused) ws.resume();
         ws.send(PEER_GONE);
       } else {
-        const ws = sockets.get(e.leg);
-        if (!ws) continue;
-        ws.data.peer = null;
         ws.close(e.code, e.reason);
       }
     }
   }
 
-  function wakeGraceWaiters(rid: string): void {
-    const set = graceWaiters.get(rid);
-    if (!set) return;
-    graceWaiters.delete(rid);
-    for (const wake of set) wake();
+  // ---- routes ----
+
+  fetch(req: Request, srv: Server<LegData>): Response | Promise<Response | undefined> {
+    const url = requestUrl(req);
+    if (url.pathname === "/healthz") return new Response("ok\n");
+    if (url.pathname === "/metrics") return new Response(this.metricsText(), { headers: { "content-type": "text/plain; version=0.0.4" } });
+    if (this.stopping) return this.refuse("shutting_down");
+    const source = srv.requestIP(req)?.address ?? "unknown";
+    if (!this.limiter.allow(source, Date.now())) return this.refuse("rate_limited");
+    const rid = parseRendezvousPath(url.pathname);
+    if (rid === undefined) return this.refuse("bad_path");
+    return this.rendezvous(req, srv, rid, url);
   }
 
-  /** Waits until a daemon leg arrives for `rid` or `ms` pass. */
-  function waitForDaemon(rid: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      let set = graceWaiters.get(rid);
-      if (!set) graceWaiters.set(rid, (set = new Set()));
-      graceWaiting++;
-      const done = () => {
-        clearTimeout(timer);
-        graceWaiting--;
-        set!.delete(done);
-        if (set!.size === 0 && graceWaiters.get(rid) === set) graceWaiters.delete(rid);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      set.add(done);
-    });
-  }
-
-  async function rendezvous(req: Request, server: Server<LegData>, rid: string, url: URL): Promise<Response | undefined> {
-    if (!isValidRid(rid)) return refusalResponse(state.refuse("bad_rid").refusal);
-    const role = parseRole(url.searchParams.get("role"));
-    if (!role) return refusalResponse(state.refuse("bad_role").refusal);
-    let tokenKey: string | null = null;
-    if (role === "daemon") {
-      const auth = req.headers.get("authorization") ?? "";
-      const m = /^Bearer (\S+)$/i.exec(auth);
-      tokenKey = m ? tokens.check(m[1]!) : null;
-      if (tokenKey === null) return refusalResponse(state.refuse("bad_token").refusal);
-    }
-    const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
-    const deadline = Date.now() + o.graceMs;
-    for (;;) {
-      if (stopping) return refusalResponse(state.refuse("shutting_down").refusal);
-      if (!upgrade) {
-        // A plain GET learns the answer an upgrade would get, without taking a slot.
-        const verdict = state.check(rid, role, tokenKey);
-        if (verdict === "ok") return refusalResponse(state.refuse("not_websocket").refusal);
-        if (verdict !== "wait") return refusalResponse(state.refuse(verdict).refusal);
-      } else {
-        const a = state.admit(rid, role, tokenKey, Date.now());
-        if (a.kind === "refuse") return refusalResponse(a.refusal);
-        if (a.kind === "admit") {
-          run(a.effects);
-          const data: LegData = { leg: a.leg, role, ridHash: ridHash(rid), peer: null };
-          if (!server.upgrade(req, { data })) {
-            run(state.abandon(a.leg, Date.now()));
-            return refusalResponse(state.refuse("not_websocket").refusal);
-          }
-          if (role === "daemon") wakeGraceWaiters(rid);
-          return undefined;
-        }
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) return refusalResponse(state.refuse("unknown_rid").refusal);
-      if (graceWaiting >= MAX_GRACE_WAITERS) return refusalResponse(state.refuse("too_many_legs").refusal);
-      await waitForDaemon(rid, left);
-    }
-  }
-
-  function metricsText(): string {
+  metricsText(): string {
     const mem = process.memoryUsage();
     return formatMetrics({
-      counters: state.counters,
-      gauges: state.gauges(),
+      counters: this.state.counters,
+      gauges: this.state.gauges(),
       memory: { rss: mem.rss, heapUsed: mem.heapUsed },
-      tokens: tokens.size,
+      tokens: this.tokens.size,
     });
   }
 
-  let server: Server<LegData>;
+  // ---- upgrade checks ----
+
+  /** The checks that need no state: rid form, role, and a daemon leg's token. */
+  private checkRequest(req: Request, rid: string, url: URL): Upgrade {
+    if (!isValidRid(rid)) return { kind: "refuse", refusal: "bad_rid" };
+    const role = parseRole(url.searchParams.get("role"));
+    if (!role) return { kind: "refuse", refusal: "bad_role" };
+    if (role === "client") return { kind: "leg", role, tokenKey: null };
+    const token = bearerToken(req);
+    const tokenKey = token === null ? null : this.tokens.check(token);
+    if (tokenKey === null) return { kind: "refuse", refusal: "bad_token" };
+    return { kind: "leg", role, tokenKey };
+  }
+
+  /**
+   * A rendezvous request: the stateless checks, then admission. A client leg for a rid no daemon
+   * holds yet waits (up to the grace wait) for one to arrive. A plain GET learns the answer an
+   * upgrade would get, without taking a slot. Returns undefined once upgraded.
+   */
+  private async rendezvous(req: Request, server: Server<LegData>, rid: string, url: URL): Promise<Response | undefined> {
+    const checked = this.checkRequest(req, rid, url);
+    if (checked.kind === "refuse") return this.refuse(checked.refusal);
+    const { role, tokenKey } = checked;
+    const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
+    const deadline = Date.now() + this.o.graceMs;
+    for (;;) {
+      if (this.stopping) return this.refuse("shutting_down");
+      const answer = upgrade ? this.admit(req, server, rid, role, tokenKey) : this.answerPlainGet(rid, role, tokenKey);
+      if (answer !== "wait") return answer;
+      const left = deadline - Date.now();
+      if (left <= 0) return this.refuse("unknown_rid");
+      if (this.grace.size >= MAX_GRACE_WAITERS) return this.refuse("too_many_legs");
+      await this.grace.wait(rid, left);
+    }
+  }
+
+  private answerPlainGet(rid: string, role: Role, tokenKey: string | null): Response | "wait" {
+    const verdict = this.state.check(rid, role, tokenKey);
+    if (verdict === "wait") return "wait";
+    return this.refuse(verdict === "ok" ? "not_websocket" : verdict);
+  }
+
+  /** Takes a slot in the state machine and upgrades; undefined once the socket is handed to Bun. */
+  private admit(req: Request, server: Server<LegData>, rid: string, role: Role, tokenKey: string | null): Response | undefined | "wait" {
+    const a = this.state.admit(rid, role, tokenKey, Date.now());
+    if (a.kind === "wait") return "wait";
+    if (a.kind === "refuse") return refusalResponse(a.refusal);
+    this.carryOut(a.effects);
+    const data: LegData = { leg: a.leg, role, ridHash: ridHash(rid), peer: null };
+    if (!server.upgrade(req, { data })) {
+      this.carryOut(this.state.abandon(a.leg, Date.now()));
+      return this.refuse("not_websocket");
+    }
+    if (role === "daemon") this.grace.wake(rid);
+    return undefined;
+  }
+
+  // ---- WebSocket handlers ----
+
+  onOpen(ws: ServerWebSocket<LegData>): void {
+    this.sockets.set(ws.data.leg, ws);
+    this.carryOut(this.state.opened(ws.data.leg));
+  }
+
+  /** Text from a leg is never forwarded (the daemon leg may ask to evict its client). */
+  private onText(ws: ServerWebSocket<LegData>, text: string): void {
+    if (ws.data.role === "daemon" && parseLegSignal(text) === "evict") {
+      this.carryOut(this.state.evict(ws.data.leg, Date.now()));
+      return;
+    }
+    this.state.counters.ignoredText++;
+  }
+
+  onMessage(ws: ServerWebSocket<LegData>, msg: string | Buffer): void {
+    if (typeof msg === "string") return this.onText(ws, msg);
+    const peer = ws.data.peer;
+    if (!peer) {
+      this.state.counters.droppedUnpaired++; // never buffered for an absent leg
+      return;
+    }
+    const sent = peer.send(msg);
+    // Bun returns 0 both for "dropped" and for an empty message it did send: only a
+    // non-empty message can mean the peer is stuck (else an empty frame kicks the peer off).
+    if (sent === 0 && msg.byteLength > 0) {
+      this.carryOut(this.state.end(peer.data.leg, "backpressure", Date.now()));
+      return;
+    }
+    this.state.counters.forwardedMessages++;
+    this.state.counters.forwardedBytes += msg.byteLength;
+    if (sent === -1 && !ws.isPaused) {
+      ws.pause();
+      this.state.counters.pauses++;
+    }
+  }
+
+  onDrain(ws: ServerWebSocket<LegData>): void {
+    const peer = ws.data.peer;
+    if (peer && peer.isPaused) peer.resume();
+  }
+
+  onClose(ws: ServerWebSocket<LegData>, code: number, reason: string): void {
+    this.sockets.delete(ws.data.leg);
+    const oversized = code === 1009 || (code === 1006 && reason === OVERSIZE_REASON);
+    const { outcome, effects } = this.state.closed(ws.data.leg, Date.now(), oversized ? "oversized" : undefined);
+    ws.data.peer = null;
+    if (outcome) this.o.log(`leg ${ws.data.role} rid#${ws.data.ridHash} ended: ${outcome}`);
+    this.carryOut(effects);
+  }
+
+  // ---- lifecycle ----
+
+  tick(): void {
+    this.carryOut(this.state.tick(Date.now()));
+  }
+
+  ping(): void {
+    for (const ws of this.sockets.values()) ws.ping();
+  }
+
+  reloadTokens(): void {
+    if (!this.o.tokensFile) return;
+    try {
+      this.tokens.replace(readTokensFile(this.o.tokensFile));
+    } catch (e) {
+      this.o.log(`error: tokens not reloaded, keeping the previous ones: ${(e as Error).message}`);
+      return;
+    }
+    this.o.log(`reloaded ${this.tokens.size} deployment token${this.tokens.size === 1 ? "" : "s"}`);
+    this.carryOut(this.state.revokeTokens((k) => this.tokens.has(k), Date.now()));
+  }
+
+  /** Stops admitting, wakes the grace waiters (they answer 503) and closes every leg with 1001. */
+  shutdown(): void {
+    this.stopping = true;
+    this.grace.wakeAll();
+    this.carryOut(this.state.shutdown(Date.now()));
+  }
+}
+
+/** Binds the listener; a port in use or a bad TLS pair is a usage error naming the address. */
+function listen(o: ResolvedOptions, relay: Relay): Server<LegData> {
   try {
-    server = Bun.serve<LegData>({
-      hostname,
-      port: opts.port ?? 0,
-      ...(opts.tls ? { tls: { cert: Bun.file(opts.tls.cert), key: Bun.file(opts.tls.key) } } : {}),
-      fetch(req, srv) {
-        // A request without a Host header (HTTP/1.0 health checks) gives Bun a URL it cannot
-        // parse; only the path matters here, so read it against a fixed base.
-        let url: URL;
-        try {
-          url = new URL(req.url);
-        } catch {
-          const path = /^[a-z]+:\/\/[^/]*(\/[^\s]*)?$/i.exec(req.url)?.[1] ?? (req.url.startsWith("/") ? req.url : "/");
-          url = new URL(path, "http://relay.invalid");
-        }
-        if (url.pathname === "/healthz") return new Response("ok\n");
-        if (url.pathname === "/metrics") return new Response(metricsText(), { headers: { "content-type": "text/plain; version=0.0.4" } });
-        if (stopping) return refusalResponse(state.refuse("shutting_down").refusal);
-        const source = srv.requestIP(req)?.address ?? "unknown";
-        if (!limiter.allow(source, Date.now())) return refusalResponse(state.refuse("rate_limited").refusal);
-        const rid = parseRendezvousPath(url.pathname);
-        if (rid === undefined) return refusalResponse(state.refuse("bad_path").refusal);
-        return rendezvous(req, srv, rid, url);
-      },
+    return Bun.serve<LegData>({
+      hostname: o.hostname,
+      port: o.port ?? 0,
+      ...(o.tls ? { tls: { cert: Bun.file(o.tls.cert), key: Bun.file(o.tls.key) } } : {}),
+      fetch: (req, srv) => relay.fetch(req, srv),
       error(err) {
-        log(`error: ${err.message}`);
+        o.log(`error: ${err.message}`);
         return new Response("internal error\n", { status: 500 });
       },
       websocket: {
@@ -247,99 +398,46 @@ export function startRelay(opts: RelayOptions): RelayHandle {
         idleTimeout: o.idleTimeoutS,
         sendPings: false, // the relay pings on its own timer (pingIntervalMs)
         perMessageDeflate: false,
-        open(ws) {
-          sockets.set(ws.data.leg, ws);
-          run(state.opened(ws.data.leg));
-        },
-        message(ws, msg) {
-          if (typeof msg === "string") {
-            // Text from a leg is never forwarded; the daemon leg may ask to evict its client.
-            if (ws.data.role === "daemon" && parseLegSignal(msg) === "evict") {
-              run(state.evict(ws.data.leg, Date.now()));
-              return;
-            }
-            state.counters.ignoredText++;
-            return;
-          }
-          const peer = ws.data.peer;
-          if (!peer) {
-            state.counters.droppedUnpaired++; // never buffered for an absent leg
-            return;
-          }
-          const sent = peer.send(msg);
-          // Bun returns 0 both for "dropped" and for an empty message it did send: only a
-          // non-empty message can mean the peer is stuck (else an empty frame kicks the peer off).
-          if (sent === 0 && msg.byteLength > 0) {
-            run(state.end(peer.data.leg, "backpressure", Date.now()));
-            return;
-          }
-          state.counters.forwardedMessages++;
-          state.counters.forwardedBytes += msg.byteLength;
-          if (sent === -1 && !ws.isPaused) {
-            ws.pause();
-            state.counters.pauses++;
-          }
-        },
-        drain(ws) {
-          const peer = ws.data.peer;
-          if (peer && peer.isPaused) peer.resume();
-        },
-        close(ws, code, reason) {
-          sockets.delete(ws.data.leg);
-          // Bun closes an oversized sender with 1009 on the wire but reports 1006 here, with its reason.
-          const oversized = code === 1009 || (code === 1006 && reason === OVERSIZE_REASON);
-          const { outcome, effects } = state.closed(ws.data.leg, Date.now(), oversized ? "oversized" : undefined);
-          ws.data.peer = null;
-          if (outcome) log(`leg ${ws.data.role} rid#${ws.data.ridHash} ended: ${outcome}`);
-          run(effects);
-        },
+        open: (ws) => relay.onOpen(ws),
+        message: (ws, msg) => relay.onMessage(ws, msg),
+        drain: (ws) => relay.onDrain(ws),
+        close: (ws, code, reason) => relay.onClose(ws, code, reason),
       },
     });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const where = `${hostname}:${opts.port ?? 0}`;
+    const where = `${o.hostname}:${o.port ?? 0}`;
     if (code === "EADDRINUSE") throw usageError(`relay: cannot listen on ${where}: address already in use`, ["stop the other program or pick another --listen port"]);
     if (e instanceof OpenScopeError) throw e;
     throw usageError(`relay: cannot listen on ${where}: ${(e as Error).message}`);
   }
+}
 
-  const ticker = setInterval(() => run(state.tick(Date.now())), 1000);
-  const pinger = setInterval(() => {
-    for (const ws of sockets.values()) ws.ping();
-  }, o.pingIntervalMs);
+export function startRelay(opts: RelayOptions): RelayHandle {
+  const o = resolveOptions(opts);
+  const relay = new Relay(o, loadTokens(o));
+  const server = listen(o, relay);
+  const ticker = setInterval(() => relay.tick(), 1000);
+  const pinger = setInterval(() => relay.ping(), o.pingIntervalMs);
 
   const port = server.port!;
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  const url = `${opts.tls ? "https" : "http"}://${host}:${port}`;
-
+  const host = o.hostname.includes(":") ? `[${o.hostname}]` : o.hostname;
   let stopped: Promise<void> | null = null;
   return {
-    url,
+    url: `${o.tls ? "https" : "http"}://${host}:${port}`,
     port,
-    metricsText,
-    reloadTokens() {
-      if (!opts.tokensFile) return;
-      try {
-        tokens.replace(readTokensFile(opts.tokensFile));
-      } catch (e) {
-        log(`error: tokens not reloaded, keeping the previous ones: ${(e as Error).message}`);
-        return;
-      }
-      log(`reloaded ${tokens.size} deployment token${tokens.size === 1 ? "" : "s"}`);
-      run(state.revokeTokens((k) => tokens.has(k), Date.now()));
-    },
+    metricsText: () => relay.metricsText(),
+    reloadTokens: () => relay.reloadTokens(),
     stop(graceful = true) {
       if (stopped) return stopped;
-      stopping = true;
       clearInterval(ticker);
       clearInterval(pinger);
       stopped = (async () => {
         server.stop(false); // stop accepting; live legs stay until closed below
-        for (const set of [...graceWaiters.values()]) for (const wake of [...set]) wake();
-        run(state.shutdown(Date.now()));
+        relay.shutdown();
         if (graceful) {
           const deadline = Date.now() + 5_000;
-          while (sockets.size > 0 && Date.now() < deadline) await Bun.sleep(10);
+          while (relay.sockets.size > 0 && Date.now() < deadline) await Bun.sleep(10);
         }
         await server.stop(true);
       })();
