@@ -66,6 +66,16 @@ describe("layout", () => {
     expect(offences).toEqual([]);
   });
 
+  test("cmd/ reaches the control API only through control/client.ts", () => {
+    const offences: string[] = [];
+    for (const file of tsFiles(join(ROOT, "cmd")))
+      for (const spec of importsOf(file)) {
+        const target = relative(LIB, resolve(dirname(file), spec));
+        if (target.startsWith("control/") && target !== "control/client.ts") offences.push(`${relative(ROOT, file)} imports ${target}`);
+      }
+    expect(offences).toEqual([]);
+  });
+
   test("the check itself sees a forbidden import", () => {
     const fake = 'import { Database } from "bun:sqlite";\nimport { x } from "../store/store.ts";\n';
     const specs = [...fake.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*["']([^"']+)["']/g)].map((m) => m[1]);

@@ -4,6 +4,7 @@ import { usageError } from "../../lib/errors.ts";
 import { grantVerbsFromSpecs, mergeGrantVerbs, type GrantVerbs } from "../../lib/capability/grant.ts";
 import { checkName } from "../../lib/host/home.ts";
 import { parseVerbSpec } from "../../lib/capability/verbspec.ts";
+import { tokenSha256 } from "../../lib/store/store.ts";
 import { homeArg, jsonArg, repeatedFlag } from "../args.ts";
 import { log, printJson, printTable } from "../output.ts";
 import { ensureAgentToken, grantRows, homeFrom, withStore } from "./_shared.ts";
@@ -26,7 +27,7 @@ const add = defineCommand({
       const existing = (store.getGrant(agent)?.verbs ?? {}) as GrantVerbs;
       const g = store.putGrant(agent, mergeGrantVerbs(existing, added));
       const token = ensureAgentToken(paths, agent);
-      store.setAgentCredential(agent, new Bun.CryptoHasher("sha256").update(token).digest("hex"));
+      store.setAgentCredential(agent, tokenSha256(token));
       audit.append({ kind: "grant.changed", agent, detail: `added ${Object.keys(added).join(", ")}; revision ${g.revision}` });
       return g;
     });

@@ -1,6 +1,5 @@
 import { defineCommand } from "citty";
-import { controlRequest } from "../../lib/control/server.ts";
-import type { OpenedShare, ShareSummary } from "../../lib/daemon/shares.ts";
+import { extendShare, listShares, openShare, revokeShare, type OpenedShare } from "../../lib/control/client.ts";
 import { formatDuration } from "../../lib/units.ts";
 import { parseShareTtl } from "../../lib/capability/limits.ts";
 import { parseVerbSpec } from "../../lib/capability/verbspec.ts";
@@ -31,10 +30,7 @@ const open = defineCommand({
     const specs = repeatedFlag(rawArgs, "verb");
     for (const spec of specs) parseVerbSpec(spec);
     const token = readAgentToken(paths, agent);
-    const opened = await controlRequest<OpenedShare>(paths.socket, "POST", "/v1/shares", {
-      token,
-      body: { agent, verbs: specs, to: args.to, bearer: Boolean(args.bearer), ttl: args.ttl },
-    });
+    const opened = await openShare(paths.socket, token, { agent, verbs: specs, to: args.to, bearer: Boolean(args.bearer), ttl: args.ttl });
     if (args.json) printJson(opened);
     else {
       log.success(`share ${opened.id} open for ${opened.recipient}: ${opened.verbs.join(", ")} until ${opened.expires_at}`);
@@ -57,7 +53,7 @@ async function waitForConnection(paths: HomePaths, opened: OpenedShare, quiet: b
   const who = opened.recipient === "bearer" ? "the recipient" : opened.recipient;
   const spin = quiet ? undefined : spinner(`waiting for ${who} to connect…`);
   for (;;) {
-    const shares = await controlRequest<ShareSummary[]>(socket, "GET", "/v1/shares");
+    const shares = await listShares(socket);
     const s = shares.find((x) => x.id === opened.id);
     if (!s || s.state !== "live") {
       spin?.stop();
@@ -82,7 +78,7 @@ const list = defineCommand({
   args: { ...homeArg, ...jsonArg },
   async run({ args }) {
     const paths = homeFrom(args);
-    const shares = await controlRequest<ShareSummary[]>(paths.socket, "GET", "/v1/shares");
+    const shares = await listShares(paths.socket);
     if (args.json) return printJson(shares);
     if (shares.length === 0) return log.info("no shares yet; open one with: openscope share open --agent NAME --verb VERB --to ALIAS");
     const now = Date.now();
@@ -111,7 +107,7 @@ const extend = defineCommand({
   },
   async run({ args }) {
     const paths = homeFrom(args);
-    const s = await controlRequest<ShareSummary>(paths.socket, "POST", `/v1/shares/${shareId(args.id)}/extend`, { body: { ttl: args.ttl } });
+    const s = await extendShare(paths.socket, shareId(args.id), args.ttl);
     if (args.json) return printJson(s);
     log.success(`share ${s.id} now expires at ${s.expires_at}`);
   },
@@ -122,7 +118,7 @@ const revoke = defineCommand({
   args: { ...homeArg, ...jsonArg, id: { type: "positional", description: "Share id" } },
   async run({ args }) {
     const paths = homeFrom(args);
-    const s = await controlRequest<ShareSummary>(paths.socket, "POST", `/v1/shares/${shareId(args.id)}/revoke`);
+    const s = await revokeShare(paths.socket, shareId(args.id));
     if (args.json) return printJson(s);
     log.success(`share ${s.id} revoked; a recipient who connects now is told so`);
   },

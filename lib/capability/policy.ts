@@ -28,8 +28,11 @@ export const DENY_REASONS: readonly DenyReason[] = [
   "wrong_recipient",
   "malformed",
 ];
+/** A share is live until it expires or is revoked; both ends are final (SPEC.md §15.4). */
+export const SHARE_STATES = ["live", "revoked", "expired"] as const;
+/** Where a share stands: the one share-state type of the store, the daemon and the decision. */
 export interface ShareState {
-  state: "live" | "revoked" | "expired";
+  state: (typeof SHARE_STATES)[number];
   expiresAt: number;
 }
 export type Decision = { allow: true; params: Record<string, string> } | { allow: false; reason: DenyReason; message: string };

@@ -11,7 +11,8 @@ import { Store } from "../store/store.ts";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { controlSocketAnswers, startControlServer } from "../control/server.ts";
+import { controlSocketAnswers } from "../control/client.ts";
+import { startControlServer } from "../control/server.ts";
 import { RunningVerbs } from "./running-verbs.ts";
 import { ShareManager } from "./shares.ts";
 

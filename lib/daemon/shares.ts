@@ -22,6 +22,7 @@ import { RelayLeg } from "./relay-leg.ts";
 import type { RunningVerbs } from "./running-verbs.ts";
 import { DaemonSession } from "./session.ts";
 import { toBase64url } from "../bytes.ts";
+import type { OpenedShare, ShareSummary } from "../control/api.ts";
 
 /** An ended share keeps its relay leg this long, to tell a late recipient why (SPEC.md §15.4). */
 export const LINGER_MS = 10 * 60_000;
@@ -47,26 +48,6 @@ export interface OpenShareRequest {
   to?: string;
   bearer?: boolean;
   ttl: string;
-}
-
-export interface ShareSummary {
-  id: string;
-  agent: string;
-  recipient: string; // alias, or "bearer"
-  verbs: string[];
-  state: "live" | "revoked" | "expired";
-  expires_at: string;
-  connected: boolean;
-}
-
-export interface OpenedShare {
-  id: string;
-  handle: string;
-  fingerprint: string;
-  expires_at: string;
-  recipient: string;
-  verbs: string[];
-  command: string;
 }
 
 interface LiveShare {

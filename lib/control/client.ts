@@ -1,0 +1,66 @@
+// The CLI's side of the control API (SPEC.md §14): one request to the running daemon over its
+// unix socket, the answer parsed with the schemas of api.ts, and an error rebuilt into the
+// OpenScopeError the daemon threw, so its exit code survives the hop. The only control module
+// cmd/ imports.
+import * as v from "valibot";
+import { connectionError, OpenScopeError } from "../errors.ts";
+import { CONTROL_PATHS, ErrorBody, ExtendBody, Health, OpenedShare, OpenShareBody, ShareSummary } from "./api.ts";
+
+export type { OpenedShare, ShareSummary } from "./api.ts";
+
+async function request<T>(
+  socketPath: string,
+  method: "GET" | "POST",
+  path: string,
+  answer: v.GenericSchema<unknown, T>,
+  opts: { body?: unknown; token?: string } = {},
+): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`http://openscope${path}`, {
+      unix: socketPath,
+      method,
+      headers: { "content-type": "application/json", ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    } as RequestInit);
+  } catch {
+    throw connectionError(`the daemon is not reachable; is \`openscope daemon\` running? (socket ${socketPath})`, [
+      "start it with: openscope daemon --relay wss://… --relay-token-file …",
+    ]);
+  }
+  const json: unknown = await res.json().catch(() => null);
+  const err = v.safeParse(ErrorBody, json);
+  if (err.success) throw new OpenScopeError(err.output.error.kind, err.output.error.message, { hints: err.output.error.hints });
+  if (!res.ok) throw connectionError(`the daemon answered ${res.status}`);
+  const ok = v.safeParse(answer, json);
+  if (!ok.success) throw connectionError(`the daemon's answer is malformed: ${v.summarize(ok.issues).replace(/\n/g, "; ")}`);
+  return ok.output;
+}
+
+/** `share open`: the agent's local credential goes with the request. */
+export function openShare(socketPath: string, token: string, body: OpenShareBody): Promise<OpenedShare> {
+  return request(socketPath, "POST", CONTROL_PATHS.shares, OpenedShare, { token, body });
+}
+
+export function listShares(socketPath: string): Promise<ShareSummary[]> {
+  return request(socketPath, "GET", CONTROL_PATHS.shares, v.array(ShareSummary));
+}
+
+export function extendShare(socketPath: string, id: string, ttl: string): Promise<ShareSummary> {
+  const body: v.InferOutput<typeof ExtendBody> = { ttl };
+  return request(socketPath, "POST", CONTROL_PATHS.extend(id), ShareSummary, { body });
+}
+
+export function revokeShare(socketPath: string, id: string): Promise<ShareSummary> {
+  return request(socketPath, "POST", CONTROL_PATHS.revoke(id), ShareSummary);
+}
+
+/** True when a daemon already serves this socket (a stale file from a killed daemon answers nothing). */
+export async function controlSocketAnswers(socketPath: string): Promise<boolean> {
+  try {
+    const res = await fetch(`http://openscope${CONTROL_PATHS.health}`, { unix: socketPath, signal: AbortSignal.timeout(1000) } as RequestInit);
+    return v.safeParse(Health, await res.json()).success;
+  } catch {
+    return false;
+  }
+}
