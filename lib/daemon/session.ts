@@ -1,13 +1,14 @@
 // The daemon's side of one recipient connection: answers the Noise handshake as responder,
 // then serves RPC (hello, list, call, cancel) for one share. Every call goes through the one
 // chokepoint `decide`; the intent is audited before the verb starts, the outcome after.
-import { randomBytes } from "node:crypto";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { defaultRandom, type Random } from "../noise/crypto.ts";
 import { acceptInitiator, type Channel } from "../wire/channel.ts";
 import type { Catalog } from "../capability/catalog.ts";
 import { admits } from "../capability/constraint.ts";
 import { OpenScopeError } from "../errors.ts";
 import type { GrantVerbs } from "../capability/grant.ts";
-import { decideSigned, type ShareState } from "../capability/policy.ts";
+import { decideSigned, type Decision, type ShareState } from "../capability/policy.ts";
 import { decodePassportUnverified, type Passport } from "../capability/passport.ts";
 import {
   decodeClientMessage,
@@ -49,6 +50,15 @@ export interface SessionHost {
   evict(): void;
   now(): number;
   log(line: string): void;
+  /** Randomness for the session's tag (default: the platform's CSPRNG). */
+  random?: Random;
+}
+
+/** What the audit rows of one call share: its session-unique id, the verb and the params as sent. */
+interface CallAbout {
+  callId: string;
+  verb: string;
+  params: Record<string, string>;
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -59,7 +69,7 @@ export class DaemonSession {
   private clientKey: string | null = null;
   private confirmed = false;
   private connectedDetail = "";
-  private readonly tag = randomBytes(4).toString("hex");
+  private readonly tag: string;
   private readonly running = new Map<number, RunningVerb>();
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private ended = false;
@@ -68,6 +78,7 @@ export class DaemonSession {
   private roomTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly host: SessionHost) {
+    this.tag = bytesToHex((host.random ?? defaultRandom)(4));
     // A client that pairs and never speaks is evicted, so it cannot hold the rid.
     this.handshakeTimer = setTimeout(() => this.fail("handshake timed out"), HANDSHAKE_TIMEOUT_MS);
   }
@@ -255,21 +266,37 @@ export class DaemonSession {
   }
 
   /** A call that does not run: audited with its reason, answered with the code of wire/outcome.ts. */
-  private refuse(id: number | null, why: Refusal, message: string, about: { callId?: string; verb?: string; params?: Record<string, string> }): void {
+  private refuse(id: number | null, why: Refusal, message: string, about: Partial<CallAbout>): void {
     const { code, reason } = refusal(why);
     this.host.audit({ kind: "call.denied", shareId: this.host.shareId, agent: this.host.agent, ...about, reason, message });
     this.sendMessage({ type: "error", id, code, reason, message });
   }
 
+  /**
+   * One call, in the order SPEC.md §13 and §15 require: admitted by the session, decided by the
+   * chokepoint, its intent committed, the verb started, its outcome audited when it ends.
+   */
   private call(id: number, verb: string, params: Record<string, string>): void {
-    const base = { shareId: this.host.shareId, agent: this.host.agent, callId: this.callId(id), verb, params };
-    const about = { callId: base.callId, verb, params };
-    if (this.running.has(id)) return this.refuse(id, "call_id_in_use", "call id already in use", about);
-    if (this.running.size >= MAX_CONCURRENT_CALLS) {
-      return this.refuse(id, "busy", `at most ${MAX_CONCURRENT_CALLS} calls may run at once in a session`, about);
-    }
-    // The stored passport's signature is checked at every call: an edited database row denies.
-    const decision = decideSigned({
+    const about: CallAbout = { callId: this.callId(id), verb, params };
+    const busy = this.admit(id);
+    if (busy) return this.refuse(id, busy.why, busy.message, about);
+    const decision = this.decide(verb, params);
+    if (!decision.allow) return this.refuse(id, decision.reason, decision.message, about);
+    this.commitIntent(id, about, decision.params);
+    const running = this.start(id, about, decision.params);
+    if (running) this.awaitOutcome(id, about, running);
+  }
+
+  /** The session's own limits, before any decision: one call per id, at most 4 at once. */
+  private admit(id: number): { why: Refusal; message: string } | undefined {
+    if (this.running.has(id)) return { why: "call_id_in_use", message: "call id already in use" };
+    if (this.running.size >= MAX_CONCURRENT_CALLS) return { why: "busy", message: `at most ${MAX_CONCURRENT_CALLS} calls may run at once in a session` };
+    return undefined;
+  }
+
+  /** The chokepoint, on the stored passport: its signature is checked at every call, so an edited database row denies. */
+  private decide(verb: string, params: Record<string, string>): Decision {
+    return decideSigned({
       call: { verb, params },
       signedPassport: this.host.passport(),
       daemonPublicKey: this.host.signPublicKey,
@@ -279,55 +306,59 @@ export class DaemonSession {
       now: this.host.now(),
       catalog: this.host.catalog(),
     });
-    if (!decision.allow) return this.refuse(id, decision.reason, decision.message, about);
-    // The intent is committed before the verb starts (SPEC.md §15).
-    this.host.audit({ ...base, kind: "call.allowed", params: decision.params });
-    const timeoutMs = this.host.catalog().get(verb)?.timeoutMs;
-    this.sendMessage(timeoutMs === undefined ? { type: "started", id, params: decision.params } : { type: "started", id, params: decision.params, timeoutMs });
-    let running: RunningVerb;
+  }
+
+  /** The intent is committed before the verb starts (SPEC.md §15.2); then the client hears `started`. */
+  private commitIntent(id: number, about: CallAbout, params: Record<string, string>): void {
+    this.host.audit({ kind: "call.allowed", shareId: this.host.shareId, agent: this.host.agent, ...about, params });
+    const timeoutMs = this.host.catalog().get(about.verb)?.timeoutMs;
+    this.sendMessage(timeoutMs === undefined ? { type: "started", id, params } : { type: "started", id, params, timeoutMs });
+  }
+
+  /** Starts the verb, its output flowing to the client as the channel has room; undefined if it could not start. */
+  private start(id: number, about: CallAbout, params: Record<string, string>): RunningVerb | undefined {
     try {
-      running = this.host.runVerb(verb, decision.params, async (stream, chunk) => {
+      const running = this.host.runVerb(about.verb, params, async (stream, chunk) => {
         this.sendPayload(encodeChunk(id, stream, chunk));
         await this.waitForRoom();
       });
+      this.running.set(id, running);
+      return running;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      this.host.audit({ ...base, kind: "call.outcome", exitCode: -1, detail: `could not start: ${message}` });
+      this.auditOutcome(about, { exitCode: -1, detail: `could not start: ${message}` });
       this.sendMessage({ type: "error", id, code: "internal", message: `the verb could not start: ${message}` });
-      return;
+      return undefined;
     }
-    this.running.set(id, running);
+  }
+
+  /** When the verb ends: the outcome row, then the result (or an internal error if its runner failed). */
+  private awaitOutcome(id: number, about: CallAbout, running: RunningVerb): void {
     running.done.then(
       (r: RunResult) => {
         this.running.delete(id);
-        this.host.audit({
-          ...base,
-          kind: "call.outcome",
+        const durationMs = Math.round(r.durationMs);
+        this.auditOutcome(about, {
           exitCode: r.exitCode ?? -1,
           bytesOut: r.bytesOut,
-          durationMs: Math.round(r.durationMs),
+          durationMs,
           outputDigest: r.outputDigest,
           truncated: r.truncated,
           detail: this.outcomeDetail(r),
         });
-        this.sendMessage({
-          type: "result",
-          id,
-          exitCode: r.exitCode,
-          signal: r.signal,
-          timedOut: r.timedOut,
-          cancelled: r.cancelled,
-          truncated: r.truncated,
-          bytesOut: r.bytesOut,
-          durationMs: Math.round(r.durationMs),
-        });
+        const { exitCode, signal, timedOut, cancelled, truncated, bytesOut } = r;
+        this.sendMessage({ type: "result", id, exitCode, signal, timedOut, cancelled, truncated, bytesOut, durationMs });
       },
       (e: unknown) => {
         this.running.delete(id);
-        this.host.audit({ ...base, kind: "call.outcome", exitCode: -1, detail: `runner failed: ${String(e)}` });
+        this.auditOutcome(about, { exitCode: -1, detail: `runner failed: ${String(e)}` });
         this.sendMessage({ type: "error", id, code: "internal", message: "the verb's runner failed" });
       },
     );
+  }
+
+  private auditOutcome(about: CallAbout, outcome: { exitCode: number; bytesOut?: number; durationMs?: number; outputDigest?: string; truncated?: boolean; detail?: string | undefined }): void {
+    this.host.audit({ kind: "call.outcome", shareId: this.host.shareId, agent: this.host.agent, ...about, ...outcome });
   }
 
   /** How the verb ended when not by its own exit, in the words of wire/outcome.ts, and whether the session had ended. */

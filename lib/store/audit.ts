@@ -62,6 +62,8 @@ interface CallDenied extends CallAbout {
 interface CallOutcome extends CallAbout {
   kind: "call.outcome";
   callId?: string;
+  /** The params as the recipient sent them (the intent row holds those the verb ran with). */
+  params?: Record<string, string>;
   exitCode?: number;
   bytesOut?: number;
   durationMs?: number;
