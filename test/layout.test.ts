@@ -1,5 +1,5 @@
 // The layering rule of the tree (README "Layout"): the pure layers (capability, wire, noise,
-// crypto, share, the relay's state machine and its protocol table, and the shared vocabulary at
+// crypto, share, redact, the relay's state machine and its protocol table, and the shared vocabulary at
 // lib/'s top) import no platform module and no I/O edge, so they take values and return values.
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -7,7 +7,7 @@ import { join, relative, resolve, dirname } from "node:path";
 import { ROOT } from "./helpers/spawn.ts";
 
 const LIB = join(ROOT, "lib");
-const PURE_DIRS = ["capability", "wire", "noise", "crypto", "share"];
+const PURE_DIRS = ["capability", "wire", "noise", "crypto", "share", "redact"];
 const PURE_FILES = ["relay/state.ts", "relay/protocol.ts", "errors.ts", "version.ts", "units.ts", "bytes.ts"];
 const EDGE_DIRS = ["store", "host", "exec", "daemon", "control", "client"];
 

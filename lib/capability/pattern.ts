@@ -336,16 +336,39 @@ export function compilePattern(source: string): CompiledPattern {
     fail(String(source).slice(0, 40), `longer than ${MAX_PATTERN_SOURCE} characters`);
   if (!source.startsWith("^") || !source.endsWith("$") || source.endsWith("\\$") || source.length < 2)
     fail(source, 'must be anchored: start with "^" and end with "$"');
-  const body = source.slice(1, -1);
+  const compiled = buildPattern(source.slice(1, -1), source, true);
+  if (cache.size > 1000) cache.clear();
+  cache.set(source, compiled);
+  return compiled;
+}
+
+function buildPattern(body: string, source: string, anchored: boolean): CompiledPattern {
   const p = new Parser(body, source);
   const ast = p.parseAlt(0);
   if (p.pos !== body.length) fail(source, p.src[p.pos] === ")" ? "unbalanced parenthesis" : `unexpected "${p.src[p.pos]}"`);
-  if (ast.t === "alt") fail(source, 'top-level "|" is ambiguous with anchors; wrap it: ^(?:a|b)$');
+  if (anchored && ast.t === "alt") fail(source, 'top-level "|" is ambiguous with anchors; wrap it: ^(?:a|b)$');
   const b = new Builder(source);
   const [start, accept] = b.build(ast);
-  const compiled: CompiledPattern = { source, states: b.states, start, accept, canMatch: analyse(b.states, start, accept) };
-  if (cache.size > 1000) cache.clear();
-  cache.set(source, compiled);
+  return { source, states: b.states, start, accept, canMatch: analyse(b.states, start, accept) };
+}
+
+/** The NFA size cap of a search pattern: it runs on every output line, not on one short value. */
+const MAX_SEARCH_STATES = 4_000;
+
+/**
+ * An unanchored pattern in the same safe subset, for searching text (redaction site rules,
+ * SPEC.md §17): no "^" or "$", and it must not match the empty string. The caller runs the NFA
+ * (lib/redact/site-rule.ts), in time linear in the text.
+ */
+export function compileSearchPattern(source: string): CompiledPattern {
+  if (typeof source !== "string" || source.length > MAX_PATTERN_SOURCE)
+    fail(String(source).slice(0, 40), `longer than ${MAX_PATTERN_SOURCE} characters`);
+  if (source.length === 0) fail(source, "must not be empty");
+  if (source.startsWith("^") || (source.endsWith("$") && !source.endsWith("\\$")))
+    fail(source, 'a search pattern is unanchored: drop "^" and "$"');
+  const compiled = buildPattern(source, source, false);
+  if (compiled.canMatch.empty) fail(source, "must not match the empty string");
+  if (compiled.states.length > MAX_SEARCH_STATES) fail(source, "pattern too large once repeats are expanded");
   return compiled;
 }
 

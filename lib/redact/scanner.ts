@@ -1,0 +1,162 @@
+// The scanner (SPEC.md §17): finds the secret spans in a run of text. One combined keyword scan
+// (the prefilter) runs over the whole run; only the lines it hits are handed to the rules whose
+// keywords they hold. PEM private key blocks are found here too, since they span lines: a block
+// is one span from BEGIN through END, and a block whose END has not arrived stays open.
+// Pure: text whose char codes are bytes (latin1) in, spans out.
+import { BUILTIN_RULES, RULE_ID, type Finding, type Rule } from "./rules.ts";
+
+export const PRIVATE_KEY_RULE = "private-key";
+
+/** A compiled rule set: the rules and the one prefilter regex built from all their keywords. */
+export interface RuleSet {
+  readonly rules: readonly Rule[];
+  readonly prefilter: RegExp;
+}
+
+/** A PEM block that began and has not ended yet: everything until its END is swallowed. */
+export interface PemState {
+  open: boolean;
+  /** Bytes swallowed so far; past MAX_PEM_BYTES the block is closed (the marker already stands). */
+  swallowed: number;
+}
+
+/** The longest PEM body swallowed while waiting for its END line (RSA 8192 is ≈ 6.5 KB). */
+export const MAX_PEM_BYTES = 64 * 1024;
+
+const PEM_BEGIN = /-----BEGIN[ A-Z0-9]{0,64}PRIVATE KEY(?: BLOCK)?-----/g;
+const PEM_END = /-----END[ A-Z0-9]{0,64}PRIVATE KEY(?: BLOCK)?-----/g;
+const PEM_KEYWORD = "-----begin";
+
+export function compileRules(rules: readonly Rule[] = BUILTIN_RULES): RuleSet {
+  const keywords = new Set<string>([PEM_KEYWORD]);
+  const ids = new Set<string>();
+  for (const r of rules) {
+    if (!RULE_ID.test(r.id)) throw new Error(`redact: rule id ${JSON.stringify(r.id)} is not a lowercase name`);
+    ids.add(r.id);
+    for (const k of r.keywords) keywords.add(k.toLowerCase());
+  }
+  // A rule with no keyword runs on every line: the prefilter then matches every line start.
+  const always = rules.some((r) => r.keywords.length === 0);
+  const source = always ? "^" : keywordTrie([...keywords]);
+  return { rules, prefilter: new RegExp(source, always ? "gm" : "gi") };
+}
+
+/**
+ * One regex source matching any of `words`, as a trie ("gh(?:o_|p_)" rather than "gho_|ghp_"):
+ * the regex engine then tries one branch per first character, about twice as fast on log text.
+ * A word holding a shorter one is dropped: the shorter hits wherever the longer would.
+ */
+export function keywordTrie(words: string[]): string {
+  interface Node {
+    end: boolean;
+    next: Map<string, Node>;
+  }
+  const root: Node = { end: false, next: new Map() };
+  for (const w of words) {
+    let n = root;
+    for (const c of w) {
+      let child = n.next.get(c);
+      if (!child) n.next.set(c, (child = { end: false, next: new Map() }));
+      n = child;
+    }
+    n.end = true;
+  }
+  const escape = (c: string) => c.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+  const emit = (n: Node): string => {
+    if (n.end) return "";
+    const branches = [...n.next].sort(([a], [b]) => (a < b ? -1 : 1)).map(([c, child]) => escape(c) + emit(child));
+    return branches.length === 1 ? branches[0]! : `(?:${branches.join("|")})`;
+  };
+  return emit(root);
+}
+
+let defaultSet: RuleSet | undefined;
+/** The built-in rules, compiled once. */
+export function builtinRuleSet(): RuleSet {
+  return (defaultSet ??= compileRules(BUILTIN_RULES));
+}
+
+/** The spans of `line` (which holds no "\n") found by the rules whose keywords it contains. */
+export function scanLine(set: RuleSet, line: string, base: number, out: Finding[]): void {
+  const lower = line.toLowerCase();
+  for (const rule of set.rules) {
+    if (rule.keywords.length > 0 && !rule.keywords.some((k) => lower.includes(k))) continue;
+    rule.find(line, base, out);
+  }
+}
+
+/**
+ * The spans of a run of text that holds complete lines (or one cut piece of a long line), given
+ * the PEM state before it; returns the PEM state after it. Spans are merged: sorted, disjoint.
+ */
+export function scanRegion(set: RuleSet, text: string, pemBefore: PemState): { findings: Finding[]; pem: PemState } {
+  const found: Finding[] = [];
+  let pem = { ...pemBefore };
+  let pos = 0;
+  if (pem.open) {
+    const end = findPemEnd(text, 0);
+    if (end < 0) {
+      pem.swallowed += text.length;
+      if (pem.swallowed > MAX_PEM_BYTES) pem = { open: false, swallowed: 0 };
+      return { findings: [{ start: 0, end: text.length, rule: PRIVATE_KEY_RULE, silent: true }], pem };
+    }
+    found.push({ start: 0, end, rule: PRIVATE_KEY_RULE, silent: true });
+    pem = { open: false, swallowed: 0 };
+    pos = end;
+  }
+  const pf = set.prefilter;
+  pf.lastIndex = pos;
+  while (pos < text.length) {
+    const hit = pf.exec(text);
+    if (hit === null) break;
+    const lineStart = Math.max(pos, text.lastIndexOf("\n", hit.index - 1) + 1);
+    let lineEnd = text.indexOf("\n", hit.index);
+    if (lineEnd < 0) lineEnd = text.length;
+    const line = text.slice(lineStart, lineEnd);
+    PEM_BEGIN.lastIndex = 0;
+    const begin = line.includes("-----BEGIN") ? PEM_BEGIN.exec(line) : null;
+    if (begin === null) {
+      scanLine(set, line, lineStart, found);
+      pos = lineEnd + 1;
+      pf.lastIndex = pos;
+      continue;
+    }
+    // A private key starts on this line: the rules see what precedes it, the block is one span.
+    const blockStart = lineStart + begin.index;
+    scanLine(set, line.slice(0, begin.index), lineStart, found);
+    const end = findPemEnd(text, blockStart + begin[0].length);
+    if (end < 0) {
+      found.push({ start: blockStart, end: text.length, rule: PRIVATE_KEY_RULE });
+      pem = { open: true, swallowed: text.length - blockStart };
+      break;
+    }
+    found.push({ start: blockStart, end, rule: PRIVATE_KEY_RULE });
+    pos = end; // the rest of the END line is scanned like a line of its own
+    pf.lastIndex = pos;
+  }
+  return { findings: mergeFindings(found), pem };
+}
+
+/** Offset just past the first private-key END marker at or after `from`, or -1. */
+function findPemEnd(text: string, from: number): number {
+  PEM_END.lastIndex = from;
+  const m = PEM_END.exec(text);
+  return m === null ? -1 : m.index + m[0].length;
+}
+
+/**
+ * Overlapping spans become one (named by the earliest, then longest, then first-listed rule), so
+ * every byte any rule found is covered and each secret is counted once.
+ */
+export function mergeFindings(found: Finding[]): Finding[] {
+  if (found.length <= 1) return found;
+  const sorted = found.map((f, i) => ({ f, i })).sort((a, b) => a.f.start - b.f.start || b.f.end - a.f.end || a.i - b.i);
+  const out: Finding[] = [];
+  for (const { f } of sorted) {
+    const last = out[out.length - 1];
+    if (last && f.start < last.end) {
+      if (f.end > last.end) out[out.length - 1] = { ...last, end: f.end };
+    } else out.push({ ...f });
+  }
+  return out;
+}
