@@ -110,7 +110,7 @@ describe("the client killed mid-stream", () => {
 
 describe("the daemon killed with SIGKILL and restarted", () => {
   test("the chain verifies, the live share works, ended ones stay ended, nothing is wider", async () => {
-    const short = await grantAndShare(["echo.word"], "4s");
+    const short = await grantAndShare(["echo.word"], "5s");
     const revoked = await grantAndShare(["echo.word"]);
     expect((await c.openscope(["share", "revoke", revoked.id])).code).toBe(0);
     // A call is running when the daemon dies.
