@@ -1,33 +1,21 @@
 // The recipient's connection to a share: handle → relay client leg → Noise handshake (initiator)
-// → hello (signed passport) → RPC. Reconnects with backoff while the share's TTL runs; a call in
-// flight when the link drops is reported as interrupted, never silently repeated.
-import { sharePrologue, startInitiator, type Channel } from "../wire/channel.ts";
+// → hello (signed passport) → RPC. The link's phases live in link.ts (no socket); this module is
+// its WebSocket adapter plus the RPC calls in flight. Reconnects with backoff while the share's
+// TTL runs; a call in flight when the link drops is reported as interrupted, never repeated.
+import { sharePrologue, type Channel } from "../wire/channel.ts";
 import { connectionError, OpenScopeError, shareOverError, usageError } from "../errors.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { type Handle } from "../wire/handle.ts";
 import { generateX25519, x25519Public } from "../crypto/keys.ts";
-import { verifyPassport, type Passport } from "../capability/passport.ts";
-import {
-  decodeDaemonMessage,
-  encodeMessage,
-  type ClientMessage,
-  type DaemonMessage,
-  type OutputChunk,
-  type VerbInfo,
-} from "../wire/rpc.ts";
-import { backoffDelay, LEG_CLOSE, parseRelaySignal, rendezvousUrl, STATUS, type Backoff } from "../relay/protocol.ts";
+import { encodeMessage, type ClientMessage, type DaemonMessage, type OutputChunk, type VerbInfo } from "../wire/rpc.ts";
+import { errorFromWire } from "../wire/outcome.ts";
+import { backoffDelay, LEG_CLOSE, rendezvousUrl, type Backoff } from "../relay/protocol.ts";
 import type { RunResult } from "../exec/process.ts";
 import { openSealed } from "../crypto/sealedbox.ts";
-import { fromBase64url, toBase64url } from "../bytes.ts";
+import { toBase64url } from "../bytes.ts";
+import { Link, linkError, shareEndedError, tamperedError, type Effect, type Event, type Hello } from "./link.ts";
 
-export interface Hello {
-  passport: Passport;
-  fingerprint: string;
-  daemonName: string;
-  expiresAt: number;
-  /** daemon clock minus ours, so countdowns use the daemon's view of expiry. */
-  clockSkewMs: number;
-}
+export type { Hello };
 
 /** What the daemon reports of a finished verb (its RunResult less the digest), with the params it ran with. */
 export type CallResult = Omit<RunResult, "outputDigest"> & { params: Record<string, string> };
@@ -65,26 +53,8 @@ export function sessionKeys(handle: Handle, recipientPrivateKey: Uint8Array | un
   return { psk: openSealed(recipientPrivateKey, handle.secret.sealed), clientPrivateKey: recipientPrivateKey };
 }
 
-/** The relay refused our leg (SPEC.md §12 status codes) or could not be reached at all. */
-function refusedUpgradeError(status: number | undefined, relayUrl: string): OpenScopeError {
-  if (status === STATUS.conflict) {
-    return connectionError("another client is already connected to this share", [
-      "a share takes one recipient session at a time: close the other one (or wait a moment if it just ended)",
-    ]);
-  }
-  if (status === STATUS.tooManyRequests) return connectionError("the relay is rate-limiting this address", ["try again in a few seconds"]);
-  if (status === STATUS.notFound) {
-    return connectionError(`no daemon holds this share at the relay (${relayUrl})`, ["the operator's daemon may be offline or the share closed; ask the operator"]);
-  }
-  return connectionError(`could not reach the share at the relay (${relayUrl})`, [
-    "the relay may be down, or no daemon holds this share; ask the operator",
-  ]);
-}
-
-const PAIR_TIMEOUT_MS = 15_000;
 /** Backoff between reconnect attempts while the share's TTL runs. */
 const RECONNECT_BACKOFF: Backoff = { minMs: 200, maxMs: 5_000 };
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export class ClientSession {
   hello: Hello | undefined;
@@ -203,112 +173,71 @@ export class ClientSession {
     for (const id of [...this.pending.keys(), ...this.lists.keys()]) this.rejectOne(id, err);
   }
 
+  /** One attempt: a fresh Link machine, and a WebSocket that feeds it events and carries out its effects. */
   private connectOnce(): Promise<Hello> {
-    const url = rendezvousUrl(this.handle.relayUrl, this.ridText, "client");
+    const link = new Link({
+      daemonPublicKey: this.handle.daemonPublicKey,
+      clientPrivateKey: this.keys.clientPrivateKey,
+      psk: this.keys.psk,
+      prologue: sharePrologue(this.ridText, this.handle.relayUrl),
+      expiresAt: this.hello?.expiresAt ?? this.handle.expiresAt,
+    });
+    const ws = new WebSocket(rendezvousUrl(this.handle.relayUrl, this.ridText, "client"), { perMessageDeflate: false } as unknown as string[]);
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
     return new Promise<Hello>((resolve, reject) => {
-      let settled = false;
-      let paired = false;
-      let handshakeDone = false;
-      let initiator: ReturnType<typeof startInitiator> | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       let upgradeStatus: number | undefined;
-      const ws = new WebSocket(url, { perMessageDeflate: false } as unknown as string[]);
-      ws.binaryType = "arraybuffer";
-      this.ws = ws;
-      const settle = (err: unknown, hello?: Hello) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err) {
-          // A failed attempt is not a lost link: its close must not start another reconnect loop.
-          if (this.ws === ws) this.ws = undefined;
-          ws.close();
-          reject(err);
-        } else resolve(hello!);
-      };
-      let timer = setTimeout(
-        () => settle(connectionError("no daemon answered at the relay in time", ["the share's daemon may be offline; ask the operator"])),
-        PAIR_TIMEOUT_MS,
-      );
-      ws.onmessage = (ev) => {
-        if (typeof ev.data === "string") {
-          const type = parseRelaySignal(ev.data);
-          if (type === "paired" && !paired) {
-            paired = true;
-            clearTimeout(timer);
-            timer = setTimeout(() => settle(connectionError("handshake failed: the daemon did not answer")), HANDSHAKE_TIMEOUT_MS);
-            initiator = startInitiator({
-              daemonPublicKey: this.handle.daemonPublicKey,
-              clientPrivateKey: this.keys.clientPrivateKey,
-              psk: this.keys.psk,
-              prologue: sharePrologue(this.ridText, this.handle.relayUrl),
-              // Credit follows what our consumer has taken, not what arrived (a stalled stdout
-              // pipe stops the daemon's verb instead of growing this process).
-              channel: { manualRelease: true },
-            });
-            ws.send(initiator.message1);
-          } else if (type === "peer_gone") {
-            if (!settled) settle(connectionError("the daemon left during the handshake"));
-            else this.onLinkLost();
+      const feed = (event: Event) => carryOut(link.on(event));
+      const carryOut = (effects: Effect[]) => {
+        for (const e of effects) {
+          switch (e.kind) {
+            case "send":
+              ws.send(e.data);
+              break;
+            case "timer":
+              clearTimeout(timer);
+              if (e.ms !== null) timer = setTimeout(() => feed({ kind: "timeout" }), e.ms);
+              break;
+            case "channel":
+              this.channel = e.channel;
+              break;
+            case "settle":
+              if (e.outcome.kind === "connected") {
+                resolve(e.outcome.hello);
+                break;
+              }
+              // A failed attempt is not a lost link: its close must not start another reconnect loop.
+              if (this.ws === ws) this.ws = undefined;
+              ws.close();
+              reject(linkError(e.outcome, this.handle.relayUrl));
+              break;
+            case "deliver": {
+              const done = this.startConsuming();
+              for (const msg of e.messages) this.onMessage(msg);
+              done();
+              break;
+            }
+            case "broken":
+              ws.close();
+              this.failAll(tamperedError());
+              break;
+            case "lost":
+              if (this.ws === ws) this.onLinkLost();
+              break;
           }
-          return;
         }
-        const frame = new Uint8Array(ev.data as ArrayBuffer);
-        if (!handshakeDone) {
-          if (!initiator) return;
-          try {
-            this.channel = initiator.finish(frame);
-            handshakeDone = true;
-          } catch {
-            settle(connectionError("handshake failed", ["the handle may belong to another daemon, or the recipient key is not the one the share was sealed to"]));
-          }
-          return;
-        }
-        this.onFrame(frame, settled ? undefined : settle);
       };
-      ws.onclose = () => {
-        if (!settled) {
-          // An extended share outlives the handle's expiry: the daemon's latest word counts.
-          if (Date.now() >= (this.hello?.expiresAt ?? this.handle.expiresAt)) {
-            settle(shareOverError("this share has expired", ["ask the operator for a new share"]));
-          } else {
-            settle(refusedUpgradeError(upgradeStatus, this.handle.relayUrl));
-          }
-          return;
-        }
-        if (this.ws === ws) this.onLinkLost();
-      };
+      carryOut(link.start());
+      ws.onmessage = (ev) =>
+        feed(typeof ev.data === "string" ? { kind: "text", text: ev.data } : { kind: "binary", frame: new Uint8Array(ev.data as ArrayBuffer), now: Date.now() });
+      ws.onclose = () => feed({ kind: "closed", status: upgradeStatus, now: Date.now() });
       ws.onerror = (ev) => {
         // onclose follows; Bun names the refused upgrade's status in the message ("Expected 101 status code: 409").
         const m = /status code:? (\d{3})/.exec((ev as ErrorEvent).message ?? "");
         if (m) upgradeStatus = Number(m[1]);
       };
     });
-  }
-
-  private onFrame(frame: Uint8Array, onHello: ((err: unknown, hello?: Hello) => void) | undefined): void {
-    if (!this.channel) return;
-    let result: { payloads: Uint8Array[]; out: Uint8Array[] };
-    try {
-      result = this.channel.receive(frame);
-    } catch {
-      const err = connectionError("the channel to the daemon was tampered with or broken; session ended");
-      onHello?.(err);
-      this.ws?.close();
-      this.failAll(err);
-      return;
-    }
-    for (const w of result.out) this.ws?.send(w);
-    const done = this.startConsuming();
-    for (const p of result.payloads) {
-      let msg: DaemonMessage | OutputChunk;
-      try {
-        msg = decodeDaemonMessage(p);
-      } catch {
-        continue; // a daemon speaking a newer dialect: ignore what we cannot parse
-      }
-      this.onMessage(msg, onHello);
-    }
-    done();
   }
 
   /**
@@ -332,34 +261,14 @@ export class ClientSession {
     };
   }
 
-  private onMessage(msg: DaemonMessage | OutputChunk, onHello: ((err: unknown, hello?: Hello) => void) | undefined): void {
+  /** The daemon's messages on an open (or opening) link; the hello is the Link's own. */
+  private onMessage(msg: DaemonMessage | OutputChunk): void {
     switch (msg.type) {
-      case "hello": {
-        if (!onHello) return;
-        let passport: Passport;
-        try {
-          passport = verifyPassport(msg.passport, fromBase64url(msg.signPublicKey));
-        } catch (e) {
-          onHello(e);
-          return;
-        }
-        if (msg.fingerprint !== this.daemonFingerprint || passport.daemonKeyId !== this.daemonFingerprint) {
-          onHello(connectionError("the daemon's hello does not match its key; refusing"));
-          return;
-        }
-        onHello(undefined, {
-          passport,
-          fingerprint: msg.fingerprint,
-          daemonName: msg.daemonName,
-          expiresAt: msg.expiresAt,
-          clockSkewMs: msg.now - Date.now(),
-        });
+      case "hello":
         return;
-      }
       case "ended": {
-        const err = shareOverError(`share ${msg.message}`, msg.state === "revoked" ? ["ask the operator if you still need access"] : ["ask the operator to extend it or open a new share"]);
+        const err = shareEndedError(msg.state, msg.message);
         this.ended = err;
-        onHello?.(err);
         this.failAll(err);
         this.events.onEnded?.(msg.state, msg.message);
         this.closed = true;
@@ -408,8 +317,7 @@ export class ClientSession {
         return;
       }
       case "error": {
-        const kind = msg.code === "denied" ? "denied" : msg.code === "share_over" ? "shareOver" : msg.code === "malformed" ? "usage" : "connection";
-        const err = new OpenScopeError(kind, msg.code === "denied" ? `denied: ${msg.message}` : msg.message);
+        const err = errorFromWire(msg.code, msg.message);
         if (msg.id === null) {
           // Not tied to a call: whatever of ours the daemon could not read is among the requests
           // it has not started; fail those rather than leave them waiting.
