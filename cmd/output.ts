@@ -76,13 +76,20 @@ export function printJsonLine(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + "\n");
 }
 
-/** A plain text table for listings; columns sized to their widest cell. */
+/** A plain text table for listings; columns sized to their widest cell as the eye sees it. */
 export function printTable(headers: string[], rows: string[][]): void {
   if (rows.length === 0) return;
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  process.stdout.write(paint(fmt(headers), "bold") + "\n");
-  for (const r of rows) process.stdout.write(fmt(r) + "\n");
+  const [head, ...body] = formatTable(headers, rows);
+  process.stdout.write(paint(head!, "bold") + "\n");
+  for (const line of body) process.stdout.write(line + "\n");
+}
+
+/** The table's lines: widths and padding count visible characters, so coloured cells align. */
+export function formatTable(headers: string[], rows: string[][]): string[] {
+  const width = (cell: string) => stripAnsi(cell).length;
+  const widths = headers.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ""))));
+  const fmt = (cells: string[]) => cells.map((c, i) => c + " ".repeat(Math.max(0, widths[i]! - width(c)))).join("  ").trimEnd();
+  return [fmt(headers), ...rows.map(fmt)];
 }
 
 /**
@@ -141,4 +148,34 @@ function lowerFirst(s: string): string {
 
 export function stripAnsi(s: string): string {
   return s.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
+/**
+ * For commands that follow a stream until interrupted (`audit --follow`, `share watch`): exit
+ * quietly once the reader of a piped stdout has gone (`… --follow | head -1`), even while there is
+ * nothing new to write. A write would fail with EPIPE, but a quiet stream never writes; poll(2)
+ * reports POLLERR on a pipe's write end once the read end is closed. Returns a stop function.
+ */
+export async function exitWhenStdoutCloses(intervalMs = 250): Promise<() => void> {
+  try {
+    const { fstatSync } = await import("node:fs");
+    if (!fstatSync(1).isFIFO() && !fstatSync(1).isSocket()) return () => {};
+    const { dlopen, FFIType, ptr } = await import("bun:ffi");
+    const libc = dlopen(process.platform === "darwin" ? "libc.dylib" : "libc.so.6", {
+      poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+    });
+    const pollfd = new Uint8Array(8); // struct pollfd { int fd; short events; short revents; }
+    const view = new DataView(pollfd.buffer);
+    view.setInt32(0, 1, true);
+    const POLLERR = 0x8;
+    const POLLHUP = 0x10;
+    const timer = setInterval(() => {
+      view.setInt16(6, 0, true);
+      if (libc.symbols.poll(ptr(pollfd), 1, 0) > 0 && (view.getInt16(6, true) & (POLLERR | POLLHUP)) !== 0) process.exit(0);
+    }, intervalMs);
+    timer.unref?.();
+    return () => clearInterval(timer);
+  } catch {
+    return () => {}; // no poll(2) here: a write's EPIPE still ends the program (cmd/run.ts)
+  }
 }

@@ -38,3 +38,36 @@ export const deniedError = (message: string, hints?: string[]) => new OpenScopeE
 export const connectionError = (message: string, hints?: string[]) =>
   new OpenScopeError("connection", message, { hints });
 export const shareOverError = (message: string, hints?: string[]) => new OpenScopeError("shareOver", message, { hints });
+
+/** Edit distance (insert, delete, substitute, swap of neighbours) between two short words. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The candidate a mistyped word most likely meant, for a "did you mean …?" hint: the closest one
+ * within an edit distance of 2 (1 for words of 4 characters or fewer), or a unique candidate the
+ * word is a prefix of. Undefined when nothing is close.
+ */
+export function closestWord(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  const prefixed: string[] = [];
+  for (const c of candidates) {
+    if (word.length >= 2 && c.startsWith(word)) prefixed.push(c);
+    const dist = editDistance(word, c);
+    if (dist < bestDistance) [best, bestDistance] = [c, dist];
+  }
+  const limit = word.length <= 4 ? 1 : 2;
+  if (best !== undefined && bestDistance <= limit) return best;
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}

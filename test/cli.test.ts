@@ -45,7 +45,7 @@ describe("error output", () => {
   test("a group without a subcommand is a usage error (exit 2)", async () => {
     const r = await runProgram("daemon.ts", ["share"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("openscope: error: missing command");
+    expect(r.stderr).toContain("openscope: error: \"openscope share\" needs a command");
     expect(r.stderr).toContain("hint: ");
   });
   test("an unknown command is a usage error (exit 2), no stack trace", async () => {

@@ -1,6 +1,6 @@
 // `openscope-reflect-client`: the recipient's side. `--passport` is declared here, on the
 // parent, so `--passport H call verb k=v` resolves `call` (subcommands read it from rawArgs).
-import { defineCommand } from "citty";
+import { defineCommand, type CommandDef } from "citty";
 import { VERSION } from "../../lib/version.ts";
 
 export const clientMain = defineCommand({
@@ -15,6 +15,7 @@ export const clientMain = defineCommand({
     keygen: () => import("./keygen.ts").then((m) => m.default),
     call: () => import("./call.ts").then((m) => m.default),
     mcp: () => import("./mcp.ts").then((m) => m.default),
+    completion: (): Promise<CommandDef<any>> => import("../completion.ts").then((m) => m.completionCommand("openscope-reflect-client", async () => clientMain)),
   },
   async run({ args }) {
     // citty also runs the parent after a subcommand: only act when no subcommand was named.

@@ -6,13 +6,15 @@ import { AuditLog } from "../../lib/store/audit.ts";
 import { describeConstraint, type Constraint } from "../../lib/capability/constraint.ts";
 import { deniedError } from "../../lib/errors.ts";
 import type { GrantVerbs } from "../../lib/capability/grant.ts";
-import { agentTokenPath, ensurePrivateDir, resolveHome, type HomePaths } from "../../lib/host/home.ts";
+import { agentTokenPath, checkHomeUsable, ensurePrivateDir, resolveHome, type HomePaths } from "../../lib/host/home.ts";
 import { Store } from "../../lib/store/store.ts";
 import { setHumanOutput } from "../output.ts";
 
 export function homeFrom(args: { home?: string; json?: boolean }): HomePaths {
   if (args.json) setHumanOutput(false);
-  return resolveHome(args.home);
+  const paths = resolveHome(args.home);
+  checkHomeUsable(paths, args.home !== undefined || Boolean(process.env.OPENSCOPE_HOME));
+  return paths;
 }
 
 /** Runs `fn` with the store and audit log open, closing them after. */

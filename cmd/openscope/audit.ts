@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import type { AuditRow } from "../../lib/store/audit.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
 import { homeArg, jsonArg } from "../args.ts";
-import { log, printJson, printJsonLine, printTable } from "../output.ts";
+import { log, printJson, printJsonLine, printTable, exitWhenStdoutCloses } from "../output.ts";
 import { homeFrom, withStore } from "./_shared.ts";
 
 function summary(r: AuditRow): string {
@@ -53,6 +53,7 @@ export default defineCommand({
     let stop = false;
     process.once("SIGINT", () => (stop = true));
     process.once("SIGTERM", () => (stop = true));
+    await exitWhenStdoutCloses();
     await withStore(paths, async (_s, audit) => {
       while (!stop) {
         for (const r of audit.list({ ...filter, afterSeq: after })) {

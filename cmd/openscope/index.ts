@@ -1,10 +1,13 @@
 // The operator's command registry (`openscope`). Subcommands load lazily so `--version` and
 // `--help` stay fast.
-import { defineCommand } from "citty";
+import { defineCommand, type CommandDef } from "citty";
 import { VERSION } from "../../lib/version.ts";
+import { homeArg } from "../args.ts";
 
 export const openscopeMain = defineCommand({
   meta: { name: "openscope", version: VERSION, description: "Delegate a narrowed slice of your verbs to an outsider, through a blind relay" },
+  // Global: accepted before or after the command (`openscope --home X fingerprint`).
+  args: { ...homeArg },
   subCommands: {
     init: () => import("./init.ts").then((m) => m.default),
     daemon: () => import("./daemon.ts").then((m) => m.default),
@@ -14,5 +17,6 @@ export const openscopeMain = defineCommand({
     share: () => import("./share.ts").then((m) => m.default),
     audit: () => import("./audit.ts").then((m) => m.default),
     fingerprint: () => import("./fingerprint.ts").then((m) => m.default),
+    completion: (): Promise<CommandDef<any>> => import("../completion.ts").then((m) => m.completionCommand("openscope", async () => openscopeMain)),
   },
 });

@@ -1,7 +1,7 @@
 // `openscope-relay`: the blind byte-pump. Flags only; the work is in lib/relay/.
 // Parses the flags (every limit has one, defaults shown in --help), starts the relay, prints the
 // listening line on stderr, reloads tokens on SIGHUP and drains on SIGTERM/SIGINT.
-import { defineCommand } from "citty";
+import { defineCommand, type CommandDef } from "citty";
 import { formatDuration, parseDuration, parseSize } from "../../lib/units.ts";
 import { usageError } from "../../lib/errors.ts";
 import { RELAY_DEFAULTS, startRelay } from "../../lib/relay/server.ts";
@@ -43,7 +43,12 @@ export const relayMain = defineCommand({
     rate: { type: "string", description: "New connections per second per source address", valueHint: "n", default: String(D.ratePerSecond) },
     "rate-burst": { type: "string", description: "Burst of new connections per source address", valueHint: "n", default: String(D.rateBurst) },
   },
+  subCommands: {
+    completion: (): Promise<CommandDef<any>> => import("../completion.ts").then((m) => m.completionCommand("openscope-relay", async () => relayMain)),
+  },
   async run({ args }) {
+    // citty also runs the parent after a subcommand: only serve when none was named.
+    if (args._.length > 0) return;
     const { hostname, port } = parseListen(args.listen);
     if (!args["tokens-file"]) throw usageError("relay: --tokens-file is required", ["one deployment token per line; daemons present one as Authorization: Bearer"]);
     if (Boolean(args["tls-cert"]) !== Boolean(args["tls-key"])) throw usageError("relay: --tls-cert and --tls-key go together");

@@ -1,6 +1,6 @@
 // Where things live (SPEC.md §14): `--home dir` or OPENSCOPE_HOME puts everything in one flat
 // folder; otherwise config and catalog in /etc/openscope and state in /var/lib/openscope.
-import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { usageError } from "../errors.ts";
 
@@ -29,6 +29,28 @@ export function resolveHome(flag?: string, env: Record<string, string | undefine
     socket: join(stateDir, "control.sock"),
     agentsDir: join(stateDir, "agents"),
   };
+}
+
+/**
+ * The system-wide home (/etc/openscope, /var/lib/openscope) is root's. A user who is not root and
+ * has not chosen a home of their own gets a usage error that says what to do, instead of a
+ * permission error from deep inside (or a misleading "run openscope init"). A state folder the
+ * user can enter (a group-readable home, see control_group) is fine.
+ */
+export function checkHomeUsable(paths: HomePaths, chosen: boolean, uid = process.getuid?.() ?? 0): void {
+  if (chosen || uid === 0) return;
+  let usable = false;
+  try {
+    accessSync(paths.stateDir, constants.X_OK);
+    usable = true;
+  } catch {
+    usable = false;
+  }
+  if (!usable)
+    throw usageError(`no OpenScope home for this user: ${paths.stateDir} ${existsSync(paths.stateDir) ? "is root's" : "does not exist"}`, [
+      "pass --home DIR (or set OPENSCOPE_HOME=DIR) for a home of your own, e.g. --home ~/.openscope",
+      "or run as root for the system-wide home in /etc/openscope and /var/lib/openscope",
+    ]);
 }
 
 export function agentTokenPath(paths: HomePaths, agent: string): string {

@@ -1,0 +1,80 @@
+// What every `--help` ends with (README "Using it"): examples for the command, the exit codes of
+// SPEC.md §1 and the environment variables the program reads. Examples live in one table keyed
+// by the command path, so each command's help shows the commands people actually type.
+import { ExitCode } from "../lib/errors.ts";
+
+const EXAMPLES: Record<string, string[]> = {
+  openscope: ["openscope init", "openscope daemon --relay wss://relay.example.com --relay-token-file /etc/openscope/relay-token", "openscope share open --agent you --verb ssh.tail_logs:service=web --to vendor-b --ttl 30m"],
+  "openscope init": ["openscope init", "openscope --home ./demo init"],
+  "openscope daemon": [
+    "openscope daemon --relay wss://relay.example.com --relay-token-file /etc/openscope/relay-token",
+    "OPENSCOPE_RELAY_TOKEN=… openscope daemon          # relay from config.toml",
+  ],
+  "openscope verbs": ["openscope verbs", "openscope verbs --agent you --json"],
+  "openscope grant": ["openscope grant add --agent you --verb ssh.tail_logs:service=web|api", "openscope grant list", "openscope grant revoke --agent you --verb ssh.tail_logs"],
+  "openscope grant add": ["openscope grant add --agent you --verb ssh.tail_logs:service=web|api --verb ssh.restart_service"],
+  "openscope grant list": ["openscope grant list", "openscope grant list --json"],
+  "openscope grant revoke": ["openscope grant revoke --agent you --verb ssh.tail_logs", "openscope grant revoke --agent you --all"],
+  "openscope recipients": ["openscope recipients add vendor-b osk1…", "openscope recipients list", "openscope recipients remove vendor-b"],
+  "openscope recipients add": ["openscope recipients add vendor-b osk1…      # the line the vendor's keygen printed"],
+  "openscope recipients list": ["openscope recipients list --json"],
+  "openscope recipients remove": ["openscope recipients remove vendor-b"],
+  "openscope share": ["openscope share open --agent you --verb ssh.tail_logs:service=web --to vendor-b --ttl 30m", "openscope share list", "openscope share revoke 3f2a9c0d1b7e"],
+  "openscope share open": [
+    "openscope share open --agent you --verb ssh.tail_logs:service=web,lines=1..500 --to vendor-b --ttl 30m",
+    "openscope share open --agent you --verb ssh.restart_service:service=web --bearer --ttl 10m --json",
+  ],
+  "openscope share list": ["openscope share list", "openscope share list --json"],
+  "openscope share extend": ["openscope share extend 3f2a9c0d1b7e --ttl 15m"],
+  "openscope share revoke": ["openscope share revoke 3f2a9c0d1b7e"],
+  "openscope audit": ["openscope audit", "openscope audit --share 3f2a9c0d1b7e --json", "openscope audit --follow", "openscope audit --verify"],
+  "openscope fingerprint": ["openscope fingerprint", "openscope fingerprint --json"],
+  "openscope completion": ["openscope completion bash > /etc/bash_completion.d/openscope", "openscope completion zsh > \"${fpath[1]}/_openscope\"", "openscope completion fish > ~/.config/fish/completions/openscope.fish"],
+  "openscope-relay": ["openscope-relay --listen 0.0.0.0:8443 --tokens-file /etc/openscope-relay/tokens.txt", "openscope-relay --listen 0.0.0.0:443 --tokens-file tokens.txt --tls-cert cert.pem --tls-key key.pem"],
+  "openscope-relay completion": ["openscope-relay completion bash > /etc/bash_completion.d/openscope-relay"],
+  "openscope-reflect-client": ["openscope-reflect-client keygen", "openscope-reflect-client --passport-file handle.txt", "openscope-reflect-client --passport-file handle.txt --verify CODE call ssh.tail_logs lines=50"],
+  "openscope-reflect-client keygen": ["openscope-reflect-client keygen", "openscope-reflect-client keygen --key ./vendor.key"],
+  "openscope-reflect-client call": ["openscope-reflect-client --passport-file handle.txt --verify CODE call ssh.tail_logs lines=50", "openscope-reflect-client --passport-file handle.txt call ssh.tail_logs lines=50 --json"],
+  "openscope-reflect-client mcp": ["openscope-reflect-client --passport-file handle.txt --verify CODE mcp"],
+  "openscope-reflect-client completion": ["openscope-reflect-client completion bash > /etc/bash_completion.d/openscope-reflect-client"],
+};
+
+const ENVIRONMENT: Record<string, Array<[string, string]>> = {
+  openscope: [
+    ["OPENSCOPE_HOME", "put config, keys, database and socket under this folder (like --home)"],
+    ["OPENSCOPE_RELAY_TOKEN", "the relay's deployment token for `openscope daemon`"],
+    ["NO_COLOR", "no colours in output"],
+  ],
+  "openscope-relay": [["NO_COLOR", "no colours in output"]],
+  "openscope-reflect-client": [
+    ["OPENSCOPE_PASSPORT", "the handle, instead of --passport (never type a bearer handle on a command line)"],
+    ["XDG_CONFIG_HOME", "where the recipient key and known daemons live (default ~/.config/openscope)"],
+    ["NO_COLOR", "no colours in output"],
+  ],
+};
+
+const EXIT_CODES: Array<[number, string]> = [
+  [ExitCode.ok, "ok"],
+  [ExitCode.verbFailed, "the verb ran and failed (its own exit code is printed)"],
+  [ExitCode.usage, "usage or malformed input"],
+  [ExitCode.denied, "denied by policy"],
+  [ExitCode.connection, "connection failure"],
+  [ExitCode.shareOver, "share over (revoked or expired)"],
+  [ExitCode.internal, "internal error of OpenScope itself"],
+];
+
+/** The command paths that have examples (a test checks every command has some). */
+export function examplesFor(path: string): readonly string[] {
+  return EXAMPLES[path] ?? [];
+}
+
+/** The text appended to `--help` of `program` at `path` (e.g. ["share", "open"]). */
+export function helpFooter(program: string, path: string[]): string {
+  const examples = examplesFor([program, ...path].join(" "));
+  const lines: string[] = [];
+  if (examples.length > 0) lines.push("EXAMPLES", "", ...examples.map((e) => `  ${e}`), "");
+  lines.push("EXIT CODES", "", ...EXIT_CODES.map(([code, what]) => `  ${String(code).padEnd(3)} ${what}`), "");
+  const env = ENVIRONMENT[program] ?? [];
+  if (env.length > 0) lines.push("ENVIRONMENT", "", ...env.map(([name, what]) => `  ${name.padEnd(22)} ${what}`), "");
+  return lines.join("\n");
+}
