@@ -125,8 +125,9 @@ export function reportError(err: unknown): number {
   const stream = process.stderr;
   const head = `${programName}: ${paint("error", "red", stream)}: `;
   if (err instanceof OpenScopeError) {
-    stream.write(head + err.message + "\n");
-    for (const h of err.hints) stream.write(`hint: ${h}\n`);
+    // A message may carry a daemon's or a recipient's words (a denial, a verb name): escaped.
+    stream.write(head + terminalSafe(err.message) + "\n");
+    for (const h of err.hints) stream.write(`hint: ${terminalSafe(h)}\n`);
     if (verbose && err.stack) stream.write(err.stack + "\n");
     return err.exitCode;
   }
@@ -178,4 +179,36 @@ export async function exitWhenStdoutCloses(intervalMs = 250): Promise<() => void
   } catch {
     return () => {}; // no poll(2) here: a write's EPIPE still ends the program (cmd/run.ts)
   }
+}
+
+// Characters that move the cursor, start an escape sequence, reorder text or end a line. A
+// recipient chooses verb names and values; a daemon chooses its name and error messages; a verb
+// chooses its output: none of it may repaint an operator's or a recipient's terminal.
+const TERMINAL_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const TERMINAL_UNSAFE_KEEP_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeChar(c: string): string {
+  switch (c) {
+    case "\n":
+      return "\\n";
+    case "\r":
+      return "\\r";
+    case "\t":
+      return "\\t";
+    case "\x1b":
+      return "\\e";
+    default:
+      return `\\u{${c.codePointAt(0)!.toString(16)}}`;
+  }
+}
+
+/**
+ * The one escaping function for outsider- or daemon-supplied text on a terminal (THREAT-MODEL
+ * "What must never happen"): control characters, ESC, C1 codes, line separators and bidi
+ * overrides become visible escapes (`\e`, `\n`, `\u{202e}`), so such text can neither forge a
+ * row nor recolour, retitle or hide anything. `keepLines` keeps newline and tab (verb output).
+ * `--json` output never goes through it: scripts get the exact values.
+ */
+export function terminalSafe(text: string, opts: { keepLines?: boolean } = {}): string {
+  return text.replace(opts.keepLines ? TERMINAL_UNSAFE_KEEP_LINES : TERMINAL_UNSAFE, escapeChar);
 }

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import type { AuditRow } from "../../lib/store/audit.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
 import { homeArg, jsonArg } from "../args.ts";
-import { log, printJson, printJsonLine, printTable, exitWhenStdoutCloses } from "../output.ts";
+import { exitWhenStdoutCloses, log, printJson, printJsonLine, printTable, terminalSafe } from "../output.ts";
 import { homeFrom, withStore } from "./_shared.ts";
 
 function summary(r: AuditRow): string {
@@ -18,8 +18,9 @@ function summary(r: AuditRow): string {
   return parts.filter(Boolean).join("  ");
 }
 
+/** A row for people: every field a recipient could have chosen (verb, values, messages) escaped. */
 function humanRow(r: AuditRow): string[] {
-  return [String(r.seq), new Date(r.at).toISOString(), r.kind, r.shareId ?? "-", r.agent ?? "-", summary(r)];
+  return [String(r.seq), new Date(r.at).toISOString(), r.kind, r.shareId ?? "-", r.agent ?? "-", summary(r)].map((cell) => terminalSafe(cell));
 }
 
 export default defineCommand({
