@@ -9,7 +9,7 @@ import { ROOT } from "./helpers/spawn.ts";
 const LIB = join(ROOT, "lib");
 const PURE_DIRS = ["capability", "wire", "noise", "crypto", "share", "redact"];
 const PURE_FILES = ["relay/state.ts", "relay/protocol.ts", "client/link.ts", "errors.ts", "version.ts", "units.ts", "bytes.ts"];
-const EDGE_DIRS = ["store", "host", "exec", "daemon", "control", "client"];
+const EDGE_DIRS = ["store", "host", "exec", "daemon", "control", "client", "platform"];
 
 function tsFiles(dir: string): string[] {
   let out: string[] = [];

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { readFileSync } from "node:fs";
 import { runDaemon } from "../../lib/daemon/runtime.ts";
+import { cryptoFromEnv } from "../../lib/platform/crypto.ts";
 import { usageError } from "../../lib/errors.ts";
 import { refuseExposedSecretFile } from "../../lib/host/file-mode.ts";
 import { homeArg } from "../args.ts";
@@ -55,6 +56,7 @@ export default defineCommand({
   async run({ args }) {
     const log = (line: string) => process.stderr.write(`openscope: ${line}\n`);
     const relayToken = relayTokenFrom(args, process.env, log);
+    cryptoFromEnv(); // a bad OPENSCOPE_CRYPTO is a usage error now, not a failed handshake later
     const daemon = await runDaemon({ paths: homeFrom(args), relayUrl: args.relay, relayToken, log });
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {

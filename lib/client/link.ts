@@ -2,13 +2,16 @@
 // phases pairing → handshaking → awaiting hello → open, fed the relay's events (text, binary,
 // close, the phase timer), answering with effects for the WebSocket adapter (send, arm the timer,
 // hand over the channel or the daemon's messages) and ending in one named outcome. The clock is
-// passed in with each event; the adapter in session.ts only moves bytes and timers.
+// passed in with each event; the adapter in session.ts only moves bytes and timers. With an
+// asynchronous crypto suite the channel's output can come after an event was handled: those
+// effects go to `emit` (with a synchronous suite everything is returned from `on`).
 import { verifyPassport, type Passport } from "../capability/passport.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { fromBase64url } from "../bytes.ts";
 import { connectionError, shareOverError, type OpenScopeError } from "../errors.ts";
 import { parseRelaySignal, STATUS } from "../relay/protocol.ts";
-import { startInitiator, type Channel } from "../wire/channel.ts";
+import { startInitiator, type Channel, type ChannelSink } from "../wire/channel.ts";
+import type { NoiseCrypto } from "../noise/crypto.ts";
 import { helloRefusedError } from "../wire/outcome.ts";
 import { decodeDaemonMessage, type DaemonMessage, type OutputChunk } from "../wire/rpc.ts";
 
@@ -70,6 +73,10 @@ export interface LinkOptions {
   /** The share's expiry as last known (the handle's, or the daemon's latest word). */
   expiresAt: number;
   random?: (n: number) => Uint8Array;
+  /** The channel's primitives (default: the noble reference). */
+  crypto?: NoiseCrypto;
+  /** Effects the channel produces outside `on` (an asynchronous suite's records). */
+  emit?: (effects: Effect[]) => void;
 }
 
 export class Link {
@@ -78,6 +85,8 @@ export class Link {
   private channel: Channel | undefined;
   private expiresAt: number;
   private readonly daemonFingerprint: string;
+  /** While `on` runs, the channel's effects are collected here and returned with the rest. */
+  private collecting: Effect[] | undefined;
 
   constructor(private readonly opts: LinkOptions) {
     this.expiresAt = opts.expiresAt;
@@ -93,8 +102,16 @@ export class Link {
     switch (event.kind) {
       case "text":
         return this.onText(event.text);
-      case "binary":
-        return this.onBinary(event.frame, event.now);
+      case "binary": {
+        const effects: Effect[] = [];
+        this.collecting = effects;
+        try {
+          this.onBinary(event.frame, event.now);
+        } finally {
+          this.collecting = undefined;
+        }
+        return effects;
+      }
       case "timeout":
         if (this.phase === "pairing") return this.fail({ kind: "no_daemon" });
         if (this.phase === "handshaking" || this.phase === "awaiting_hello") return this.fail({ kind: "handshake_timeout" });
@@ -125,7 +142,7 @@ export class Link {
         ...(this.opts.random ? { random: this.opts.random } : {}),
         // Credit follows what our consumer has taken, not what arrived (a stalled stdout
         // pipe stops the daemon's verb instead of growing this process).
-        channel: { manualRelease: true },
+        channel: { manualRelease: true, ...(this.opts.crypto ? { crypto: this.opts.crypto } : {}) },
       });
       return [
         { kind: "timer", ms: HANDSHAKE_TIMEOUT_MS },
@@ -151,46 +168,64 @@ export class Link {
     return [{ kind: "lost" }];
   }
 
-  private onBinary(frame: Uint8Array, now: number): Effect[] {
+  private onBinary(frame: Uint8Array, now: number): void {
     if (this.phase === "handshaking") {
       try {
         this.channel = this.initiator!.finish(frame);
       } catch {
-        return this.fail({ kind: "handshake_failed" });
+        this.effect(...this.fail({ kind: "handshake_failed" }));
+        return;
       }
+      this.channel.attach(this.sink());
       this.phase = "awaiting_hello";
-      return [{ kind: "channel", channel: this.channel }];
+      this.effect({ kind: "channel", channel: this.channel });
+      return;
     }
-    if (this.phase !== "awaiting_hello" && this.phase !== "open") return [];
-    let result: { payloads: Uint8Array[]; out: Uint8Array[] };
-    try {
-      result = this.channel!.receive(frame);
-    } catch {
-      if (this.phase === "open") {
-        this.phase = "broken";
-        return [{ kind: "broken" }];
-      }
-      return [...this.fail({ kind: "tampered" }), { kind: "broken" }];
-    }
-    const effects: Effect[] = result.out.map((data) => ({ kind: "send", data }));
-    const messages: (DaemonMessage | OutputChunk)[] = [];
-    for (const p of result.payloads) {
-      let msg: DaemonMessage | OutputChunk;
-      try {
-        msg = decodeDaemonMessage(p);
-      } catch {
-        continue; // a daemon speaking a newer dialect: ignore what we cannot parse
-      }
-      if (msg.type === "hello") {
-        if (this.phase === "awaiting_hello") effects.push(...this.onHello(msg, now));
-        continue;
-      }
-      if (msg.type === "expiry") this.expiresAt = msg.expiresAt;
-      if (msg.type === "ended" && this.phase === "awaiting_hello") effects.push(...this.fail({ kind: "ended", state: msg.state, message: msg.message }));
-      messages.push(msg);
-    }
-    effects.push({ kind: "deliver", messages });
-    return effects;
+    if (this.phase !== "awaiting_hello" && this.phase !== "open") return;
+    this.lastFrameAt = now;
+    this.channel!.take(frame);
+  }
+
+  /** The time of the last frame, for a hello opened after the event that carried it. */
+  private lastFrameAt = 0;
+
+  /** Effects now (inside `on`) or through `emit` (a record opened or sealed later). */
+  private effect(...effects: Effect[]): void {
+    if (this.collecting) this.collecting.push(...effects);
+    else if (effects.length > 0) this.opts.emit?.(effects);
+  }
+
+  /** Turns the channel's output into effects, in wire order. */
+  private sink(): ChannelSink {
+    return {
+      send: (data) => this.effect({ kind: "send", data }),
+      deliver: (payload) => {
+        if (this.phase !== "awaiting_hello" && this.phase !== "open") return;
+        let msg: DaemonMessage | OutputChunk;
+        try {
+          msg = decodeDaemonMessage(payload);
+        } catch {
+          return; // a daemon speaking a newer dialect: ignore what we cannot parse
+        }
+        if (msg.type === "hello") {
+          if (this.phase === "awaiting_hello") this.effect(...this.onHello(msg, this.lastFrameAt));
+          return;
+        }
+        const effects: Effect[] = [];
+        if (msg.type === "expiry") this.expiresAt = msg.expiresAt;
+        if (msg.type === "ended" && this.phase === "awaiting_hello") effects.push(...this.fail({ kind: "ended", state: msg.state, message: msg.message }));
+        effects.push({ kind: "deliver", messages: [msg] });
+        this.effect(...effects);
+      },
+      fail: () => {
+        if (this.phase === "open") {
+          this.phase = "broken";
+          this.effect({ kind: "broken" });
+        } else if (this.phase === "awaiting_hello") {
+          this.effect(...this.fail({ kind: "tampered" }), { kind: "broken" });
+        }
+      },
+    };
   }
 
   /** The daemon's hello: its passport must verify, and name the key the handshake proved. */

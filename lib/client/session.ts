@@ -3,6 +3,8 @@
 // its WebSocket adapter plus the RPC calls in flight. Reconnects with backoff while the share's
 // TTL runs; a call in flight when the link drops is reported as interrupted, never repeated.
 import { sharePrologue, type Channel } from "../wire/channel.ts";
+import { cryptoFromEnv } from "../platform/crypto.ts";
+import type { NoiseCrypto } from "../noise/crypto.ts";
 import { connectionError, OpenScopeError, shareOverError, usageError } from "../errors.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { type Handle } from "../wire/handle.ts";
@@ -66,6 +68,8 @@ export class ClientSession {
   private closed = false;
   private ended: OpenScopeError | undefined;
   private readonly ridText: string;
+  /** The suite the channel runs on (OPENSCOPE_CRYPTO; a bad value is a usage error here). */
+  private readonly suite: NoiseCrypto = cryptoFromEnv();
 
   constructor(
     private readonly handle: Handle,
@@ -129,7 +133,7 @@ export class ClientSession {
       this.rejectOne(msg.id, err);
       return;
     }
-    for (const w of this.channel.write(encodeMessage(msg))) this.ws.send(w);
+    this.channel.send(encodeMessage(msg)); // the records go out through the link's effects
   }
 
   /**
@@ -181,7 +185,11 @@ export class ClientSession {
       psk: this.keys.psk,
       prologue: sharePrologue(this.ridText, this.handle.relayUrl),
       expiresAt: this.hello?.expiresAt ?? this.handle.expiresAt,
+      crypto: this.suite,
+      // records sealed or opened after the event that caused them
+      emit: (effects) => carryLater(effects),
     });
+    let carryLater: (effects: Effect[]) => void = () => {};
     const ws = new WebSocket(rendezvousUrl(this.handle.relayUrl, this.ridText, "client"), { perMessageDeflate: false } as unknown as string[]);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
@@ -189,6 +197,7 @@ export class ClientSession {
       let timer: ReturnType<typeof setTimeout> | undefined;
       let upgradeStatus: number | undefined;
       const feed = (event: Event) => carryOut(link.on(event));
+      carryLater = (effects) => carryOut(effects);
       const carryOut = (effects: Effect[]) => {
         for (const e of effects) {
           switch (e.kind) {
@@ -253,11 +262,7 @@ export class ClientSession {
       if (once || channel !== this.channel || !channel) return;
       once = true;
       if (--this.consuming > 0) return;
-      try {
-        for (const w of channel.release()) this.ws?.send(w);
-      } catch {
-        /* a dead channel: the link-lost path reports it */
-      }
+      channel.release(); // a grant, if due, goes out through the link's effects
     };
   }
 

@@ -3,7 +3,8 @@
 // chokepoint `decide`; the intent is audited before the verb starts, the outcome after.
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { defaultRandom, type Random } from "../noise/crypto.ts";
-import { acceptInitiator, type Channel } from "../wire/channel.ts";
+import { acceptInitiator, type Channel, type ChannelSink } from "../wire/channel.ts";
+import { cryptoFromEnv } from "../platform/crypto.ts";
 import type { Catalog } from "../capability/catalog.ts";
 import { admits } from "../capability/constraint.ts";
 import { OpenScopeError } from "../errors.ts";
@@ -62,6 +63,9 @@ interface CallAbout {
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** OPENSCOPE_CRYPTO, read once: the suite every session's channel runs on. */
+let suite: ReturnType<typeof cryptoFromEnv> | undefined;
+const sessionCrypto = () => (suite ??= cryptoFromEnv());
 const HIGH_WATER_BYTES = 512 * 1024;
 
 export class DaemonSession {
@@ -91,33 +95,51 @@ export class DaemonSession {
   /** A binary frame from the relay. */
   onFrame(frame: Uint8Array): void {
     if (this.ended) {
-      if (this.draining) this.drain(frame);
+      // After the share ended: keep applying the client's credit grants so queued records (and
+      // "ended") go out; payloads are ignored from now on.
+      if (this.draining) this.channel!.take(frame);
       return;
     }
     if (!this.channel) {
       this.handshake(frame);
       return;
     }
-    let result: { payloads: Uint8Array[]; out: Uint8Array[] };
-    try {
-      result = this.channel.receive(frame);
-    } catch {
-      // Altered, replayed, reordered or truncated record: the session ends, nothing runs.
-      this.host.audit({ kind: "share.disconnected", shareId: this.host.shareId, detail: "channel: record rejected" });
-      this.close("record rejected");
-      this.host.evict();
-      return;
-    }
-    if (!this.confirmed) {
-      // IKpsk2 mixes the psk in at the end of message 2, so only the client's first valid record
-      // proves it holds the session secret; until then the handshake timer keeps running.
-      this.confirmed = true;
-      clearTimeout(this.handshakeTimer);
-      this.host.audit({ kind: "share.connected", shareId: this.host.shareId, agent: this.host.agent, detail: this.connectedDetail });
-    }
-    for (const w of result.out) this.host.send(w);
-    this.wakeRoomWaiters();
-    for (const p of result.payloads) this.onPayload(p);
+    this.channel.take(frame);
+  }
+
+  /** Where the channel puts what it produces (in wire order, possibly after an asynchronous seal). */
+  private channelSink(): ChannelSink {
+    return {
+      send: (wire) => {
+        // A closed session's late records must not reach the next client on the same leg.
+        if (this.ended && !this.draining) return;
+        this.host.send(wire);
+        if (this.draining && this.channel!.queuedBytes === 0) this.draining = false;
+      },
+      accepted: () => {
+        if (!this.confirmed && !this.ended) {
+          // IKpsk2 mixes the psk in at the end of message 2, so only the client's first valid
+          // record proves it holds the session secret; until then the handshake timer keeps running.
+          this.confirmed = true;
+          clearTimeout(this.handshakeTimer);
+          this.host.audit({ kind: "share.connected", shareId: this.host.shareId, agent: this.host.agent, detail: this.connectedDetail });
+        }
+        this.wakeRoomWaiters();
+      },
+      deliver: (payload) => {
+        if (!this.ended) this.onPayload(payload);
+      },
+      fail: (error) => {
+        if (this.ended) {
+          this.draining = false;
+          return;
+        }
+        // Altered, replayed, reordered or truncated record: the session ends, nothing runs.
+        this.host.audit({ kind: "share.disconnected", shareId: this.host.shareId, detail: error.message });
+        this.close(error.message.replace(/^channel: /, ""));
+        this.host.evict();
+      },
+    };
   }
 
   /** Ends the session: running verbs are killed (and their outcomes audited by their runners). */
@@ -142,17 +164,6 @@ export class DaemonSession {
     this.close(state);
   }
 
-  /** After the share ended: apply the client's credit grants so queued records (and "ended") go out. */
-  private drain(frame: Uint8Array): void {
-    try {
-      const { out } = this.channel!.receive(frame);
-      for (const w of out) this.host.send(w);
-      if (this.channel!.queuedBytes === 0) this.draining = false;
-    } catch {
-      this.draining = false;
-    }
-  }
-
   notifyExpiry(expiresAt: number): void {
     if (this.established) this.sendMessage({ type: "expiry", expiresAt });
   }
@@ -168,7 +179,7 @@ export class DaemonSession {
   private handshake(message1: Uint8Array): void {
     let accepted: ReturnType<typeof acceptInitiator>;
     try {
-      accepted = acceptInitiator({ daemonPrivateKey: this.host.daemonPrivateKey, prologue: this.host.prologue, message1 });
+      accepted = acceptInitiator({ daemonPrivateKey: this.host.daemonPrivateKey, prologue: this.host.prologue, message1, channel: { crypto: sessionCrypto() } });
     } catch {
       this.fail("handshake failed");
       return;
@@ -187,6 +198,7 @@ export class DaemonSession {
       return;
     }
     this.channel = reply.channel;
+    this.channel.attach(this.channelSink());
     this.clientKey = this.host.recipientKey === null ? null : clientKey;
     this.host.send(reply.message2);
     const state = this.host.shareState();
@@ -213,7 +225,7 @@ export class DaemonSession {
 
   private sendPayload(payload: Uint8Array): void {
     if (!this.channel || this.ended) return;
-    for (const w of this.channel.write(payload)) this.host.send(w);
+    this.channel.send(payload);
   }
 
   private onPayload(payload: Uint8Array): void {

@@ -5,13 +5,14 @@ import type { CipherState } from "./cipher-state.ts";
 import {
   concat,
   defaultRandom,
-  dh,
   DHLEN,
   generateKeyPair,
   keyPairFromPrivate,
   MAX_MESSAGE_LEN,
+  noble,
   TAGLEN,
   type KeyPair,
+  type NoiseCrypto,
   type Random,
 } from "./crypto.ts";
 import { parseProtocolName, type Protocol } from "./patterns.ts";
@@ -30,6 +31,8 @@ export interface HandshakeOptions {
   re?: Uint8Array;
   psks?: Uint8Array[];
   random?: Random;
+  /** The primitives to run on (default: the noble reference). */
+  crypto?: NoiseCrypto;
 }
 
 export class HandshakeState {
@@ -42,6 +45,7 @@ export class HandshakeState {
   private reKey?: Uint8Array;
   private readonly psks: Uint8Array[];
   private readonly random: Random;
+  private readonly suite: NoiseCrypto;
   private msgIndex = 0;
   private pskIndex = 0;
 
@@ -50,10 +54,11 @@ export class HandshakeState {
     if (!protocol) throw new Error(`noise: unsupported protocol ${opts.protocolName}`);
     this.protocol = protocol;
     this.initiator = opts.initiator;
-    this.ss = new SymmetricState(protocol.name, protocol.hash);
+    this.suite = opts.crypto ?? noble;
+    this.ss = new SymmetricState(protocol.name, this.suite.hash(protocol.hashName), this.suite);
     this.random = opts.random ?? defaultRandom;
-    if (opts.s) this.s = keyPairFromPrivate(opts.s);
-    if (opts.e) this.e = keyPairFromPrivate(opts.e);
+    if (opts.s) this.s = keyPairFromPrivate(opts.s, this.suite);
+    if (opts.e) this.e = keyPairFromPrivate(opts.e, this.suite);
     this.rsKey = opts.rs;
     this.reKey = opts.re;
     this.psks = opts.psks ?? [];
@@ -98,7 +103,7 @@ export class HandshakeState {
     const parts: Uint8Array[] = [];
     for (const t of this.protocol.pattern.messages[this.msgIndex]!) {
       if (t === "e") {
-        this.e ??= generateKeyPair(this.random);
+        this.e ??= generateKeyPair(this.random, this.suite);
         parts.push(this.e.publicKey);
         this.ss.mixHash(this.e.publicKey);
         if (this.protocol.pattern.psk) this.ss.mixKey(this.e.publicKey);
@@ -161,6 +166,6 @@ export class HandshakeState {
     const local = localKind === "e" ? this.e : this.s;
     const remote = remoteKind === "e" ? this.reKey : this.rsKey;
     if (!local || !remote) throw new Error(`noise: key missing for ${t}`);
-    this.ss.mixKey(dh(local.privateKey, remote));
+    this.ss.mixKey(this.suite.dh(local.privateKey, remote));
   }
 }

@@ -1,7 +1,7 @@
 // Noise handshake patterns (rev. 34 §7: one-way, fundamental interactive and deferred patterns)
 // and the psk modifiers of §9, plus the parser of full protocol names
 // ("Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s"). Data only: HandshakeState executes the tokens.
-import { hashByName, type NoiseHash } from "./crypto.ts";
+import { isHashName, type HashName } from "./crypto.ts";
 
 export type Token = "e" | "s" | "ee" | "es" | "se" | "ss" | "psk";
 export type PreToken = "e" | "s";
@@ -96,7 +96,7 @@ export function handshakePattern(name: string): HandshakePattern | undefined {
 export interface Protocol {
   name: string;
   pattern: HandshakePattern;
-  hash: NoiseHash;
+  hashName: HashName;
 }
 
 /** Parses "Noise_<pattern>_25519_ChaChaPoly_<hash>"; undefined for anything this code lacks. */
@@ -104,7 +104,7 @@ export function parseProtocolName(name: string): Protocol | undefined {
   const parts = name.split("_");
   if (parts.length !== 5 || parts[0] !== "Noise" || parts[2] !== "25519" || parts[3] !== "ChaChaPoly") return undefined;
   const pattern = handshakePattern(parts[1]!);
-  const hash = hashByName(parts[4]!);
-  if (!pattern || !hash) return undefined;
-  return { name, pattern, hash };
+  const hashName = parts[4]!;
+  if (!pattern || !isHashName(hashName)) return undefined;
+  return { name, pattern, hashName };
 }

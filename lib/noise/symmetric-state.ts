@@ -1,17 +1,19 @@
 // Noise SymmetricState (rev. 34 §5.2): the chaining key ck, the handshake hash h and the
 // CipherState they key. MixKey, MixHash, MixKeyAndHash, EncryptAndHash, DecryptAndHash, Split.
 import { CipherState } from "./cipher-state.ts";
-import { concat, hkdf, type NoiseHash } from "./crypto.ts";
+import { concat, hkdf, noble, type NoiseCrypto, type NoiseHash } from "./crypto.ts";
 
 export class SymmetricState {
   private ck: Uint8Array;
   private h: Uint8Array;
-  private readonly cs = new CipherState();
+  private readonly cs: CipherState;
 
   constructor(
     protocolName: string,
     private readonly hash: NoiseHash,
+    private readonly suite: NoiseCrypto = noble,
   ) {
+    this.cs = new CipherState(null, undefined, suite);
     const name = new TextEncoder().encode(protocolName);
     if (name.length <= hash.hashLen) {
       this.h = new Uint8Array(hash.hashLen);
@@ -62,6 +64,6 @@ export class SymmetricState {
   /** Two CipherStates: the first for initiator→responder, the second for the reverse. */
   split(nonceLimit?: number): [CipherState, CipherState] {
     const [k1, k2] = hkdf(this.hash, this.ck, new Uint8Array(0), 2);
-    return [new CipherState(k1!.subarray(0, 32), nonceLimit), new CipherState(k2!.subarray(0, 32), nonceLimit)];
+    return [new CipherState(k1!.subarray(0, 32), nonceLimit, this.suite), new CipherState(k2!.subarray(0, 32), nonceLimit, this.suite)];
   }
 }

@@ -2,9 +2,11 @@
 // handshake bound to a prologue, then typed transport records with split/reassembly and
 // credit-based flow control. Sans-IO: callers move the returned byte arrays, one WebSocket
 // binary message per Noise message. Every handshake or record failure is one opaque error.
+// Records may be sealed and opened asynchronously (the suite's bulk cipher, several in flight):
+// the nonce is taken when a record is queued, and results leave strictly in that order.
 import { OpenScopeError } from "../errors.ts";
 import type { CipherState } from "../noise/cipher-state.ts";
-import { MAX_MESSAGE_LEN, TAGLEN, type Random } from "../noise/crypto.ts";
+import { MAX_MESSAGE_LEN, TAGLEN, type NoiseCrypto, type Random } from "../noise/crypto.ts";
 import { concat } from "../bytes.ts";
 import { HandshakeState } from "../noise/handshake-state.ts";
 
@@ -27,6 +29,8 @@ export const RecordType = {
 export const INITIAL_WINDOW = 1 << 20;
 export const RECORD_OVERHEAD = 1 + TAGLEN;
 export const MAX_RECORD_DATA = MAX_MESSAGE_LEN - RECORD_OVERHEAD;
+/** Wire length of a credit record: type byte, u32, tag. Any longer record must be data. */
+const CREDIT_WIRE_LEN = 5 + TAGLEN;
 /** Implementation limits. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 << 20;
 const MIN_FRAGMENT = 1024;
@@ -49,6 +53,8 @@ export interface ChannelOptions {
    * instead of piling delivered data up in memory.
    */
   manualRelease?: boolean;
+  /** The primitives (default: the noble reference; lib/platform/crypto.ts has the fast suite). */
+  crypto?: NoiseCrypto;
 }
 
 function handshakeFailed(cause?: unknown): OpenScopeError {
@@ -105,6 +111,7 @@ export function startInitiator(opts: {
       rs: opts.daemonPublicKey,
       psks: [opts.psk],
       random: opts.random,
+      crypto: opts.channel?.crypto,
     });
     message1 = hs.writeMessage(EMPTY);
   } catch (e) {
@@ -148,6 +155,7 @@ export function acceptInitiator(opts: {
       s: opts.daemonPrivateKey,
       psks,
       random: opts.random,
+      crypto: opts.channel?.crypto,
     });
     const payload = hs.readMessage(opts.message1);
     if (payload.length !== 0) throw new Error("non-empty handshake payload");
@@ -174,9 +182,37 @@ export function acceptInitiator(opts: {
   };
 }
 
+/** Where a channel in sink mode puts what it produces; every call comes in wire order. */
+export interface ChannelSink {
+  /** A wire message to send now. */
+  send(wire: Uint8Array): void;
+  /** A complete application payload from the peer. */
+  deliver(payload: Uint8Array): void;
+  /** A record from the peer authenticated (called before its payload, if any, is delivered). */
+  accepted?(): void;
+  /** The channel is dead (a record rejected, the record limit reached). Called once; nothing is sent or delivered after it. */
+  fail(error: OpenScopeError): void;
+}
+
 interface Pending {
   data: Uint8Array;
   off: number;
+}
+
+/** A record on its way out: `wire` is there once sealed. */
+interface OutSlot {
+  wire: Uint8Array | undefined;
+  /** Plaintext bytes it carries (counted in queuedBytes until sent). */
+  bytes: number;
+}
+
+/** A record on its way in: `record` once opened, `bad` if the tag did not verify. */
+interface InSlot {
+  record: Uint8Array | undefined;
+  bad: boolean;
+  wireLength: number;
+  /** The allowance was already taken on arrival (a record longer than a credit record is data). */
+  debited: boolean;
 }
 
 export class Channel {
@@ -199,6 +235,13 @@ export class Channel {
   private fragments: Uint8Array[] = [];
   private fragmentBytes = 0;
   private dead = false;
+  /** Sealed or sealing records not sent yet, in nonce order, and the plaintext bytes they carry. */
+  private outSlots: OutSlot[] = [];
+  private unsent = 0;
+  /** Received records not processed yet, in nonce order. */
+  private inSlots: InSlot[] = [];
+  private sink: ChannelSink | undefined;
+  private readonly asyncCapable: boolean;
 
   constructor(
     private readonly sender: CipherState,
@@ -211,6 +254,7 @@ export class Channel {
     this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxRecordData = Math.min(opts.maxRecordData ?? MAX_RECORD_DATA, MAX_RECORD_DATA);
     this.manualRelease = opts.manualRelease ?? false;
+    this.asyncCapable = sender.suite.bulk !== undefined || receiver.suite.bulk !== undefined;
     // A window below this could stall: the sender waits for MIN_FRAGMENT of credit that the
     // receiver only grants after half a window.
     if (this.window < 4 * (MIN_FRAGMENT + RECORD_OVERHEAD) || this.window > MAX_CREDIT / 2 || this.maxRecordData < 1)
@@ -219,90 +263,98 @@ export class Channel {
     this.recvAllowance = this.window;
   }
 
-  /** Queue one application message (any length; split into records ≤ 65,535-byte Noise messages). Returns the wire messages that may be sent now (may be none while out of credit). */
-  write(payload: Uint8Array): Uint8Array[] {
-    if (this.dead) throw recordRejected();
+  /**
+   * Sink mode: from now on `send`, `take` and `release` put their results into `sink`, in wire
+   * order, possibly later (a bulk cipher is asynchronous). Required with an asynchronous suite.
+   */
+  attach(sink: ChannelSink): void {
+    if (this.sink) throw new Error("channel: already attached");
+    this.sink = sink;
+  }
+
+  /** Sink mode: queue one application message (any length; split into records). */
+  send(payload: Uint8Array): void {
+    if (this.dead) return;
     const item = { data: payload, off: 0 };
     this.queue.push(item);
     this.queued += payload.length;
-    const out = this.flush();
+    this.flush();
     // Whatever waits for credit is copied, so the caller may reuse its buffer at once.
     if (this.queue.at(-1) === item) item.data = payload.slice();
-    return out;
-  }
-
-  /** Process one wire message from the peer. Returns complete application payloads, and wire messages to send now (credit grants, or queued data released by new credit). Any failure (bad tag, replay, reorder, truncation, nonce exhaustion) throws ONE opaque OpenScopeError("connection", "channel: record rejected") and the channel is dead after it. */
-  receive(wire: Uint8Array): { payloads: Uint8Array[]; out: Uint8Array[] } {
-    if (this.dead) throw recordRejected();
-    const payloads: Uint8Array[] = [];
-    const out: Uint8Array[] = [];
-    try {
-      if (wire.length < RECORD_OVERHEAD || wire.length > MAX_MESSAGE_LEN) throw new Error("length");
-      const record = this.receiver.decryptWithAd(EMPTY, wire);
-      const type = record[0];
-      if (type === RecordType.dataMore || type === RecordType.dataEnd) {
-        if (wire.length > this.recvAllowance) throw new Error("credit exceeded");
-        this.recvAllowance -= wire.length;
-        if (this.manualRelease) this.unreleased += wire.length;
-        else this.ungranted += wire.length;
-        const data = record.subarray(1);
-        this.fragmentBytes += data.length;
-        if (this.fragmentBytes > this.maxMessageBytes) throw new Error("message too large");
-        this.fragments.push(data);
-        if (type === RecordType.dataEnd) {
-          payloads.push(this.fragments.length === 1 ? this.fragments[0]! : concat(...this.fragments));
-          this.fragments = [];
-          this.fragmentBytes = 0;
-        }
-      } else if (type === RecordType.credit) {
-        if (record.length !== 5) throw new Error("credit length");
-        const grant = new DataView(record.buffer, record.byteOffset + 1, 4).getUint32(0);
-        if (grant === 0 || this.sendCredit + grant > MAX_CREDIT) throw new Error("bad grant");
-        this.sendCredit += grant;
-      } else {
-        throw new Error("unknown record type");
-      }
-      this.grantIfDue(out);
-      out.push(...this.flush());
-    } catch {
-      this.kill();
-      throw recordRejected();
-    }
-    return { payloads, out };
   }
 
   /**
-   * With manualRelease: the application has consumed everything delivered so far. Returns the
-   * wire messages to send now (a credit grant when half a window is due).
+   * Sink mode: one wire message from the peer. Payloads, credit grants and data released by new
+   * credit go to the sink; any failure (bad tag, replay, reorder, truncation, credit overrun,
+   * nonce exhaustion) kills the channel and reaches `sink.fail` as ONE opaque error.
+   */
+  take(wire: Uint8Array): void {
+    if (this.dead) return;
+    let opened: Uint8Array | Promise<Uint8Array>;
+    let debited = false;
+    try {
+      if (wire.length < RECORD_OVERHEAD || wire.length > MAX_MESSAGE_LEN) throw new Error("length");
+      // Only data records are longer than a credit record: take their allowance on arrival, so
+      // records waiting to be opened never exceed the window.
+      if (wire.length > CREDIT_WIRE_LEN) {
+        if (wire.length > this.recvAllowance) throw new Error("credit exceeded");
+        this.recvAllowance -= wire.length;
+        debited = true;
+      }
+      opened = this.receiver.openRecord(EMPTY, wire);
+    } catch {
+      this.die(recordRejected());
+      return;
+    }
+    if (opened instanceof Promise) {
+      const slot: InSlot = { record: undefined, bad: false, wireLength: wire.length, debited };
+      this.inSlots.push(slot);
+      opened.then(
+        (record) => {
+          slot.record = record;
+          this.drainIn();
+        },
+        () => {
+          slot.bad = true;
+          this.drainIn();
+        },
+      );
+      return;
+    }
+    if (this.inSlots.length > 0) {
+      this.inSlots.push({ record: opened, bad: false, wireLength: wire.length, debited });
+      this.drainIn();
+      return;
+    }
+    this.process(opened, wire.length, debited);
+  }
+
+  /** Queue one application message. Returns the wire messages that may be sent now (synchronous suites only, no sink). */
+  write(payload: Uint8Array): Uint8Array[] {
+    return this.collect(() => this.send(payload)).out;
+  }
+
+  /** Process one wire message from the peer (synchronous suites only, no sink). Returns complete application payloads, and wire messages to send now (credit grants, or queued data released by new credit). Any failure (bad tag, replay, reorder, truncation, nonce exhaustion) throws ONE opaque OpenScopeError("connection", "channel: record rejected") and the channel is dead after it. */
+  receive(wire: Uint8Array): { payloads: Uint8Array[]; out: Uint8Array[] } {
+    if (this.dead) throw recordRejected();
+    return this.collect(() => this.take(wire));
+  }
+
+  /**
+   * With manualRelease: the application has consumed everything delivered so far. A credit grant
+   * (when half a window is due) goes to the sink, or is returned without one.
    */
   release(): Uint8Array[] {
-    if (this.dead || this.unreleased === 0) return [];
-    this.ungranted += this.unreleased;
-    this.unreleased = 0;
-    const out: Uint8Array[] = [];
-    try {
-      this.grantIfDue(out);
-    } catch {
-      this.kill();
-      throw recordRejected();
+    if (this.sink) {
+      this.grantReleased();
+      return [];
     }
-    return out;
+    return this.collect(() => this.grantReleased()).out;
   }
 
-  /** Re-grant once half a window has been taken in (as SSH channel windows do). */
-  private grantIfDue(out: Uint8Array[]): void {
-    if (this.ungranted < this.window / 2) return;
-    const grant = new Uint8Array(5);
-    grant[0] = RecordType.credit;
-    new DataView(grant.buffer).setUint32(1, this.ungranted);
-    out.push(this.sender.encryptWithAd(EMPTY, grant));
-    this.recvAllowance += this.ungranted;
-    this.ungranted = 0;
-  }
-
-  /** Bytes queued locally waiting for credit (a producer pauses when this grows past a threshold). */
+  /** Bytes queued locally and not sent yet: waiting for credit, or being sealed (a producer pauses when this grows past a threshold). */
   get queuedBytes(): number {
-    return this.queued;
+    return this.queued + this.unsent;
   }
 
   /** Bytes this side may still send before it needs a grant from the peer. */
@@ -314,16 +366,103 @@ export class Channel {
     return this.dead;
   }
 
-  private kill(): void {
-    this.dead = true;
-    this.queue.length = 0;
-    this.queued = 0;
-    this.fragments = [];
+  /** Runs `fn` with a collecting sink: the synchronous API on top of sink mode. */
+  private collect(fn: () => void): { payloads: Uint8Array[]; out: Uint8Array[] } {
+    if (this.sink) throw new Error("channel: attached to a sink; use send/take");
+    if (this.asyncCapable) throw new Error("channel: an asynchronous suite needs a sink (attach)");
+    const payloads: Uint8Array[] = [];
+    const out: Uint8Array[] = [];
+    let failure: OpenScopeError | undefined;
+    this.sink = { send: (w) => out.push(w), deliver: (p) => payloads.push(p), fail: (e) => (failure = e) };
+    try {
+      if (this.dead) throw recordRejected();
+      fn();
+    } finally {
+      this.sink = undefined;
+    }
+    if (failure) throw failure;
+    return { payloads, out };
   }
 
-  private flush(): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    while (this.queue.length > 0) {
+  private grantReleased(): void {
+    if (this.dead || this.unreleased === 0) return;
+    this.ungranted += this.unreleased;
+    this.unreleased = 0;
+    try {
+      this.grantIfDue();
+    } catch {
+      this.die(recordRejected());
+    }
+  }
+
+  /** Processes in-order records whose opening finished, stopping at the first still pending. */
+  private drainIn(): void {
+    while (!this.dead && this.inSlots.length > 0) {
+      const slot = this.inSlots[0]!;
+      if (slot.bad) {
+        this.die(recordRejected());
+        return;
+      }
+      if (!slot.record) return;
+      this.inSlots.shift();
+      this.process(slot.record, slot.wireLength, slot.debited);
+    }
+  }
+
+  /** One opened record, in order. */
+  private process(record: Uint8Array, wireLength: number, debited: boolean): void {
+    let payload: Uint8Array | undefined;
+    try {
+      const type = record[0];
+      if (type === RecordType.dataMore || type === RecordType.dataEnd) {
+        if (!debited) {
+          if (wireLength > this.recvAllowance) throw new Error("credit exceeded");
+          this.recvAllowance -= wireLength;
+        }
+        if (this.manualRelease) this.unreleased += wireLength;
+        else this.ungranted += wireLength;
+        const data = record.subarray(1);
+        this.fragmentBytes += data.length;
+        if (this.fragmentBytes > this.maxMessageBytes) throw new Error("message too large");
+        this.fragments.push(data);
+        if (type === RecordType.dataEnd) {
+          payload = this.fragments.length === 1 ? this.fragments[0]! : concat(...this.fragments);
+          this.fragments = [];
+          this.fragmentBytes = 0;
+        }
+      } else if (type === RecordType.credit) {
+        if (record.length !== 5 || debited) throw new Error("credit length");
+        const grant = new DataView(record.buffer, record.byteOffset + 1, 4).getUint32(0);
+        if (grant === 0 || this.sendCredit + grant > MAX_CREDIT) throw new Error("bad grant");
+        this.sendCredit += grant;
+      } else {
+        throw new Error("unknown record type");
+      }
+      this.grantIfDue();
+    } catch {
+      this.die(recordRejected());
+      return;
+    }
+    this.flush();
+    if (this.dead) return;
+    this.sink!.accepted?.();
+    if (payload && !this.dead) this.sink!.deliver(payload);
+  }
+
+  /** Re-grant once half a window has been taken in (as SSH channel windows do). */
+  private grantIfDue(): void {
+    if (this.ungranted < this.window / 2) return;
+    const grant = new Uint8Array(5);
+    grant[0] = RecordType.credit;
+    new DataView(grant.buffer).setUint32(1, this.ungranted);
+    this.emit(this.sender.encryptWithAd(EMPTY, grant), 0);
+    this.recvAllowance += this.ungranted;
+    this.ungranted = 0;
+  }
+
+  /** Sends queued data as far as credit allows; a bulk cipher seals several records at once. */
+  private flush(): void {
+    while (this.queue.length > 0 && !this.dead) {
       const item = this.queue[0]!;
       const remaining = item.data.length - item.off;
       const room = this.sendCredit - RECORD_OVERHEAD;
@@ -335,22 +474,65 @@ export class Channel {
       const record = new Uint8Array(1 + n);
       record[0] = last ? RecordType.dataEnd : RecordType.dataMore;
       record.set(item.data.subarray(item.off, item.off + n), 1);
-      let wire: Uint8Array;
+      let sealed: Uint8Array | Promise<Uint8Array>;
       try {
-        wire = this.sender.encryptWithAd(EMPTY, record);
+        sealed = this.sender.sealRecord(EMPTY, record);
       } catch (e) {
-        this.kill();
-        throw new OpenScopeError("connection", "channel: session reached its record limit", {
-          hints: ["reconnect: every connection runs a fresh handshake"],
-          cause: e,
-        });
+        this.die(
+          new OpenScopeError("connection", "channel: session reached its record limit", {
+            hints: ["reconnect: every connection runs a fresh handshake"],
+            cause: e,
+          }),
+        );
+        return;
       }
-      this.sendCredit -= wire.length;
+      this.sendCredit -= record.length + TAGLEN;
       item.off += n;
       this.queued -= n;
-      out.push(wire);
       if (last) this.queue.shift();
+      this.emit(sealed, n);
     }
-    return out;
+  }
+
+  /** Sends a sealed record now, or keeps its place in line until it and those before it are sealed. */
+  private emit(sealed: Uint8Array | Promise<Uint8Array>, bytes: number): void {
+    if (!(sealed instanceof Promise) && this.outSlots.length === 0) {
+      this.sink!.send(sealed);
+      return;
+    }
+    const slot: OutSlot = { wire: undefined, bytes };
+    this.outSlots.push(slot);
+    this.unsent += bytes;
+    if (!(sealed instanceof Promise)) {
+      slot.wire = sealed;
+      return;
+    }
+    sealed.then(
+      (wire) => {
+        slot.wire = wire;
+        this.drainOut();
+      },
+      (e) => this.die(new OpenScopeError("connection", "channel: sealing a record failed", { cause: e })),
+    );
+  }
+
+  private drainOut(): void {
+    while (!this.dead && this.outSlots.length > 0 && this.outSlots[0]!.wire) {
+      const slot = this.outSlots.shift()!;
+      this.unsent -= slot.bytes;
+      this.sink!.send(slot.wire!);
+    }
+  }
+
+  private die(error: OpenScopeError): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.queue.length = 0;
+    this.queued = 0;
+    this.fragments = [];
+    this.outSlots = [];
+    this.unsent = 0;
+    this.inSlots = [];
+    this.sink?.fail(error);
   }
 }

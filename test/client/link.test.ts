@@ -11,7 +11,8 @@ import { generateX25519 } from "../../lib/crypto/keys.ts";
 import { toBase64url } from "../../lib/bytes.ts";
 import { encodeSignal } from "../../lib/relay/protocol.ts";
 import { acceptInitiator, sharePrologue, type Channel } from "../../lib/wire/channel.ts";
-import { encodeMessage, RPC_VERSION, type DaemonMessage } from "../../lib/wire/rpc.ts";
+import { encodeChunk, encodeMessage, RPC_VERSION, type DaemonMessage } from "../../lib/wire/rpc.ts";
+import { platform } from "../../lib/platform/crypto.ts";
 
 const NOW = 1_790_000_000_000;
 const EXPIRES = NOW + 10 * 60_000;
@@ -207,5 +208,29 @@ describe("link effects", () => {
       const e = linkError(outcome, relay);
       expect([e.exitCode as number, e.message]).toEqual([exit, message]);
     }
+  });
+
+  test("on an asynchronous suite, records opened after their event reach emit, in wire order", async () => {
+    const later: Effect[] = [];
+    const link = new Link({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue, expiresAt: EXPIRES, crypto: platform, emit: (e) => later.push(...e) });
+    const now: Effect[] = [...link.start(), ...link.on({ kind: "text", text: encodeSignal("paired") })];
+    const message1 = now.flatMap((e) => (e.kind === "send" ? [e.data] : [])).at(-1)!;
+    const { message2, channel } = acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue, message1 }).respond(psk);
+    now.push(...link.on({ kind: "binary", frame: message2, now: NOW }));
+    const frames = [hello(), { type: "expiry", expiresAt: EXPIRES + 1 } as DaemonMessage].flatMap((m) => channel.write(encodeMessage(m)));
+    frames.push(...channel.write(encodeChunk(1, "stdout", new Uint8Array(50_000).fill(5))));
+    frames.push(...channel.write(encodeMessage({ type: "expiry", expiresAt: EXPIRES + 2 })));
+    for (const frame of frames) now.push(...link.on({ kind: "binary", frame, now: NOW }));
+    const deadline = Date.now() + 5000;
+    while (!later.some((e) => e.kind === "deliver" && e.messages.some((m) => m.type === "expiry" && m.expiresAt === EXPIRES + 2))) {
+      if (Date.now() > deadline) throw new Error("the records never came");
+      await Bun.sleep(1);
+    }
+    const all = [...now, ...later];
+    expect(link.phase).toBe("open");
+    expect(all.flatMap((e) => (e.kind === "settle" ? [e.outcome.kind] : []))).toEqual(["connected"]);
+    // the 50 KB chunk was opened off the event (bulk), and the small record behind it waited for it
+    const delivered = later.flatMap((e) => (e.kind === "deliver" ? e.messages.map((m) => m.type) : []));
+    expect(delivered).toEqual(["chunk", "expiry"]);
   });
 });

@@ -1,6 +1,8 @@
 // The product channel: handshake round trip and its failures, transport records altered,
 // replayed, reordered, dropped or truncated (one opaque error), split/reassembly, nonce limit,
-// and flow control (a property: the sender never exceeds the receiver's credit).
+// and flow control (a property: the sender never exceeds the receiver's credit). Sink mode runs
+// the same on the platform suite (asynchronous WebCrypto records): identical wire bytes to noble,
+// strict order, the window kept, one failure.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { OpenScopeError } from "../../lib/errors.ts";
@@ -17,6 +19,9 @@ import {
   type ChannelOptions,
 } from "../../lib/wire/channel.ts";
 import { generateX25519 } from "../../lib/crypto/keys.ts";
+import { noble, type NoiseCrypto } from "../../lib/noise/crypto.ts";
+import { platform } from "../../lib/platform/crypto.ts";
+import type { ChannelSink } from "../../lib/wire/channel.ts";
 
 const daemon = generateX25519();
 const client = generateX25519();
@@ -363,5 +368,162 @@ describe("flow control", () => {
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+// ---- sink mode: the same channel on an asynchronous bulk cipher ----
+
+/** A channel pair with fixed ephemeral randomness (so both suites make the same session), in sink mode. */
+function sinkPair(suite: NoiseCrypto, channel: ChannelOptions = {}, seed = 1) {
+  let n = seed;
+  const random = (len: number) => new Uint8Array(len).fill(n++ & 0xff);
+  const init = startInitiator({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue, random, channel: { ...channel, crypto: suite } });
+  const { message2, channel: b } = acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue, message1: init.message1, random, channel: { ...channel, crypto: suite } }).respond(psk);
+  const a = init.finish(message2);
+  const end = (c: Channel) => {
+    const io = { wires: [] as Uint8Array[], payloads: [] as Uint8Array[], failures: [] as OpenScopeError[], accepted: 0 };
+    const sink: ChannelSink = {
+      send: (w) => io.wires.push(w),
+      deliver: (p) => io.payloads.push(p),
+      accepted: () => io.accepted++,
+      fail: (e) => io.failures.push(e),
+    };
+    c.attach(sink);
+    return { c, io };
+  };
+  return { a: end(a), b: end(b) };
+}
+
+/** Lets pending WebCrypto work finish (it runs off the JS thread). */
+async function settle(until: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!until()) {
+    if (Date.now() > deadline) throw new Error("settle: timed out");
+    await Bun.sleep(1);
+  }
+}
+
+const total = (xs: Uint8Array[]) => xs.reduce((s, x) => s + x.length, 0);
+
+describe("sink mode on the platform suite", () => {
+  test("an asynchronous suite refuses the synchronous API (results would come later)", () => {
+    let n = 1;
+    const random = (len: number) => new Uint8Array(len).fill(n++);
+    const init = startInitiator({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue, random, channel: { crypto: platform } });
+    const { channel } = acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue, message1: init.message1, channel: { crypto: platform } }).respond(psk);
+    expect(() => channel.write(text("x"))).toThrow(/needs a sink/);
+  });
+
+  test("property: the same messages give byte-identical wire records on noble and platform, in order", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(fc.integer({ min: 0, max: 1500 }), fc.integer({ min: 0, max: 200_000 })), { minLength: 1, maxLength: 12 }), fc.nat(1000), async (sizes, seed) => {
+        const ref = sinkPair(noble, {}, seed);
+        const fast = sinkPair(platform, {}, seed);
+        const msgs = sizes.map((n, i) => new Uint8Array(n).fill((i * 37 + seed) & 0xff));
+        for (const m of msgs) {
+          ref.a.c.send(m);
+          fast.a.c.send(m);
+        }
+        await settle(() => fast.a.io.wires.length === ref.a.io.wires.length && fast.a.c.queuedBytes === ref.a.c.queuedBytes);
+        expect(fast.a.io.wires.length).toBe(ref.a.io.wires.length);
+        for (const [i, w] of ref.a.io.wires.entries()) expect(Buffer.from(fast.a.io.wires[i]!).equals(Buffer.from(w))).toBe(true);
+        // and the receiving end opens them, in order, on both
+        for (const w of fast.a.io.wires) fast.b.c.take(w);
+        for (const w of ref.a.io.wires) ref.b.c.take(w);
+        await settle(() => fast.b.io.payloads.length === ref.b.io.payloads.length);
+        expect(fast.b.io.payloads.map((p) => Buffer.from(p).toString("hex"))).toEqual(ref.b.io.payloads.map((p) => Buffer.from(p).toString("hex")));
+        expect(fast.b.io.failures).toEqual([]);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  test("property: asynchronous delivery keeps the window; every message arrives intact and in order", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 150_000 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(5), { minLength: 1, maxLength: 100 }),
+        fc.boolean(),
+        async (sizes, schedule, manualRelease) => {
+          const { a, b } = sinkPair(platform, { manualRelease });
+          const sent = sizes.map((n, i) => new Uint8Array(n).fill(i + 1));
+          let next = 0;
+          let step = 0;
+          let inFlight = 0; // bytes a has sent that b has not taken yet
+          let taken = 0; // of a.io.wires
+          let grants = 0; // of b.io.wires
+          for (let guard = 0; guard < 20_000; guard++) {
+            const choice = schedule[step++ % schedule.length]!;
+            if (choice === 4 && manualRelease) b.c.release(); // and then one of the moves below
+            if (choice <= 1 && next < sent.length) a.c.send(sent[next++]!);
+            else if (choice <= 3 && taken < a.io.wires.length) b.c.take(a.io.wires[taken++]!);
+            else if (grants < b.io.wires.length) a.c.take(b.io.wires[grants++]!);
+            else if (taken < a.io.wires.length) b.c.take(a.io.wires[taken++]!);
+            else if (next < sent.length) a.c.send(sent[next++]!);
+            else if (b.io.payloads.length === sent.length) break;
+            else {
+              if (manualRelease) b.c.release();
+              await Bun.sleep(0);
+            }
+            if (guard % 20 === 19) await Bun.sleep(0); // whatever the schedule, sealing gets to finish
+            inFlight = total(a.io.wires.slice(taken));
+            if (inFlight > INITIAL_WINDOW || a.c.credit < 0) throw new Error(`over the window: ${inFlight}`);
+          }
+          expect(a.io.failures).toEqual([]);
+          expect(b.io.failures).toEqual([]);
+          expect(b.io.payloads.length).toBe(sent.length);
+          for (const [i, m] of sent.entries()) expect(Buffer.from(b.io.payloads[i]!).equals(Buffer.from(m))).toBe(true);
+          expect(a.c.queuedBytes).toBe(0);
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  test("a damaged bulk record fails once; nothing after it is delivered, even records opened sooner", async () => {
+    const { a, b } = sinkPair(platform);
+    a.c.send(new Uint8Array(60_000).fill(1));
+    a.c.send(text("small, after the big one"));
+    a.c.send(new Uint8Array(50_000).fill(2));
+    await settle(() => a.io.wires.length === 3);
+    expect(a.io.wires.map((w) => w.length)).toEqual([60_017, 41, 50_017]); // in nonce order
+    const bad = a.io.wires[0]!.slice();
+    bad[30_000]! ^= 4;
+    b.c.take(bad);
+    b.c.take(a.io.wires[1]!); // opened at once (short), but behind the bad one
+    b.c.take(a.io.wires[2]!);
+    await settle(() => b.io.failures.length > 0);
+    await Bun.sleep(20);
+    expect(b.io.failures.length).toBe(1);
+    expect(b.io.failures[0]!.message).toBe("channel: record rejected");
+    expect(b.io.payloads).toEqual([]);
+    expect(b.io.accepted).toBe(0);
+    expect(b.c.isDead).toBe(true);
+    b.c.take(a.io.wires[1]!); // dead: ignored, no second failure
+    b.c.send(text("more"));
+    expect(b.io.failures.length).toBe(1);
+    expect(b.io.wires).toEqual([]);
+  });
+
+  test("a data record longer than the remaining allowance is refused on arrival, before opening", () => {
+    const { a, b } = sinkPair(platform, { window: 8192 });
+    // a forged 9 KB record: it cannot be a credit record, and it is over b's whole window
+    b.c.take(new Uint8Array(9000));
+    expect(b.io.failures.length).toBe(1);
+    expect(b.io.failures[0]!.message).toBe("channel: record rejected");
+    void a;
+  });
+
+  test("queuedBytes counts records still being sealed; the record limit fails through the sink", async () => {
+    const big = sinkPair(platform);
+    big.a.c.send(new Uint8Array(200_000));
+    expect(big.a.io.wires).toEqual([]);
+    expect(big.a.c.queuedBytes).toBe(200_000); // nothing is on the wire until sealed
+    await settle(() => big.a.c.queuedBytes === 0);
+    expect(total(big.a.io.wires)).toBe(200_000 + 4 * 17);
+    const { a } = sinkPair(platform, { nonceLimit: 3 });
+    a.c.send(new Uint8Array(200_000)); // four records: the fourth is past the limit
+    expect(a.io.failures.length).toBe(1);
+    expect(a.io.failures[0]!.message).toBe("channel: session reached its record limit");
   });
 });
