@@ -30,7 +30,7 @@ const EXAMPLES: Record<string, string[]> = {
   "openscope share list": ["openscope share list", "openscope share list --json"],
   "openscope share extend": ["openscope share extend 3f2a9c0d1b7e --ttl 15m"],
   "openscope share revoke": ["openscope share revoke 3f2a9c0d1b7e"],
-  "openscope audit": ["openscope audit", "openscope audit --share 3f2a9c0d1b7e --json", "openscope audit --follow", "openscope audit --verify"],
+  "openscope audit": ["openscope audit", "openscope audit --share 3f2a9c0d1b7e --json", "openscope audit --follow", "openscope audit --json --since 24h >> siem.jsonl", "openscope audit --verify"],
   "openscope fingerprint": ["openscope fingerprint", "openscope fingerprint --json"],
   "openscope completion": ["openscope completion bash > /etc/bash_completion.d/openscope", "openscope completion zsh > \"${fpath[1]}/_openscope\"", "openscope completion fish > ~/.config/fish/completions/openscope.fish"],
   "openscope-relay": ["openscope-relay --listen 0.0.0.0:8443 --tokens-file /etc/openscope-relay/tokens.txt", "openscope-relay --listen 0.0.0.0:443 --tokens-file tokens.txt --tls-cert cert.pem --tls-key key.pem"],

@@ -174,9 +174,13 @@ export class AuditLog {
   }
 
   /** Rows in seq order; a row whose body does not parse is left out (verify() names it). */
-  list(filter: { shareId?: string; afterSeq?: number; limit?: number } = {}): AuditRow[] {
+  list(filter: { shareId?: string; afterSeq?: number; sinceAt?: number; limit?: number } = {}): AuditRow[] {
     const where: string[] = ["seq > $after"];
     const params: Record<string, string | number> = { after: filter.afterSeq ?? 0 };
+    if (filter.sinceAt !== undefined) {
+      where.push("at >= $since");
+      params.since = filter.sinceAt;
+    }
     if (filter.shareId !== undefined) {
       where.push("share_id = $shareId");
       params.shareId = filter.shareId;
