@@ -1,15 +1,17 @@
-// What the recipient's commands share: where the key and known-daemons file live, reading the
-// parent's flags (citty hides them from subcommands), connecting with fingerprint confirmation,
-// and the passport card.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// What the recipient's commands share: where the key and config live, reading the parent's flags
+// (citty hides them from subcommands), connecting with fingerprint confirmation (the decision is
+// lib/client/known-daemons.ts), and the passport card.
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { ClientSession, sessionKeys, type Hello } from "../../lib/client/session.ts";
 import type { Constraint } from "../../lib/capability/constraint.ts";
 import { formatDuration } from "../../lib/units.ts";
 import { connectionError, usageError } from "../../lib/errors.ts";
-import { decodeHandle } from "../../lib/wire/handle.ts";
+import { decodeHandle, type Handle } from "../../lib/wire/handle.ts";
+import { fingerprint, fingerprintMatches } from "../../lib/crypto/fingerprint.ts";
+import { knownDaemonsPath, knownFingerprint, rememberDaemon, trustOf } from "../../lib/client/known-daemons.ts";
 import { readRecipientKey } from "../../lib/host/keyfile.ts";
 import { paint } from "../output.ts";
 
@@ -35,32 +37,57 @@ export function hasFlag(name: string, argv = process.argv.slice(2)): boolean {
   return argv.includes(`--${name}`);
 }
 
-// ---- known daemons: "<daemon name> <fingerprint>" per line, as OpenSSH's known_hosts ----
-
-function knownDaemonsPath(): string {
-  return join(configDir(), "known_daemons");
-}
-
-function knownFingerprint(name: string): string | undefined {
-  const file = knownDaemonsPath();
-  if (!existsSync(file)) return undefined;
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const [n, fp] = line.trim().split(/\s+/);
-    if (n === name && fp) return fp;
-  }
-  return undefined;
-}
-
-function rememberDaemon(name: string, fp: string): void {
-  const file = knownDaemonsPath();
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const kept = existsSync(file) ? readFileSync(file, "utf8").split("\n").filter((l) => l.trim() && l.trim().split(/\s+/)[0] !== name) : [];
-  writeFileSync(file, [...kept, `${name} ${fp}`].join("\n") + "\n", { mode: 0o600 });
-}
-
 export interface Connected {
   session: ClientSession;
   hello: Hello;
+}
+
+/** handle → key: reads the handle from --passport and, for a sealed one, the recipient key. */
+function openHandle(): { handle: Handle; privateKey: Uint8Array | undefined } {
+  const handleText = globalFlag("passport");
+  if (!handleText) throw usageError("no handle given", ["pass the handle the operator sent: --passport <handle>"]);
+  const handle = decodeHandle(handleText);
+  if (handle.secret.kind !== "sealed") return { handle, privateKey: undefined };
+  const keyPath = globalFlag("key") ?? defaultKeyPath();
+  if (!existsSync(keyPath)) {
+    throw usageError(`this handle is sealed to a recipient key, and there is no key at ${keyPath}`, [
+      "create one with: openscope-reflect-client keygen, send the public key to the operator, or pass --key FILE",
+    ]);
+  }
+  return { handle, privateKey: readRecipientKey(keyPath).privateKey };
+}
+
+/** --fingerprint, when given, must name the handle's daemon key before anything is dialed. */
+function checkPinnedFingerprint(handle: Handle, expected: string | undefined): void {
+  if (expected === undefined || fingerprintMatches(handle.daemonPublicKey, expected)) return;
+  throw connectionError(`fingerprint mismatch: the handle's daemon is ${fingerprint(handle.daemonPublicKey)}, not ${expected.trim()}`, [
+    "do not connect; ask the operator to read `openscope fingerprint` to you again",
+  ]);
+}
+
+/** A person at a TTY reads the fingerprint and answers y/N. */
+async function confirmAtTty(hello: Hello): Promise<boolean> {
+  process.stderr.write(`daemon "${hello.daemonName}" fingerprint: ${paint(hello.fingerprint, "bold", process.stderr)}\n`);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = (await rl.question("Does it match what the operator read to you? [y/N] ")).trim().toLowerCase();
+  rl.close();
+  return answer === "y" || answer === "yes";
+}
+
+function keyChangedError(hello: Hello, was: string, file: string): Error {
+  process.stderr.write(
+    [
+      "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
+      "@    WARNING: THE DAEMON'S KEY HAS CHANGED                @",
+      "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
+      `daemon "${hello.daemonName}" was ${was}`,
+      `it now presents ${hello.fingerprint}`,
+      "",
+    ].join("\n"),
+  );
+  return connectionError(`the key of daemon "${hello.daemonName}" changed; refusing to connect`, [
+    `if the operator confirms the new fingerprint, pass --fingerprint or remove the line from ${file}`,
+  ]);
 }
 
 /**
@@ -68,62 +95,35 @@ export interface Connected {
  * match exactly; else a known daemon must match; else a person confirms at a TTY (y/N).
  */
 export async function connectToShare(opts: { interactiveConfirm: boolean; events?: ConstructorParameters<typeof ClientSession>[2] }): Promise<Connected> {
-  const handleText = globalFlag("passport");
-  if (!handleText) throw usageError("no handle given", ["pass the handle the operator sent: --passport <handle>"]);
-  const handle = decodeHandle(handleText);
-  const keyPath = globalFlag("key") ?? defaultKeyPath();
-  let privateKey: Uint8Array | undefined;
-  if (handle.secret.kind === "sealed") {
-    if (!existsSync(keyPath)) {
-      throw usageError(`this handle is sealed to a recipient key, and there is no key at ${keyPath}`, [
-        "create one with: openscope-reflect-client keygen, send the public key to the operator, or pass --key FILE",
-      ]);
-    }
-    privateKey = readRecipientKey(keyPath).privateKey;
-  }
+  const { handle, privateKey } = openHandle();
   const session = new ClientSession(handle, sessionKeys(handle, privateKey), opts.events);
   const expected = globalFlag("fingerprint");
-  if (expected !== undefined && expected.trim() !== session.daemonFingerprint) {
-    throw connectionError(`fingerprint mismatch: the handle's daemon is ${session.daemonFingerprint}, not ${expected.trim()}`, [
-      "do not connect; ask the operator to read `openscope fingerprint` to you again",
-    ]);
-  }
+  checkPinnedFingerprint(handle, expected);
   const hello = await session.connect();
-  const known = knownFingerprint(hello.daemonName);
-  if (expected !== undefined) {
-    rememberDaemon(hello.daemonName, hello.fingerprint);
-  } else if (known === hello.fingerprint) {
-    // confirmed before
-  } else if (known !== undefined) {
-    session.close();
-    process.stderr.write(
-      [
-        "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
-        "@    WARNING: THE DAEMON'S KEY HAS CHANGED                @",
-        "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
-        `daemon "${hello.daemonName}" was ${known}`,
-        `it now presents ${hello.fingerprint}`,
-        "",
-      ].join("\n"),
-    );
-    throw connectionError(`the key of daemon "${hello.daemonName}" changed; refusing to connect`, [
-      `if the operator confirms the new fingerprint, pass --fingerprint or remove the line from ${knownDaemonsPath()}`,
-    ]);
-  } else if (opts.interactiveConfirm && process.stdin.isTTY) {
-    process.stderr.write(`daemon "${hello.daemonName}" fingerprint: ${paint(hello.fingerprint, "bold", process.stderr)}\n`);
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    const answer = (await rl.question("Does it match what the operator read to you? [y/N] ")).trim().toLowerCase();
-    rl.close();
-    if (answer !== "y" && answer !== "yes") {
+  const file = knownDaemonsPath(configDir());
+  const trust = trustOf(expected !== undefined, knownFingerprint(file, hello.daemonName), hello.fingerprint);
+  switch (trust.kind) {
+    case "known":
+      break;
+    case "pinned":
+      rememberDaemon(file, hello.daemonName, hello.fingerprint);
+      break;
+    case "changed":
       session.close();
-      throw connectionError("fingerprint not confirmed; disconnected");
-    }
-    rememberDaemon(hello.daemonName, hello.fingerprint);
-  } else {
-    session.close();
-    throw connectionError(`daemon "${hello.daemonName}" is not known yet; confirm its fingerprint`, [
-      `if the operator read you ${hello.fingerprint}, pass --fingerprint '${hello.fingerprint}'`,
-    ]);
+      throw keyChangedError(hello, trust.was, file);
+    case "unknown":
+      if (!opts.interactiveConfirm || !process.stdin.isTTY) {
+        session.close();
+        throw connectionError(`daemon "${hello.daemonName}" is not known yet; confirm its fingerprint`, [
+          `if the operator read you ${hello.fingerprint}, pass --fingerprint '${hello.fingerprint}'`,
+        ]);
+      }
+      if (!(await confirmAtTty(hello))) {
+        session.close();
+        throw connectionError("fingerprint not confirmed; disconnected");
+      }
+      rememberDaemon(file, hello.daemonName, hello.fingerprint);
+      break;
   }
   return { session, hello };
 }

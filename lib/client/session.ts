@@ -6,7 +6,6 @@ import { sharePrologue, type Channel } from "../wire/channel.ts";
 import { cryptoFromEnv } from "../platform/crypto.ts";
 import type { NoiseCrypto } from "../noise/crypto.ts";
 import { connectionError, OpenScopeError, shareOverError, usageError } from "../errors.ts";
-import { fingerprint } from "../crypto/fingerprint.ts";
 import { type Handle } from "../wire/handle.ts";
 import { generateX25519, x25519Public } from "../crypto/keys.ts";
 import { encodeMessage, type ClientMessage, type DaemonMessage, type OutputChunk, type VerbInfo } from "../wire/rpc.ts";
@@ -77,10 +76,6 @@ export class ClientSession {
     private readonly events: SessionEvents = {},
   ) {
     this.ridText = toBase64url(handle.rid);
-  }
-
-  get daemonFingerprint(): string {
-    return fingerprint(this.handle.daemonPublicKey);
   }
 
   get clientPublicKey(): Uint8Array {
