@@ -3,7 +3,7 @@
 // the prompt, plain messages on deny, expiry and revoke. On piped stdin it reads one command a
 // line, which makes it scriptable too.
 import { createInterface, type Interface } from "node:readline";
-import type { ClientSession } from "../../lib/client/session.ts";
+import type { ClientSession, SessionEvents } from "../../lib/client/session.ts";
 import { formatDuration } from "../../lib/units.ts";
 import { ExitCode, OpenScopeError } from "../../lib/errors.ts";
 import type { VerbInfo } from "../../lib/wire/rpc.ts";
@@ -18,47 +18,56 @@ const HELP = `commands:
   quit                    disconnect (Ctrl-D, or Ctrl-C on an empty line)
 Ctrl-C cancels a running call, or drops the line being typed.`;
 
-export async function runInteractive(): Promise<number> {
-  let ended: { state: string; message: string } | undefined;
-  let rl: Interface | undefined;
-  let running: { id: number } | undefined;
-  let rlClosed = false;
-  const warned = new Set<number>();
-  const tty = Boolean(process.stdin.isTTY);
-  // The session's hello is replaced on each reconnect and updated on each extension.
-  const left = () => timeLeft(session.hello ?? hello);
-  /** Redraws the prompt line (keeping what was typed) when the person is at it. */
-  const redraw = () => {
-    if (!tty || !rl || rlClosed || running || ended) return;
-    rl.setPrompt(`[${formatDuration(left())} left] openscope> `);
-    rl.prompt(true);
-  };
-  const { session, hello } = await connectToShare({
-    interactiveConfirm: true,
-    events: {
-      onEnded: (state, message) => {
-        ended = { state, message };
-        process.stderr.write(`\n${paint(`share ${message}`, "yellow", process.stderr)}; disconnected\n`);
-        rl?.close();
-      },
-      onReconnecting: (n) => process.stderr.write(`${tty ? "\n" : ""}connection lost; reconnecting (attempt ${n})…\n`),
-      onReconnected: () => {
-        process.stderr.write("reconnected\n");
-        redraw();
-      },
-      onExpiry: () => {
-        warned.clear();
-        process.stderr.write(`\nthe operator changed the share's expiry: ${formatDuration(left())} left\n`);
-        redraw();
-      },
-    },
-  });
-  printPassportCard(hello);
-  const verbs = await session.list();
-  printVerbs(verbs);
-  const verbNames = verbs.map((v) => v.name);
+/** The prompt's state while the session runs: what the countdown, Ctrl-C and the events read. */
+class Prompt {
+  readonly tty = Boolean(process.stdin.isTTY);
+  readonly warned = new Set<number>();
+  rl: Interface | undefined;
+  rlClosed = false;
+  running: { id: number } | undefined;
+  ended: { state: string; message: string } | undefined;
+  /** The session's hello is replaced on each reconnect and updated on each extension. */
+  left: () => number = () => 0;
 
-  const completer = (line: string): [string[], string] => {
+  /** Shows the prompt (with the time left) when a person is at it. */
+  show(keepLine = false): void {
+    if (!this.tty || !this.rl || this.rlClosed) return;
+    this.rl.setPrompt(`[${formatDuration(this.left())} left] openscope> `);
+    this.rl.prompt(keepLine);
+  }
+
+  /** Redraws the prompt line (keeping what was typed) when the person is at it, not mid-call. */
+  redraw(): void {
+    if (this.running || this.ended) return;
+    this.show(true);
+  }
+}
+
+/** What the prompt prints when the session ends, reconnects or has its expiry changed. */
+function sessionEvents(p: Prompt): SessionEvents {
+  return {
+    onEnded: (state, message) => {
+      p.ended = { state, message };
+      process.stderr.write(`\n${paint(`share ${message}`, "yellow", process.stderr)}; disconnected\n`);
+      p.rl?.close();
+    },
+    onReconnecting: (n) => process.stderr.write(`${p.tty ? "\n" : ""}connection lost; reconnecting (attempt ${n})…\n`),
+    onReconnected: () => {
+      process.stderr.write("reconnected\n");
+      p.redraw();
+    },
+    onExpiry: () => {
+      p.warned.clear();
+      process.stderr.write(`\nthe operator changed the share's expiry: ${formatDuration(p.left())} left\n`);
+      p.redraw();
+    },
+  };
+}
+
+/** Tab completion: verb names (and the prompt's own commands), then k=v words for the verb's params. */
+export function verbCompleter(verbs: VerbInfo[]): (line: string) => [string[], string] {
+  const verbNames = verbs.map((v) => v.name);
+  return (line) => {
     const words = line.split(/\s+/);
     const verbWordIndex = words[0] === "call" ? 1 : 0;
     if (words.length - 1 === verbWordIndex) {
@@ -70,46 +79,48 @@ export async function runInteractive(): Promise<number> {
     const last = words[words.length - 1] ?? "";
     if (!verb) return [[], last];
     const candidates: string[] = [];
-    for (const [name, p] of Object.entries(verb.params)) {
-      if (p.constraint.kind === "enum") for (const value of p.constraint.values) candidates.push(`${name}=${value}`);
+    for (const [name, param] of Object.entries(verb.params)) {
+      if (param.constraint.kind === "enum") for (const value of param.constraint.values) candidates.push(`${name}=${value}`);
       else candidates.push(`${name}=`);
     }
     return [finishUnique(candidates.filter((c) => c.startsWith(last))), last];
   };
+}
 
-  rl = createInterface({ input: process.stdin, output: process.stderr, completer, terminal: tty });
-  rl.on("close", () => (rlClosed = true)); // a redraw after close would throw
-  const prompt = () => {
-    if (!tty) return;
-    rl!.setPrompt(`[${formatDuration(left())} left] openscope> `);
-    rl!.prompt();
-  };
-  // The countdown: the prompt ticks each second, and a warning line at 5 minutes and 1 minute left.
-  const countdown = setInterval(() => {
-    if (dueWarning(left(), warned)) {
-      process.stderr.write(`\n${paint(`${formatDuration(left())} left in this share`, "yellow", process.stderr)}\n`);
+/** The countdown: the prompt ticks each second, and a warning line at 5 minutes and 1 minute left. */
+function startCountdown(p: Prompt): ReturnType<typeof setInterval> {
+  return setInterval(() => {
+    if (dueWarning(p.left(), p.warned)) {
+      process.stderr.write(`\n${paint(`${formatDuration(p.left())} left in this share`, "yellow", process.stderr)}\n`);
     }
-    redraw();
+    p.redraw();
   }, 1000);
+}
+
+/** Ctrl-C cancels a running call; else, as in a shell, it drops the line being typed; on an empty line it disconnects. */
+function handleInterrupt(p: Prompt, session: ClientSession, rl: Interface): void {
   rl.on("SIGINT", () => {
-    if (running) {
-      session.cancel(running.id);
+    if (p.running) {
+      session.cancel(p.running.id);
       process.stderr.write("\ncancelling…\n");
-    } else if (rl!.line) {
-      // As in a shell: Ctrl-C drops the line being typed; on an empty line it disconnects.
+    } else if (rl.line) {
       process.stderr.write("^C\n");
-      rl!.write(null, { ctrl: true, name: "e" });
-      rl!.write(null, { ctrl: true, name: "u" });
+      rl.write(null, { ctrl: true, name: "e" });
+      rl.write(null, { ctrl: true, name: "u" });
     } else {
-      rl!.close();
+      rl.close();
     }
   });
-  prompt();
+}
+
+/** Reads commands until quit, end of input or the share's end; returns the last call's exit code. */
+async function readCommands(p: Prompt, rl: Interface, session: ClientSession, verbs: VerbInfo[]): Promise<number> {
   let exitCode: number = ExitCode.ok;
+  p.show();
   for await (const raw of rl) {
     const line = raw.trim();
     if (!line || line.startsWith("#")) {
-      prompt();
+      p.show();
       continue;
     }
     const words = line.split(/\s+/);
@@ -118,16 +129,33 @@ export async function runInteractive(): Promise<number> {
     else if (words[0] === "list" || words[0] === "verbs") printVerbs(verbs);
     else {
       const [verb, ...rest] = words[0] === "call" ? words.slice(1) : words;
-      exitCode = await runOne(session, verb ?? "", rest, verbs, (r) => (running = r));
-      running = undefined;
-      if (ended) break;
+      exitCode = await runOne(session, verb ?? "", rest, verbs, (r) => (p.running = r));
+      p.running = undefined;
+      if (p.ended) break;
     }
-    prompt();
+    p.show();
   }
+  return exitCode;
+}
+
+export async function runInteractive(): Promise<number> {
+  const p = new Prompt();
+  const { session, hello } = await connectToShare({ interactiveConfirm: true, events: sessionEvents(p) });
+  p.left = () => timeLeft(session.hello ?? hello);
+  printPassportCard(hello);
+  const verbs = await session.list();
+  printVerbs(verbs);
+
+  const rl = createInterface({ input: process.stdin, output: process.stderr, completer: verbCompleter(verbs), terminal: p.tty });
+  p.rl = rl;
+  rl.on("close", () => (p.rlClosed = true)); // a redraw after close would throw
+  const countdown = startCountdown(p);
+  handleInterrupt(p, session, rl);
+  const exitCode = await readCommands(p, rl, session, verbs);
   clearInterval(countdown);
   session.close();
-  if (ended) return ExitCode.shareOver;
-  return tty ? ExitCode.ok : exitCode;
+  if (p.ended) return ExitCode.shareOver;
+  return p.tty ? ExitCode.ok : exitCode;
 }
 
 async function runOne(session: ClientSession, verb: string, words: string[], verbs: VerbInfo[], setRunning: (r: { id: number }) => void): Promise<number> {
