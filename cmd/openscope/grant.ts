@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { readCatalogFile } from "../../lib/host/catalog-file.ts";
 import { usageError } from "../../lib/errors.ts";
-import { grantVerbsFromSpecs, mergeGrantVerbs, type GrantVerbs } from "../../lib/capability/grant.ts";
+import { grantVerbsFromSpecs, mergeGrantVerbs } from "../../lib/capability/grant.ts";
 import { checkName } from "../../lib/host/home.ts";
 import { parseVerbSpec } from "../../lib/capability/verbspec.ts";
 import { tokenSha256 } from "../../lib/store/store.ts";
@@ -24,7 +24,7 @@ const add = defineCommand({
     const catalog = readCatalogFile(paths.catalog);
     const added = grantVerbsFromSpecs(catalog, specs);
     const grant = await withStore(paths, (store, audit) => {
-      const existing = (store.getGrant(agent)?.verbs ?? {}) as GrantVerbs;
+      const existing = store.getGrant(agent)?.verbs ?? {};
       const g = store.putGrant(agent, mergeGrantVerbs(existing, added));
       const token = ensureAgentToken(paths, agent);
       store.setAgentCredential(agent, tokenSha256(token));
@@ -33,7 +33,7 @@ const add = defineCommand({
     });
     if (args.json) return printJson(grant);
     log.success(`agent ${agent} now holds ${Object.keys(grant.verbs).length} verb(s) (grant revision ${grant.revision})`);
-    printTable(["VERB", "ALLOWED"], grantRows(grant.verbs as GrantVerbs).map((r) => [r.verb, r.params]));
+    printTable(["VERB", "ALLOWED"], grantRows(grant.verbs).map((r) => [r.verb, r.params]));
   },
 });
 
@@ -45,7 +45,7 @@ const list = defineCommand({
     const grants = await withStore(paths, (s) => s.listGrants().filter((g) => !args.agent || g.agent === args.agent));
     if (args.json) return printJson(grants);
     if (grants.length === 0) return log.info("no grants yet; add one with: openscope grant add --agent NAME --verb VERB");
-    const rows = grants.flatMap((g) => grantRows(g.verbs as GrantVerbs).map((r) => [g.agent, String(g.revision), r.verb, r.params]));
+    const rows = grants.flatMap((g) => grantRows(g.verbs).map((r) => [g.agent, String(g.revision), r.verb, r.params]));
     printTable(["AGENT", "REV", "VERB", "ALLOWED"], rows);
   },
 });
@@ -64,15 +64,17 @@ const revoke = defineCommand({
     const verbs = repeatedFlag(rawArgs, "verb");
     if (!args.all && verbs.length === 0) throw usageError("say what to revoke: --verb VERB (repeatable) or --all");
     await withStore(paths, (store, audit) => {
-      const grant = store.getGrant(agent);
-      if (!grant) throw usageError(`agent "${agent}" has no grant`);
+      const noGrant = () => usageError(`agent "${agent}" has no grant`);
       if (args.all) {
-        store.deleteGrant(agent);
+        // Not read first: --all also clears a stored grant that no longer parses.
+        if (!store.deleteGrant(agent)) throw noGrant();
         audit.append({ kind: "grant.changed", agent, detail: "revoked all" });
         log.success(`agent ${agent} holds no verbs now; live shares of ${agent} are denied from now on`);
         return;
       }
-      const remaining = { ...(grant.verbs as GrantVerbs) };
+      const grant = store.getGrant(agent);
+      if (!grant) throw noGrant();
+      const remaining = { ...grant.verbs };
       for (const v of verbs) {
         if (!(v in remaining)) throw usageError(`agent "${agent}" holds no verb "${v}"`, [`see: openscope grant list --agent ${agent}`]);
         delete remaining[v];

@@ -4,7 +4,6 @@
 import { defineCommand, type CommandDef } from "citty";
 import { readCatalogFile } from "../../lib/host/catalog-file.ts";
 import { usageError } from "../../lib/errors.ts";
-import type { GrantVerbs } from "../../lib/capability/grant.ts";
 import type { VerbDef } from "../../lib/capability/catalog.ts";
 import { checkName } from "../../lib/host/home.ts";
 import { buildPackToml } from "../../lib/host/packs/pack.ts";
@@ -39,7 +38,7 @@ async function listVerbs(args: ListArgs): Promise<void> {
     const agent = checkName("agent", args.agent);
     const grant = await withStore(paths, (s) => s.getGrant(agent));
     if (!grant) throw usageError(`agent "${agent}" has no grant`, [`grant verbs with: openscope grant add --agent ${agent} --verb …`]);
-    const verbs = grant.verbs as GrantVerbs;
+    const verbs = grant.verbs;
     const rows = Object.entries(verbs).map(([name, params]) => ({ name, summary: catalog.get(name)?.summary ?? "", params }));
     if (args.json) return printJson(rows);
     printTable(["VERB", "ALLOWED", "SUMMARY"], rows.map((r) => [r.name, describeParams(r.params), r.summary]));

@@ -1,6 +1,7 @@
 // Constraints on one verb parameter (SPEC.md §4.1): an enum of values, an inclusive integer range,
 // or an anchored pattern (lib/pattern.ts). Owns admission of a raw wire value, the subset order
 // that attenuation relies on, validation of a constraint's own shape, and its human description.
+import * as v from "valibot";
 import { usageError } from "../errors.ts";
 import { MAX_VALUE_LENGTH, compilePattern, matchPattern } from "./pattern.ts";
 
@@ -10,6 +11,22 @@ export type Constraint =
   | { kind: "pattern"; pattern: string }; // anchored regex source (^…$)
 
 export { MAX_VALUE_LENGTH };
+
+const SafeInt = v.pipe(v.number(), v.safeInteger());
+
+/**
+ * A constraint's JSON shape wherever one is read back (a passport, a stored grant, the RPC verb
+ * list). The kinds are closed: an unknown kind fails. validateConstraint checks the rest.
+ */
+export const ConstraintSchema = v.variant(
+  "kind",
+  [
+    v.strictObject({ kind: v.literal("enum"), values: v.array(v.string()) }),
+    v.strictObject({ kind: v.literal("range"), min: SafeInt, max: SafeInt }),
+    v.strictObject({ kind: v.literal("pattern"), pattern: v.string() }),
+  ],
+  (issue) => `unknown constraint kind ${issue.received}`,
+);
 /** Most values an enum may list. */
 export const MAX_ENUM_VALUES = 256;
 /** A range ⊆ enum/pattern check enumerates at most this many integers (else: not a subset). */

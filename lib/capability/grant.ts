@@ -1,17 +1,34 @@
 // Grants and attenuation (SPEC.md §4): a principal's verbs with a constraint on every parameter,
 // built from `--verb` specs against the catalog, and narrowed into a passport's verbs by
 // `attenuate`, which can only remove authority. A missing constraint never means "any".
-import { type Catalog, type VerbDef } from "./catalog.ts";
-import { type Constraint, admits, describeConstraint, displayValue, isSubset } from "./constraint.ts";
+import * as v from "valibot";
+import { PARAM_NAME, VERB_NAME, type Catalog, type VerbDef } from "./catalog.ts";
+import { type Constraint, ConstraintSchema, admits, describeConstraint, displayValue, isSubset, validateConstraint } from "./constraint.ts";
 import { deniedError, usageError } from "../errors.ts";
 import { type Pin, type VerbSpec, describePin, pinConstraint } from "./verbspec.ts";
 
 export type GrantVerbs = Record<string, Record<string, Constraint>>; // every param of each verb present
-export interface Grant {
-  agent: string;
-  id: string;
-  revision: number;
-  verbs: GrantVerbs;
+
+/** The JSON shape of grant verbs (a stored grant, a passport's verbs). */
+export const GrantVerbsSchema = v.record(
+  v.pipe(v.string(), v.regex(VERB_NAME, "bad verb name")),
+  v.record(v.pipe(v.string(), v.regex(PARAM_NAME, "bad parameter name")), ConstraintSchema),
+);
+
+/**
+ * Grant verbs read back from storage: the schema, then each constraint's own rules, so a row
+ * edited outside openscope is refused rather than trusted. Throws usage `${where}: …`.
+ */
+export function parseGrantVerbs(json: unknown, where: string): GrantVerbs {
+  const r = v.safeParse(GrantVerbsSchema, json);
+  if (!r.success) {
+    const issue = r.issues[0];
+    const path = (issue.path ?? []).map((x) => String(x.key)).join(".");
+    throw usageError(`${where}: ${path ? `${path}: ` : ""}${issue.message}`);
+  }
+  for (const [verb, params] of Object.entries(r.output))
+    for (const [param, c] of Object.entries(params)) validateConstraint(c, `${where}: ${verb}.${param}`);
+  return r.output;
 }
 
 function catalogVerb(catalog: Catalog, verb: string, where: string): VerbDef {

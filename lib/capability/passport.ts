@@ -6,8 +6,7 @@ import * as v from "valibot";
 import { type Constraint, validateConstraint } from "./constraint.ts";
 import { LIMITS, lifetimeWithinCap } from "./limits.ts";
 import { OpenScopeError, usageError } from "../errors.ts";
-import type { GrantVerbs } from "./grant.ts";
-import { PARAM_NAME, VERB_NAME } from "./catalog.ts";
+import { GrantVerbsSchema, type GrantVerbs } from "./grant.ts";
 import { decodeBase64url, toBase64url } from "../bytes.ts";
 
 export interface Passport {
@@ -43,17 +42,6 @@ const b64urlBytes = (n: number, what: string) =>
 const Label = v.pipe(v.string(), v.minLength(1), v.maxLength(256), v.regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, "must be printable ASCII"));
 const SafeInt = v.pipe(v.number(), v.safeInteger());
 
-// Constraint kinds are an open-looking variant, closed here: an unknown kind fails verification.
-const ConstraintSchema = v.variant(
-  "kind",
-  [
-    v.strictObject({ kind: v.literal("enum"), values: v.array(v.string()) }),
-    v.strictObject({ kind: v.literal("range"), min: SafeInt, max: SafeInt }),
-    v.strictObject({ kind: v.literal("pattern"), pattern: v.string() }),
-  ],
-  (issue) => `unknown constraint kind ${issue.received}`,
-);
-
 const PassportSchema = v.strictObject({
   v: v.literal(1),
   id: b64urlBytes(16, "id"),
@@ -63,7 +51,7 @@ const PassportSchema = v.strictObject({
     v.strictObject({ kind: v.literal("key"), publicKey: b64urlBytes(32, "recipient key") }),
     v.strictObject({ kind: v.literal("bearer") }),
   ]),
-  verbs: v.record(v.pipe(v.string(), v.regex(VERB_NAME, "bad verb name")), v.record(v.pipe(v.string(), v.regex(PARAM_NAME, "bad parameter name")), ConstraintSchema)),
+  verbs: GrantVerbsSchema,
   issuedAt: SafeInt,
   expiresAt: SafeInt,
   grantId: Label,

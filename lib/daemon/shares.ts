@@ -1,31 +1,23 @@
-// Live shares: opening (attenuate → passport → handle), the relay leg and session of each,
-// lifetime (expiry timers, extend, revoke, the 10-minute lingering leg of an ended share) and
-// recovery after a restart. The only writer of share state in a running daemon.
-import { randomBytes } from "node:crypto";
-import type { AuditLog } from "../store/audit.ts";
-import { sharePrologue } from "../wire/channel.ts";
-import type { Catalog } from "../capability/catalog.ts";
-import { deniedError, OpenScopeError, shareOverError, usageError } from "../errors.ts";
-import { parseShareTtl } from "../capability/limits.ts";
-import { startVerb, type RunningVerb } from "../exec/process.ts";
-import { attenuate, type GrantVerbs } from "../capability/grant.ts";
-import { encodeHandle } from "../wire/handle.ts";
-import { decodePublicKey } from "../crypto/keys.ts";
-import type { DaemonIdentity } from "../host/keyfile.ts";
-import { renderArgv, renderSshArgv } from "../exec/argv.ts";
-import { decodePassportUnverified, signPassport, type Passport } from "../capability/passport.ts";
-import type { ShareState } from "../capability/policy.ts";
-import { sealToRecipient } from "../crypto/sealedbox.ts";
+// Live shares in a running daemon: each share's relay leg and session, its timers (expiry, the
+// 10-minute linger of an ended share), the store writes and audit rows of its life, and recovery
+// after a restart. Issuance and the lifetime rules are pure (lib/share/); this module is wiring
+// and timers only, and the only writer of share state in a running daemon.
+import type { AuditEvent, AuditLog } from "../store/audit.ts";
 import type { ShareRow, Store } from "../store/store.ts";
-import { parseVerbSpec } from "../capability/verbspec.ts";
+import type { Catalog } from "../capability/catalog.ts";
+import type { GrantVerbs } from "../capability/grant.ts";
+import type { ShareState } from "../capability/policy.ts";
+import { shareOverError, usageError } from "../errors.ts";
+import type { DaemonIdentity } from "../host/keyfile.ts";
+import { defaultRandom, type Random } from "../noise/crypto.ts";
+import { sharePrologue } from "../wire/channel.ts";
+import { issueShare, type ShareRequest } from "../share/issue.ts";
+import { afterRestart, currentState, delayUntil, extendShare, lingerEndsAt } from "../share/lifetime.ts";
+import type { OpenedShare, ShareSummary } from "../control/api.ts";
 import { RelayLeg } from "./relay-leg.ts";
 import type { RunningVerbs } from "./running-verbs.ts";
-import { DaemonSession } from "./session.ts";
-import { toBase64url } from "../bytes.ts";
-import type { OpenedShare, ShareSummary } from "../control/api.ts";
-
-/** An ended share keeps its relay leg this long, to tell a late recipient why (SPEC.md §15.4). */
-export const LINGER_MS = 10 * 60_000;
+import { DaemonSession, type SessionHost } from "./session.ts";
+import { runVerb } from "./verb-runner.ts";
 
 export interface ShareManagerDeps {
   store: Store;
@@ -39,15 +31,9 @@ export interface ShareManagerDeps {
   /** Where running verbs are recorded, so a restart can end what a killed daemon left. */
   runningVerbs?: RunningVerbs;
   now?: () => number;
+  /** Randomness for ids, rendezvous ids, session secrets and seals (default: the platform's CSPRNG). */
+  random?: Random;
   log: (line: string) => void;
-}
-
-export interface OpenShareRequest {
-  agent: string;
-  verbs: string[];
-  to?: string;
-  bearer?: boolean;
-  ttl: string;
 }
 
 interface LiveShare {
@@ -58,26 +44,26 @@ interface LiveShare {
   lingerTimer?: ReturnType<typeof setTimeout>;
 }
 
+type Relay = NonNullable<ShareManagerDeps["relay"]>;
+
 export class ShareManager {
   private readonly shares = new Map<string, LiveShare>();
   private readonly now: () => number;
+  private readonly random: Random;
 
   constructor(private readonly deps: ShareManagerDeps) {
     this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? defaultRandom;
   }
 
   /** After a restart: live shares come back (never wider), ended ones linger or go. */
   async recover(): Promise<void> {
     this.closeOrphanedCalls();
     for (const row of this.deps.store.listShares()) {
-      const now = this.now();
-      if (row.state === "live" && row.expiresAt <= now) {
-        this.markEnded(row, "expired", row.expiresAt);
-      }
-      const endedAt = row.state === "live" ? null : (row.endedAt ?? row.expiresAt);
-      if (endedAt !== null && endedAt + LINGER_MS <= now) continue;
-      if (!this.deps.relay) continue;
-      const live = this.attach(row);
+      const { expire, attach } = afterRestart(row, this.now());
+      if (expire) this.markEnded(row, "expired", row.expiresAt);
+      if (!attach || !this.deps.relay) continue;
+      const live = this.attach(row, this.deps.relay);
       live.leg.start().catch((e) => this.deps.log(`share ${row.id}: ${(e as Error).message}; retrying`));
     }
   }
@@ -98,73 +84,23 @@ export class ShareManager {
     }
   }
 
-  async open(req: OpenShareRequest): Promise<OpenedShare> {
-    const { store, identity } = this.deps;
-    if (!this.deps.relay) {
-      throw usageError("no relay configured", ["start the daemon with --relay wss://… --relay-token …, or set relay and relay_token in config.toml"]);
-    }
-    if (req.verbs.length === 0) throw usageError("share open needs at least one --verb");
-    if (Boolean(req.to) === Boolean(req.bearer)) {
-      throw usageError("say who may connect: --to <alias> or --bearer (exactly one)");
-    }
-    const ttlMs = parseShareTtl(req.ttl);
-    const specs = req.verbs.map((v) => parseVerbSpec(v));
-    const grant = store.getGrant(req.agent);
-    if (!grant) throw deniedError(`agent "${req.agent}" has no grant`, [`root grants verbs with: openscope grant add --agent ${req.agent} --verb …`]);
-    const catalog = this.deps.catalog();
-    const verbs = attenuate(catalog, grant.verbs as GrantVerbs, specs);
-    let recipientKey: Uint8Array | null = null;
-    if (req.to) {
-      const r = store.getRecipient(req.to);
-      if (!r) throw usageError(`unknown recipient "${req.to}"`, ["register it with: openscope recipients add <alias> <public-key>"]);
-      recipientKey = decodePublicKey(r.publicKey);
-    }
-    const now = this.now();
-    const expiresAt = now + ttlMs;
-    const passport: Passport = {
-      v: 1,
-      id: toBase64url(randomBytes(16)),
-      principal: req.agent,
-      daemonKeyId: this.deps.fingerprint,
-      recipient: recipientKey ? { kind: "key", publicKey: toBase64url(recipientKey) } : { kind: "bearer" },
-      verbs,
-      issuedAt: now,
-      expiresAt,
-      grantId: grant.id,
-      grantRevision: grant.revision,
-    };
-    const rid = randomBytes(16);
-    const psk = new Uint8Array(randomBytes(32));
-    const row: ShareRow = {
-      id: randomBytes(6).toString("hex"), // short, typeable, never starts with "-"
-      agent: req.agent,
-      recipientAlias: req.to ?? null,
-      recipientKey: recipientKey ? toBase64url(recipientKey) : null,
-      rid: toBase64url(rid),
-      psk,
-      passport: signPassport(passport, identity.signPrivate),
-      verbs: Object.keys(verbs),
-      state: "live",
-      createdAt: now,
-      expiresAt,
-      endedAt: null,
-      originalExpiresAt: expiresAt,
-    };
-    const handle = encodeHandle({
-      relayUrl: this.deps.relay.url,
-      rid,
-      daemonPublicKey: identity.noisePublic,
-      expiresAt,
-      secret: recipientKey ? { kind: "sealed", sealed: sealToRecipient(recipientKey, psk) } : { kind: "bearer", psk },
+  /** `share open`: issued (pure), stored, audited, then answered once the relay holds its leg. */
+  async open(req: ShareRequest): Promise<OpenedShare> {
+    const { store, fingerprint } = this.deps;
+    const relay = this.requireRelay();
+    const { row, handle } = issueShare(req, store.getGrant(req.agent), this.deps.catalog(), {
+      now: this.now(),
+      random: this.random,
+      identity: this.deps.identity,
+      fingerprint,
+      relayUrl: relay.url,
+      recipientKey: req.to ? store.getRecipient(req.to)?.publicKey : undefined,
     });
     store.insertShare(row);
-    this.deps.audit.append({
-      kind: "share.opened",
-      shareId: row.id,
-      agent: row.agent,
-      detail: `to ${req.to ?? "bearer"}; verbs ${row.verbs.join(", ")}; expires ${new Date(expiresAt).toISOString()}`,
-    });
-    const live = this.attach(row);
+    const recipient = row.recipientAlias ?? "bearer";
+    const expires_at = new Date(row.expiresAt).toISOString();
+    this.deps.audit.append({ kind: "share.opened", shareId: row.id, agent: row.agent, detail: `to ${recipient}; verbs ${row.verbs.join(", ")}; expires ${expires_at}` });
+    const live = this.attach(row, relay);
     try {
       await live.leg.start();
     } catch (e) {
@@ -173,38 +109,21 @@ export class ShareManager {
       this.detach(row.id);
       throw e;
     }
-    return {
-      id: row.id,
-      handle,
-      fingerprint: this.deps.fingerprint,
-      expires_at: new Date(expiresAt).toISOString(),
-      recipient: req.to ?? "bearer",
-      verbs: row.verbs,
-      command: `openscope-reflect-client --passport ${handle} --fingerprint '${this.deps.fingerprint}'`,
-    };
+    const command = `openscope-reflect-client --passport ${handle} --fingerprint '${fingerprint}'`;
+    return { id: row.id, handle, fingerprint, expires_at, recipient, verbs: row.verbs, command };
   }
 
   list(): ShareSummary[] {
-    return this.deps.store.listShares().map((row) => ({
-      id: row.id,
-      agent: row.agent,
-      recipient: row.recipientAlias ?? "bearer",
-      verbs: row.verbs,
-      state: this.currentState(row).state,
-      expires_at: new Date(row.expiresAt).toISOString(),
-      connected: this.shares.get(row.id)?.session?.established ?? false,
-    }));
+    return this.deps.store.listShares().map((row) => this.summary(row));
   }
 
+  /** `share extend`: a new expiry and a passport re-issued now (lib/share/lifetime.ts), told to a connected client. */
   extend(id: string, ttl: string): ShareSummary {
     const row = this.requireLiveRow(id);
-    const ttlMs = parseShareTtl(ttl);
-    const expiresAt = this.now() + ttlMs;
-    // Re-issued now: a passport never spans more than 30 minutes (SPEC.md §5).
-    const passport: Passport = { ...this.passportOf(row), issuedAt: this.now(), expiresAt };
+    const { expiresAt, passport } = extendShare(row, ttl, this.now(), this.deps.identity.signPrivate);
     row.expiresAt = expiresAt;
-    row.passport = signPassport(passport, this.deps.identity.signPrivate);
-    this.deps.store.updateShare(id, { expiresAt, passport: row.passport });
+    row.passport = passport;
+    this.deps.store.updateShare(id, { expiresAt, passport });
     this.deps.audit.append({ kind: "share.extended", shareId: id, agent: row.agent, detail: `expires ${new Date(expiresAt).toISOString()}` });
     const live = this.shares.get(id);
     if (live) {
@@ -212,7 +131,7 @@ export class ShareManager {
       this.armExpiry(live);
       live.session?.notifyExpiry(expiresAt);
     }
-    return this.list().find((s) => s.id === id)!;
+    return this.summary(row);
   }
 
   revoke(id: string): ShareSummary {
@@ -226,7 +145,7 @@ export class ShareManager {
       live.session?.endShare("revoked");
       this.armLinger(live);
     }
-    return this.list().find((s) => s.id === id)!;
+    return this.summary(row);
   }
 
   connected(id: string): boolean {
@@ -239,59 +158,52 @@ export class ShareManager {
 
   // ---- internals ----
 
+  private summary(row: ShareRow): ShareSummary {
+    return {
+      id: row.id,
+      agent: row.agent,
+      recipient: row.recipientAlias ?? "bearer",
+      verbs: row.verbs,
+      state: currentState(row, this.now()).state,
+      expires_at: new Date(row.expiresAt).toISOString(),
+      connected: this.connected(row.id),
+    };
+  }
+
+  private requireRelay(): Relay {
+    if (this.deps.relay) return this.deps.relay;
+    throw usageError("no relay configured", ["start the daemon with --relay wss://… and --relay-token-file …, or set relay and relay_token in config.toml"]);
+  }
+
   private requireLiveRow(id: string): ShareRow {
     const row = this.deps.store.getShare(id);
     if (!row) throw usageError(`no share with id "${id}"`, ["list shares with: openscope share list"]);
-    const state = this.currentState(row);
-    if (state.state !== "live") throw shareOverError(`share ${id} is ${state.state}`);
+    const { state } = currentState(row, this.now());
+    if (state !== "live") throw shareOverError(`share ${id} is ${state}`);
     return row;
   }
 
-  private currentState(row: ShareRow): ShareState {
-    if (row.state === "live" && row.expiresAt <= this.now()) return { state: "expired", expiresAt: row.expiresAt };
-    return { state: row.state, expiresAt: row.expiresAt };
-  }
-
-  private passportOf(row: ShareRow): Passport {
-    // The daemon signed it itself; decoding here is for re-signing with a new expiry.
-    return decodePassportUnverified(row.passport);
-  }
-
-  private markEnded(row: ShareRow, state: "revoked" | "expired", at: number, detail?: string): void {
+  private markEnded(row: ShareRow, state: Exclude<ShareState["state"], "live">, at: number, detail?: string): void {
     row.state = state;
     row.endedAt = at;
     this.deps.store.updateShare(row.id, { state, endedAt: at });
     this.deps.audit.append({ kind: state === "revoked" ? "share.revoked" : "share.expired", shareId: row.id, agent: row.agent, detail });
   }
 
-  private attach(row: ShareRow): LiveShare {
-    const relay = this.deps.relay!;
+  /** The agent's current grant for the chokepoint; a stored grant that does not parse grants nothing. */
+  private currentGrant(agent: string): GrantVerbs | undefined {
+    try {
+      return this.deps.store.getGrant(agent)?.verbs;
+    } catch (e) {
+      this.deps.log(`${(e as Error).message}; denying its calls`);
+      return undefined;
+    }
+  }
+
+  /** Holds the share's relay leg; a recipient who pairs gets a fresh session. */
+  private attach(row: ShareRow, relay: Relay): LiveShare {
     const prologue = sharePrologue(row.rid, relay.url);
-    const live: LiveShare = { row, session: undefined } as LiveShare;
-    const host = () => ({
-      shareId: row.id,
-      agent: row.agent,
-      recipientKey: row.recipientKey,
-      psk: row.psk,
-      prologue,
-      daemonPrivateKey: this.deps.identity.noisePrivate,
-      signPublicKey: this.deps.identity.signPublic,
-      fingerprint: this.deps.fingerprint,
-      daemonName: this.deps.daemonName,
-      passport: () => live.row.passport,
-      shareState: () => this.currentState(live.row),
-      currentGrant: () => this.deps.store.getGrant(live.row.agent)?.verbs as GrantVerbs | undefined,
-      catalog: this.deps.catalog,
-      audit: (e: Parameters<AuditLog["append"]>[0]) => void this.deps.audit.append(e),
-      runVerb: (verb: string, params: Record<string, string>, onOutput: (s: "stdout" | "stderr", c: Uint8Array) => Promise<void> | void): RunningVerb =>
-        this.runVerb(verb, params, onOutput),
-      send: (w: Uint8Array) => live.leg.send(w),
-      bufferedAmount: () => live.leg.bufferedAmount,
-      evict: () => live.leg.evict(),
-      now: this.now,
-      log: this.deps.log,
-    });
-    live.leg = new RelayLeg({
+    const leg = new RelayLeg({
       relayUrl: relay.url,
       rid: row.rid,
       token: relay.token,
@@ -299,7 +211,7 @@ export class ShareManager {
       events: {
         onPaired: () => {
           live.session?.close("replaced by a new connection");
-          live.session = new DaemonSession(host());
+          live.session = new DaemonSession(this.sessionHost(live, prologue));
         },
         onPeerGone: () => {
           if (live.session?.established) {
@@ -315,10 +227,39 @@ export class ShareManager {
         },
       },
     });
+    const live: LiveShare = { row, leg, session: undefined };
     this.shares.set(row.id, live);
     if (row.state === "live") this.armExpiry(live);
     else this.armLinger(live);
     return live;
+  }
+
+  /** What one session reads of its share, at every use (the passport is re-signed on extend). */
+  private sessionHost(live: LiveShare, prologue: Uint8Array): SessionHost {
+    const { row } = live;
+    return {
+      shareId: row.id,
+      agent: row.agent,
+      recipientKey: row.recipientKey,
+      psk: row.psk,
+      prologue,
+      daemonPrivateKey: this.deps.identity.noisePrivate,
+      signPublicKey: this.deps.identity.signPublic,
+      fingerprint: this.deps.fingerprint,
+      daemonName: this.deps.daemonName,
+      passport: () => live.row.passport,
+      shareState: () => currentState(live.row, this.now()),
+      currentGrant: () => this.currentGrant(live.row.agent),
+      catalog: this.deps.catalog,
+      audit: (e: AuditEvent) => void this.deps.audit.append(e),
+      runVerb: (verb, params, onOutput) => runVerb(this.deps, verb, params, onOutput),
+      send: (w) => live.leg.send(w),
+      bufferedAmount: () => live.leg.bufferedAmount,
+      evict: () => live.leg.evict(),
+      now: this.now,
+      log: this.deps.log,
+      random: this.random,
+    };
   }
 
   private detach(id: string): void {
@@ -333,7 +274,6 @@ export class ShareManager {
 
   private armExpiry(live: LiveShare): void {
     clearTimeout(live.expiryTimer);
-    const delay = Math.max(0, live.row.expiresAt - this.now());
     live.expiryTimer = setTimeout(() => {
       if (live.row.state !== "live") return;
       if (live.row.expiresAt > this.now()) return this.armExpiry(live);
@@ -341,31 +281,12 @@ export class ShareManager {
       // The ended session stays attached so a backlog (and "ended") can still drain to the client.
       live.session?.endShare("expired");
       this.armLinger(live);
-    }, Math.min(delay, 2 ** 31 - 1));
+    }, delayUntil(live.row.expiresAt, this.now()));
   }
 
   private armLinger(live: LiveShare): void {
     clearTimeout(live.lingerTimer);
-    const endedAt = live.row.endedAt ?? this.now();
-    live.lingerTimer = setTimeout(() => this.detach(live.row.id), Math.max(0, endedAt + LINGER_MS - this.now()));
-  }
-
-  private runVerb(verb: string, params: Record<string, string>, onOutput: (s: "stdout" | "stderr", c: Uint8Array) => Promise<void> | void): RunningVerb {
-    const def = this.deps.catalog().get(verb);
-    if (!def) throw new OpenScopeError("usage", `verb ${verb} is no longer in the catalog`);
-    const argv =
-      def.adapter === "ssh"
-        ? renderSshArgv(def, params, {
-            knownHostsFile: this.deps.ssh.knownHostsFile,
-            identityFile: this.deps.ssh.identityFile,
-            // Only the operator's known_hosts and key count, not whatever root's ssh config adds.
-            extraOptions: ["IdentitiesOnly=yes", "GlobalKnownHostsFile=/dev/null"],
-          })
-        : renderArgv(def, params);
-    const running = startVerb({ argv, timeoutMs: def.timeoutMs, maxOutputBytes: def.maxOutputBytes }, onOutput);
-    this.deps.runningVerbs?.add(running.pid);
-    void running.done.finally(() => this.deps.runningVerbs?.remove(running.pid));
-    return running;
+    const now = this.now();
+    live.lingerTimer = setTimeout(() => this.detach(live.row.id), delayUntil(lingerEndsAt(live.row) ?? now, now));
   }
 }
-

@@ -8,6 +8,9 @@ import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync } from
 import { dirname, resolve } from "node:path";
 import { OpenScopeError, usageError } from "../errors.ts";
 import { MIGRATIONS } from "./migrations.ts";
+import { parseGrantVerbs, type GrantVerbs } from "../capability/grant.ts";
+import { SHARE_STATES } from "../capability/policy.ts";
+import type { ShareRow } from "../share/lifetime.ts";
 
 export interface RecipientRow {
   alias: string;
@@ -15,29 +18,14 @@ export interface RecipientRow {
   addedAt: number;
 }
 
-export type ShareState = "live" | "revoked" | "expired";
+export type { ShareRow } from "../share/lifetime.ts";
 
-export interface ShareRow {
-  id: string;
-  agent: string;
-  recipientAlias: string | null; // null = bearer
-  recipientKey: string | null; // base64url X25519
-  rid: string; // base64url
-  psk: Uint8Array;
-  passport: string; // signed passport string
-  verbs: string[];
-  state: ShareState;
-  createdAt: number;
-  expiresAt: number;
-  endedAt: number | null;
-  originalExpiresAt: number;
-}
-
+/** A grant as stored: its verbs parsed with the constraint schema when read (never cast). */
 export interface GrantRow {
   agent: string;
   id: string;
   revision: number;
-  verbs: Record<string, unknown>;
+  verbs: GrantVerbs;
 }
 
 export type SharePatch = Partial<Pick<ShareRow, "state" | "expiresAt" | "endedAt" | "passport">>;
@@ -45,7 +33,6 @@ export type SharePatch = Partial<Pick<ShareRow, "state" | "expiresAt" | "endedAt
 /** How long a connection waits for another process's write lock before SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 10_000;
 
-const SHARE_STATES: readonly ShareState[] = ["live", "revoked", "expired"];
 
 interface ShareDbRow {
   id: string;
@@ -143,8 +130,8 @@ export class Store {
     return row ? decodeGrant(row) : undefined;
   }
 
-  putGrant(agent: string, verbs: Record<string, unknown>): GrantRow {
-    const text = JSON.stringify(verbs);
+  putGrant(agent: string, verbs: GrantVerbs): GrantRow {
+    const text = JSON.stringify(parseGrantVerbs(verbs, `store: agent "${agent}"'s grant`));
     return this.db.transaction((): GrantRow => {
       const old = this.db.query<GrantDbRow, [string]>("SELECT agent, id, revision, verbs FROM grants WHERE agent = ?").get(agent);
       const id = old?.id ?? randomId();
@@ -155,7 +142,7 @@ export class Store {
            ON CONFLICT (agent) DO UPDATE SET revision = excluded.revision, verbs = excluded.verbs, updated_at = excluded.updated_at`,
         )
         .run({ agent, id, revision, verbs: text, now: Date.now() });
-      return { agent, id, revision, verbs: JSON.parse(text) as Record<string, unknown> };
+      return decodeGrant({ agent, id, revision, verbs: text });
     }).immediate();
   }
 
@@ -306,12 +293,15 @@ function randomId(): string {
   return randomBytes(12).toString("base64url");
 }
 
-function checkState(state: string): asserts state is ShareState {
-  if (!SHARE_STATES.includes(state as ShareState)) throw usageError(`store: unknown share state "${state}"`);
+function checkState(state: string): asserts state is ShareRow["state"] {
+  if (!(SHARE_STATES as readonly string[]).includes(state)) throw usageError(`store: unknown share state "${state}"`);
 }
 
+/** A grant row's verbs are parsed, not trusted: a row edited outside openscope is refused by name. */
 function decodeGrant(row: GrantDbRow): GrantRow {
-  return { agent: row.agent, id: row.id, revision: row.revision, verbs: JSON.parse(row.verbs) as Record<string, unknown> };
+  // The table's CHECK (json_valid) keeps the column JSON; what it holds is checked here.
+  const verbs = parseGrantVerbs(JSON.parse(row.verbs), `store: agent "${row.agent}"'s grant`);
+  return { agent: row.agent, id: row.id, revision: row.revision, verbs };
 }
 
 function decodeRecipient(row: RecipientDbRow): RecipientRow {

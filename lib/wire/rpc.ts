@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { OpenScopeError } from "../errors.ts";
 import { LIMITS } from "../capability/limits.ts";
 import { WIRE_ERROR_CODES } from "./outcome.ts";
+import { ConstraintSchema } from "../capability/constraint.ts";
 
 export const RPC_VERSION = 1;
 export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024;
@@ -25,16 +26,10 @@ export const ClientMessage = v.variant("type", [
 ]);
 export type ClientMessage = v.InferOutput<typeof ClientMessage>;
 
-const ConstraintJson = v.variant("kind", [
-  v.strictObject({ kind: v.literal("enum"), values: v.array(v.string()) }),
-  v.strictObject({ kind: v.literal("range"), min: v.number(), max: v.number() }),
-  v.strictObject({ kind: v.literal("pattern"), pattern: v.string() }),
-]);
-
 export const VerbInfo = v.strictObject({
   name: v.string(),
   summary: v.string(),
-  params: v.record(v.string(), v.strictObject({ constraint: ConstraintJson, default: v.optional(v.string()) })),
+  params: v.record(v.string(), v.strictObject({ constraint: ConstraintSchema, default: v.optional(v.string()) })),
 });
 export type VerbInfo = v.InferOutput<typeof VerbInfo>;
 

@@ -140,9 +140,9 @@ describe("rows", () => {
   });
 
   test("a grant keeps its id, moves its revision on every change, and gets a new id after removal", () => {
-    const g1 = store.putGrant("you", { "ssh.tail_logs": { service: { enum: ["web"] } } });
+    const g1 = store.putGrant("you", { "ssh.tail_logs": { service: { kind: "enum", values: ["web"] } } });
     expect(g1.revision).toBe(1);
-    const g2 = store.putGrant("you", { "ssh.tail_logs": { service: { enum: ["web", "api"] } } });
+    const g2 = store.putGrant("you", { "ssh.tail_logs": { service: { kind: "enum", values: ["api", "web"] } } });
     expect(g2.id).toBe(g1.id);
     expect(g2.revision).toBe(2);
     expect(store.getGrant("you")).toEqual(g2);
@@ -154,6 +154,17 @@ describe("rows", () => {
     const g3 = store.putGrant("you", {});
     expect(g3.id).not.toBe(g1.id);
     expect(g3.revision).toBe(1);
+  });
+
+  test("a grant row is parsed with the constraint schema when read: an edited row is refused by name", () => {
+    store.putGrant("you", { "ssh.tail_logs": { service: { kind: "enum", values: ["web"] } } });
+    store.db.run(`UPDATE grants SET verbs = '{"ssh.tail_logs":{"service":{"kind":"any"}}}' WHERE agent = 'you'`);
+    expect(() => store.getGrant("you")).toThrow(/store: agent "you"'s grant: ssh\.tail_logs\.service\.kind: unknown constraint kind "any"/);
+    store.db.run(`UPDATE grants SET verbs = '{"ssh.tail_logs":{"service":{"kind":"enum","values":["web","api"]}}}' WHERE agent = 'you'`);
+    expect(() => store.getGrant("you")).toThrow(/sorted and unique/);
+    expect(() => store.listGrants()).toThrow(/sorted and unique/);
+    expect(() => store.putGrant("other", { "ssh.x": { p: { kind: "range", min: 5, max: 1 } } })).toThrow(OpenScopeError);
+    expect(store.deleteGrant("you")).toBe(true);
   });
 
   test("recipients: add, get, list, remove, and a duplicate alias is a usage error", () => {

@@ -1,0 +1,66 @@
+// A share's lifetime (SPEC.md §15.4): the share record, where it stands at a given moment, its
+// extension (a passport re-issued now), the 10-minute linger of an ended share's relay leg, and
+// what a daemon restart does with each stored share. Pure: the clock is passed in; the daemon's
+// ShareManager keeps the timers and writes the store.
+import { parseShareTtl } from "../capability/limits.ts";
+import { decodePassportUnverified, signPassport } from "../capability/passport.ts";
+import type { ShareState } from "../capability/policy.ts";
+
+/** A share as stored (SPEC.md §15.1). */
+export interface ShareRow {
+  id: string;
+  agent: string;
+  recipientAlias: string | null; // null = bearer
+  recipientKey: string | null; // base64url X25519
+  rid: string; // base64url
+  psk: Uint8Array;
+  passport: string; // signed passport string
+  verbs: string[];
+  state: ShareState["state"];
+  createdAt: number;
+  expiresAt: number;
+  endedAt: number | null;
+  originalExpiresAt: number;
+}
+
+/** An ended share keeps its relay leg this long, to tell a late recipient why. */
+export const LINGER_MS = 10 * 60_000;
+
+/** Where the share stands now: a live share past its expiry is expired, even before its timer fires. */
+export function currentState(row: Pick<ShareRow, "state" | "expiresAt">, now: number): ShareState {
+  if (row.state === "live" && row.expiresAt <= now) return { state: "expired", expiresAt: row.expiresAt };
+  return { state: row.state, expiresAt: row.expiresAt };
+}
+
+/** When an ended share's relay leg is let go (null while the share is live). */
+export function lingerEndsAt(row: Pick<ShareRow, "state" | "endedAt" | "expiresAt">): number | null {
+  if (row.state === "live") return null;
+  return (row.endedAt ?? row.expiresAt) + LINGER_MS;
+}
+
+/**
+ * After a restart: a live share whose expiry passed while the daemon was down is expired (at its
+ * expiry); a share whose linger is over is not attached again; the rest come back as they were.
+ */
+export function afterRestart(row: Pick<ShareRow, "state" | "endedAt" | "expiresAt">, now: number): { expire: boolean; attach: boolean } {
+  const expire = row.state === "live" && row.expiresAt <= now;
+  const ended = expire ? { state: "expired" as const, endedAt: row.expiresAt, expiresAt: row.expiresAt } : row;
+  const until = lingerEndsAt(ended);
+  return { expire, attach: until === null || until > now };
+}
+
+/**
+ * `share extend`: the expiry becomes now + ttl (at most 30 minutes) and the passport is re-issued
+ * now with that expiry, so a passport never spans more than the cap (SPEC.md §5, §6).
+ */
+export function extendShare(row: Pick<ShareRow, "passport">, ttl: string, now: number, signPrivateKey: Uint8Array): { expiresAt: number; passport: string } {
+  const expiresAt = now + parseShareTtl(ttl);
+  // The daemon signed it itself; decoding here is for re-signing with a new expiry.
+  const passport = signPassport({ ...decodePassportUnverified(row.passport), issuedAt: now, expiresAt }, signPrivateKey);
+  return { expiresAt, passport };
+}
+
+/** A timer's delay to `at`: never negative, and within what setTimeout can hold. */
+export function delayUntil(at: number, now: number): number {
+  return Math.min(Math.max(0, at - now), 2 ** 31 - 1);
+}

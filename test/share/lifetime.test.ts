@@ -1,0 +1,74 @@
+// A share's lifetime rules (lib/share/lifetime.ts, SPEC.md §15.4) as a table: the state at a
+// moment, when an ended share's leg is let go, what a restart does with each stored share, and an
+// extension that re-issues the passport now.
+import { describe, expect, test } from "bun:test";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { buildPassport, signPassport, verifyPassport } from "../../lib/capability/passport.ts";
+import { OpenScopeError } from "../../lib/errors.ts";
+import { afterRestart, currentState, delayUntil, extendShare, LINGER_MS, lingerEndsAt } from "../../lib/share/lifetime.ts";
+import { toBase64url } from "../../lib/bytes.ts";
+
+const NOW = 1_790_000_000_000;
+const MIN = 60_000;
+
+describe("currentState", () => {
+  test("a live share past its expiry is expired; ended states are final", () => {
+    expect(currentState({ state: "live", expiresAt: NOW + 1 }, NOW)).toEqual({ state: "live", expiresAt: NOW + 1 });
+    expect(currentState({ state: "live", expiresAt: NOW }, NOW)).toEqual({ state: "expired", expiresAt: NOW });
+    expect(currentState({ state: "revoked", expiresAt: NOW + MIN }, NOW)).toEqual({ state: "revoked", expiresAt: NOW + MIN });
+    expect(currentState({ state: "expired", expiresAt: NOW - MIN }, NOW)).toEqual({ state: "expired", expiresAt: NOW - MIN });
+  });
+});
+
+describe("linger and restart", () => {
+  test("an ended share's leg goes 10 minutes after it ended (its expiry when the end is not known)", () => {
+    expect(LINGER_MS).toBe(10 * MIN);
+    expect(lingerEndsAt({ state: "live", endedAt: null, expiresAt: NOW })).toBeNull();
+    expect(lingerEndsAt({ state: "revoked", endedAt: NOW, expiresAt: NOW + 20 * MIN })).toBe(NOW + 10 * MIN);
+    expect(lingerEndsAt({ state: "expired", endedAt: null, expiresAt: NOW })).toBe(NOW + 10 * MIN);
+  });
+
+  const cases: Array<[string, { state: "live" | "revoked" | "expired"; endedAt: number | null; expiresAt: number }, { expire: boolean; attach: boolean }]> = [
+    ["live and in time: back as it was", { state: "live", endedAt: null, expiresAt: NOW + MIN }, { expire: false, attach: true }],
+    ["expired while the daemon was down, lately: expired and lingers", { state: "live", endedAt: null, expiresAt: NOW - MIN }, { expire: true, attach: true }],
+    ["expired while the daemon was down, long ago: expired and gone", { state: "live", endedAt: null, expiresAt: NOW - 11 * MIN }, { expire: true, attach: false }],
+    ["revoked within its linger: lingers", { state: "revoked", endedAt: NOW - 9 * MIN, expiresAt: NOW + MIN }, { expire: false, attach: true }],
+    ["revoked past its linger: gone", { state: "revoked", endedAt: NOW - 10 * MIN, expiresAt: NOW + MIN }, { expire: false, attach: false }],
+  ];
+  for (const [label, row, want] of cases) test(label, () => expect(afterRestart(row, NOW)).toEqual(want));
+});
+
+describe("extendShare", () => {
+  const sk = new Uint8Array(32).fill(7);
+  const signed = signPassport(
+    buildPassport({
+      id: toBase64url(new Uint8Array(16).fill(1)),
+      principal: "you",
+      daemonKeyId: "SHA256:test",
+      recipient: { kind: "bearer" },
+      verbs: { "ssh.restart_service": { service: { kind: "enum", values: ["web"] } } },
+      now: NOW - 25 * MIN,
+      ttlMs: 30 * MIN,
+      grantId: "g1",
+      grantRevision: 1,
+    }),
+    sk,
+  );
+
+  test("the expiry becomes now + ttl and the passport is re-issued now, same id and verbs", () => {
+    const { expiresAt, passport } = extendShare({ passport: signed }, "15m", NOW, sk);
+    expect(expiresAt).toBe(NOW + 15 * MIN);
+    const before = verifyPassport(signed, ed25519.getPublicKey(sk));
+    expect(verifyPassport(passport, ed25519.getPublicKey(sk))).toEqual({ ...before, issuedAt: NOW, expiresAt: NOW + 15 * MIN });
+  });
+
+  test("a TTL over the cap is a usage error", () => {
+    expect(() => extendShare({ passport: signed }, "31m", NOW, sk)).toThrow(OpenScopeError);
+  });
+});
+
+test("delayUntil is never negative and fits a timer", () => {
+  expect(delayUntil(NOW - 5, NOW)).toBe(0);
+  expect(delayUntil(NOW + 5, NOW)).toBe(5);
+  expect(delayUntil(NOW + 2 ** 40, NOW)).toBe(2 ** 31 - 1);
+});
