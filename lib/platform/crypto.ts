@@ -1,9 +1,11 @@
-// The platform's own crypto behind lib/noise's NoiseCrypto interface: WebCrypto's
-// ChaCha20-Poly1305 (asynchronous, several records in flight at once) for bulk transport records.
-// noble stays the reference and the fallback: OPENSCOPE_CRYPTO=noble runs everything on it, and
-// test/noise checks both give byte-identical results.
+// The platform's own crypto behind lib/noise's NoiseCrypto interface: node:crypto's X25519
+// (KeyObjects), BLAKE2s, SHA-256 and HMAC for handshakes, and WebCrypto's ChaCha20-Poly1305
+// (asynchronous, several records in flight at once) for bulk transport records. noble stays the
+// reference and the fallback (short records: node:crypto has no ChaCha20-Poly1305):
+// OPENSCOPE_CRYPTO=noble runs everything on it, and test/noise checks both agree byte for byte.
+import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
 import { OpenScopeError } from "../errors.ts";
-import { noble, type BulkCipher, type BulkKey, type NoiseCrypto } from "../noise/crypto.ts";
+import { noble, type BulkCipher, type BulkKey, type HashName, type NoiseCrypto, type NoiseHash } from "../noise/crypto.ts";
 
 const CHACHA = "ChaCha20-Poly1305";
 
@@ -36,8 +38,78 @@ export function webCryptoBulk(minBytes = BULK_MIN_BYTES): BulkCipher {
   return { minBytes, bind: webCryptoKey };
 }
 
-/** The platform suite: noble's handshake primitives, WebCrypto for bulk records. */
-export const platform: NoiseCrypto = { ...noble, name: "platform", bulk: webCryptoBulk() };
+// X25519 keys as DER: the fixed PKCS#8 / SPKI prefixes (RFC 8410) before the 32 raw bytes.
+const PKCS8_X25519 = Buffer.from("302e020100300506032b656e04220420", "hex");
+const SPKI_X25519 = Buffer.from("302a300506032b656e032100", "hex");
+
+/** Private KeyObjects by key array: the daemon's static key is imported once, not per handshake. */
+const privateKeys = new WeakMap<Uint8Array, KeyObject>();
+
+function privateKeyObject(privateKey: Uint8Array): KeyObject {
+  let key = privateKeys.get(privateKey);
+  if (!key) {
+    if (privateKey.length !== 32) throw new Error(`x25519: a private key is 32 bytes, got ${privateKey.length}`);
+    key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, privateKey]), format: "der", type: "pkcs8" });
+    privateKeys.set(privateKey, key);
+  }
+  return key;
+}
+
+function x25519Public(privateKey: Uint8Array): Uint8Array {
+  const spki = createPublicKey(privateKeyObject(privateKey)).export({ format: "der", type: "spki" });
+  return new Uint8Array(spki.subarray(SPKI_X25519.length));
+}
+
+function x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  if (publicKey.length !== 32) throw new Error(`x25519: a public key is 32 bytes, got ${publicKey.length}`);
+  const peer = createPublicKey({ key: Buffer.concat([SPKI_X25519, publicKey]), format: "der", type: "spki" });
+  // BoringSSL refuses a low-order point (an all-zero result) itself; the check below keeps the
+  // rule independent of that.
+  const shared = new Uint8Array(diffieHellman({ privateKey: privateKeyObject(privateKey), publicKey: peer }));
+  let acc = 0;
+  for (const b of shared) acc |= b;
+  if (acc === 0) throw new Error("x25519: low-order public key");
+  return shared;
+}
+
+/** HMAC (RFC 2104) over a node:crypto hash with a 64-byte block; Bun's createHmac lacks BLAKE2s. */
+function hmacOver(algorithm: string, key: Uint8Array, data: Uint8Array): Uint8Array {
+  const block = new Uint8Array(64);
+  block.set(key.length > 64 ? createHash(algorithm).update(key).digest() : key);
+  const inner = new Uint8Array(64);
+  const outer = new Uint8Array(64);
+  for (let i = 0; i < 64; i++) {
+    inner[i] = block[i]! ^ 0x36;
+    outer[i] = block[i]! ^ 0x5c;
+  }
+  const h = createHash(algorithm).update(inner).update(data).digest();
+  return new Uint8Array(createHash(algorithm).update(outer).update(h).digest());
+}
+
+const BLAKE2S: NoiseHash = {
+  name: "BLAKE2s",
+  hashLen: 32,
+  hash: (data) => new Uint8Array(createHash("blake2s256").update(data).digest()),
+  hmac: (key, data) => hmacOver("blake2s256", key, data),
+};
+
+const SHA_256: NoiseHash = {
+  name: "SHA256",
+  hashLen: 32,
+  hash: (data) => new Uint8Array(createHash("sha256").update(data).digest()),
+  hmac: (key, data) => new Uint8Array(createHmac("sha256", key).update(data).digest()),
+};
+
+/** The platform suite: node:crypto for handshakes, noble for short records, WebCrypto for bulk ones. */
+export const platform: NoiseCrypto = {
+  name: "platform",
+  publicKey: x25519Public,
+  dh: x25519,
+  hash: (name: HashName) => (name === "BLAKE2s" ? BLAKE2S : SHA_256),
+  encrypt: noble.encrypt,
+  decrypt: noble.decrypt,
+  bulk: webCryptoBulk(),
+};
 
 /** OPENSCOPE_CRYPTO=noble|platform picks the suite (default platform); anything else is a usage error. */
 export function cryptoFromEnv(env: Record<string, string | undefined> = process.env): NoiseCrypto {

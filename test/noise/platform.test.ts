@@ -1,10 +1,12 @@
 // The platform suite (lib/platform/crypto.ts) against the noble reference: byte-identical records
 // for random keys, nonces, associated data and lengths up to a full Noise message, each side
-// opening the other's records, a flipped bit refused by both, and OPENSCOPE_CRYPTO parsing.
+// opening the other's records, a flipped bit refused by both; X25519, hashes, HMAC and HKDF equal
+// on random inputs, low-order points refused on both; and OPENSCOPE_CRYPTO parsing.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { CipherState } from "../../lib/noise/cipher-state.ts";
-import { chachaNonce, MAX_MESSAGE_LEN, noble, TAGLEN } from "../../lib/noise/crypto.ts";
+import { HandshakeState } from "../../lib/noise/handshake-state.ts";
+import { chachaNonce, hkdf, MAX_MESSAGE_LEN, noble, TAGLEN } from "../../lib/noise/crypto.ts";
 import { cryptoFromEnv, platform, webCryptoBulk } from "../../lib/platform/crypto.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
 
@@ -60,6 +62,85 @@ describe("platform bulk cipher vs noble", () => {
     sizes.forEach((n, i) => expect(sealed[i] instanceof Promise).toBe(n >= platform.bulk!.minBytes));
     for (const [i, n] of sizes.entries()) expect(same(await sealed[i]!, ref.encryptWithAd(new Uint8Array(0), new Uint8Array(n).fill(n & 0xff)))).toBe(true);
     expect(fast.nonce).toBe(sizes.length);
+  });
+});
+
+const hexKey = (h: string) => Uint8Array.from(Buffer.from(h, "hex"));
+// Curve25519 points of small order (0, 1, the two of order 8, p-1, p, p+1) and the same with the
+// top bit set (which X25519 ignores): DH with any of them gives the all-zero secret.
+const LOW_ORDER = [
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+  "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "0000000000000000000000000000000000000000000000000000000000000080",
+  "0100000000000000000000000000000000000000000000000000000000000080",
+  "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880",
+];
+
+/** The outcome of f: its bytes in hex, or "throws". */
+function outcome(f: () => Uint8Array): string {
+  try {
+    return Buffer.from(f()).toString("hex");
+  } catch {
+    return "throws";
+  }
+}
+
+describe("platform handshake primitives vs noble", () => {
+  test("property: public keys and DH agree for random private keys and random 32-byte public values", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (priv, pub) => {
+        expect(same(platform.publicKey(priv), noble.publicKey(priv))).toBe(true);
+        expect(outcome(() => platform.dh(priv, pub))).toBe(outcome(() => noble.dh(priv, pub)));
+        const peer = noble.publicKey(pub); // a real public key too
+        expect(same(platform.dh(priv, peer), noble.dh(priv, peer))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("low-order public keys are refused on both (an all-zero secret)", () => {
+    const priv = crypto.getRandomValues(new Uint8Array(32));
+    for (const h of LOW_ORDER) {
+      expect(() => noble.dh(priv, hexKey(h))).toThrow();
+      expect(() => platform.dh(priv, hexKey(h))).toThrow();
+    }
+  });
+
+  test("a handshake on the platform suite refuses a low-order ephemeral at its DH, before any decryption", () => {
+    for (const h of LOW_ORDER) {
+      const hs = new HandshakeState({ protocolName: "Noise_IK_25519_ChaChaPoly_BLAKE2s", initiator: false, prologue: new Uint8Array(0), s: new Uint8Array(32).fill(4), crypto: platform });
+      const message1 = new Uint8Array(32 + 48 + 16);
+      message1.set(hexKey(h));
+      expect(() => hs.readMessage(message1)).toThrow(/diffieHellman|low-order/);
+    }
+  });
+
+  test("a key of the wrong length is refused", () => {
+    expect(() => platform.dh(new Uint8Array(31), new Uint8Array(32).fill(9))).toThrow();
+    expect(() => platform.dh(new Uint8Array(32).fill(1), new Uint8Array(33).fill(9))).toThrow();
+  });
+
+  test("property: BLAKE2s, SHA-256, their HMACs and the Noise HKDF agree (keys shorter and longer than a block)", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 300 }), (key, data) => {
+        for (const name of ["BLAKE2s", "SHA256"] as const) {
+          const a = platform.hash(name);
+          const b = noble.hash(name);
+          expect(same(a.hash(data), b.hash(data))).toBe(true);
+          expect(same(a.hmac(key, data), b.hmac(key, data))).toBe(true);
+          const ck = b.hash(key);
+          const x = hkdf(a, ck, data, 3);
+          const y = hkdf(b, ck, data, 3);
+          for (let i = 0; i < 3; i++) expect(same(x[i]!, y[i]!)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
