@@ -139,7 +139,7 @@ export class ClientSession {
   private readonly deadlines = new Map<number, ReturnType<typeof setTimeout>>();
 
   private armDeadline(id: number, ms: number): void {
-    clearTimeout(this.deadlines.get(id));
+    this.clearDeadline(id);
     this.deadlines.set(
       id,
       setTimeout(() => {
@@ -153,9 +153,13 @@ export class ClientSession {
     );
   }
 
-  private rejectOne(id: number, err: unknown): void {
+  private clearDeadline(id: number): void {
     clearTimeout(this.deadlines.get(id));
     this.deadlines.delete(id);
+  }
+
+  private rejectOne(id: number, err: unknown): void {
+    this.clearDeadline(id);
     const p = this.pending.get(id);
     if (p) {
       this.pending.delete(id);
@@ -283,8 +287,7 @@ export class ClientSession {
         const l = this.lists.get(msg.id);
         if (l) {
           this.lists.delete(msg.id);
-          clearTimeout(this.deadlines.get(msg.id));
-          this.deadlines.delete(msg.id);
+          this.clearDeadline(msg.id);
           l.resolve(msg.verbs);
         }
         return;
@@ -310,8 +313,7 @@ export class ClientSession {
         const p = this.pending.get(msg.id);
         if (!p) return;
         this.pending.delete(msg.id);
-        clearTimeout(this.deadlines.get(msg.id));
-        this.deadlines.delete(msg.id);
+        this.clearDeadline(msg.id);
         const { type: _t, id: _i, ...rest } = msg;
         p.resolve({ ...rest, params: p.params });
         return;
