@@ -11,10 +11,6 @@ export const jsonArg = {
   json: { type: "boolean", description: "Print JSON on stdout for scripts" },
 } as const satisfies ArgsDef;
 
-export const verboseArg = {
-  verbose: { type: "boolean", description: "Show stack traces on errors" },
-} as const satisfies ArgsDef;
-
 /** Every value of a flag that may repeat: `--verb a --verb b` and `--verb=a` forms. */
 export function repeatedFlag(rawArgs: string[], name: string): string[] {
   const out: string[] = [];

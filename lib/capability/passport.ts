@@ -28,12 +28,6 @@ const SIGNING_CONTEXT = new TextEncoder().encode("openscope passport v1\0");
 export const MAX_SIGNED_PASSPORT = 64 * 1024;
 const MAX_VERBS = 256;
 
-/** A passport id: base64url of 16 random bytes (randomness passed in). */
-export function passportIdFromBytes(random16: Uint8Array): string {
-  if (random16.length !== 16) throw new Error("passport id needs exactly 16 random bytes");
-  return toBase64url(random16);
-}
-
 const b64urlBytes = (n: number, what: string) =>
   v.pipe(
     v.string(),

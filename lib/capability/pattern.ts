@@ -108,7 +108,7 @@ class Parser {
       return inner;
     }
     if (c === "[") return { t: "set", set: this.parseClass() };
-    if (c === "\\") return { t: "set", set: this.parseEscape(false) };
+    if (c === "\\") return { t: "set", set: this.parseEscape() };
     if (c === ".") fail(this.whole, '"." matches any character; use an explicit class such as [a-z0-9]');
     if (c === "^" || c === "$") fail(this.whole, `"${c}" is only allowed at the very start or end`);
     if (META.has(c)) fail(this.whole, `unexpected "${c}"`);
@@ -123,14 +123,13 @@ class Parser {
     return code;
   }
 
-  parseEscape(inClass: boolean): CharSet {
+  parseEscape(): CharSet {
     const c = this.src[this.pos + 1];
     if (c === undefined) fail(this.whole, "trailing backslash");
     this.pos += 2;
     if (c === "d") return DIGITS.slice();
     if (c === "w") return WORD.slice();
     if (META.has(c) || c === "-" || c === "/") return setOf(c.charCodeAt(0));
-    void inClass;
     return fail(this.whole, `escape "\\${c}" is not allowed (backreferences, \\s, \\b and code escapes are refused)`);
   }
 
@@ -144,7 +143,7 @@ class Parser {
       if (c === "[") fail(this.whole, '"[" inside a class must be escaped');
       let lo: number;
       if (c === "\\") {
-        const esc = this.parseEscape(true);
+        const esc = this.parseEscape();
         const members = [...esc.keys()].filter((k) => esc[k]);
         if (members.length !== 1) {
           for (const m of members) set[m] = 1;
@@ -160,7 +159,7 @@ class Parser {
         const d = this.src[this.pos]!;
         let hi: number;
         if (d === "\\") {
-          const esc = this.parseEscape(true);
+          const esc = this.parseEscape();
           const members = [...esc.keys()].filter((k) => esc[k]);
           if (members.length !== 1) fail(this.whole, "a class range must end in a single character");
           hi = members[0]!;

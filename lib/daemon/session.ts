@@ -75,6 +75,8 @@ export class DaemonSession {
   private connectedDetail = "";
   private readonly tag: string;
   private readonly running = new Map<number, RunningVerb>();
+  /** Why each cancelled call was cancelled (the first reason given), for its outcome row. */
+  private readonly cancelReasons = new Map<number, string>();
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private ended = false;
   private draining = false;
@@ -148,7 +150,7 @@ export class DaemonSession {
     this.ended = true;
     clearTimeout(this.handshakeTimer);
     clearInterval(this.roomTimer);
-    for (const r of this.running.values()) r.cancel(why);
+    for (const id of this.running.keys()) this.cancel(id, why);
     for (const w of this.roomWaiters) w();
     this.roomWaiters = [];
   }
@@ -245,7 +247,7 @@ export class DaemonSession {
         this.sendMessage({ type: "verbs", id: msg.id, verbs: this.verbList() });
         return;
       case "cancel":
-        this.running.get(msg.id)?.cancel("cancelled by the recipient");
+        this.cancel(msg.id, "by the recipient");
         return;
       case "call":
         this.call(msg.id, msg.verb, msg.params);
@@ -349,6 +351,8 @@ export class DaemonSession {
     running.done.then(
       (r: RunResult) => {
         this.running.delete(id);
+        const cancelReason = this.cancelReasons.get(id);
+        this.cancelReasons.delete(id);
         const durationMs = Math.round(r.durationMs);
         this.auditOutcome(about, {
           exitCode: r.exitCode ?? -1,
@@ -356,13 +360,14 @@ export class DaemonSession {
           durationMs,
           outputDigest: r.outputDigest,
           truncated: r.truncated,
-          detail: this.outcomeDetail(r),
+          detail: this.outcomeDetail(r, cancelReason),
         });
         const { exitCode, signal, timedOut, cancelled, truncated, bytesOut } = r;
         this.sendMessage({ type: "result", id, exitCode, signal, timedOut, cancelled, truncated, bytesOut, durationMs });
       },
       (e: unknown) => {
         this.running.delete(id);
+        this.cancelReasons.delete(id);
         this.auditOutcome(about, { exitCode: -1, detail: `runner failed: ${String(e)}` });
         this.sendMessage({ type: "error", id, code: "internal", message: "the verb's runner failed" });
       },
@@ -373,10 +378,19 @@ export class DaemonSession {
     this.host.audit({ kind: "call.outcome", shareId: this.host.shareId, agent: this.host.agent, ...about, ...outcome });
   }
 
-  /** How the verb ended when not by its own exit, in the words of wire/outcome.ts, and whether the session had ended. */
-  private outcomeDetail(r: RunResult): string | undefined {
+  /** How the verb ended when not by its own exit (in the words of wire/outcome.ts, with why it was cancelled), and whether the session had ended. */
+  private outcomeDetail(r: RunResult, cancelReason: string | undefined): string | undefined {
     const words = describeOutcome(r);
-    return [words.how !== "exit" && words.phrase, this.ended && "session ended"].filter(Boolean).join(", ") || undefined;
+    const how = words.how === "cancelled" && cancelReason ? `${words.phrase} (${cancelReason})` : words.how !== "exit" && words.phrase;
+    return [how, this.ended && "session ended"].filter(Boolean).join(", ") || undefined;
+  }
+
+  /** Ends a running call; the reason goes into its outcome row (the runner only learns that it was cancelled). */
+  private cancel(id: number, reason: string): void {
+    const running = this.running.get(id);
+    if (!running) return;
+    if (!this.cancelReasons.has(id)) this.cancelReasons.set(id, reason);
+    running.cancel(reason);
   }
 
   /** Resolves when the channel and the socket have room: a slow reader slows the verb, not our memory. */

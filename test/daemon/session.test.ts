@@ -68,7 +68,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function rig(): Rig {
+/** argv: what the verb runs (default: echo the word). */
+function rig(opts: { argv?: (params: Record<string, string>) => string[] } = {}): Rig {
   const daemonStatic = x25519.utils.randomSecretKey();
   const clientStatic = x25519.utils.randomSecretKey();
   const signKey = ed25519.utils.randomSecretKey();
@@ -112,7 +113,7 @@ function rig(): Rig {
       // The verb's first act: read the audit store through its own connection.
       seenAtStart.push(new AuditLog(reader).list());
       started.push(verb);
-      const run = startVerb({ argv: ["echo", params.word!], timeoutMs: 5_000, maxOutputBytes: 4096 }, onOutput);
+      const run = startVerb({ argv: opts.argv?.(params) ?? ["echo", params.word!], timeoutMs: 5_000, maxOutputBytes: 4096 }, onOutput);
       runs.push(run);
       return run;
     },
@@ -199,5 +200,29 @@ describe("daemon session: the audit comes first", () => {
     expect(r.received.filter((m) => m.type === "error")).toEqual([
       { type: "error", id: 1, code: "malformed", reason: "malformed", message: "call id already in use" },
     ]);
+  });
+});
+
+describe("daemon session: a cancelled call keeps its reason", () => {
+  const outcomeOf = (r: Rig) =>
+    waitFor(() => audit.list().find((x) => x.kind === "call.outcome"), "the outcome row").then((row) => {
+      expect(r.started).toEqual(["echo.word"]);
+      return row;
+    });
+
+  test("cancelled by the recipient", async () => {
+    const r = rig({ argv: () => ["sleep", "30"] });
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "x" } });
+    r.send({ type: "cancel", id: 1 });
+    expect((await outcomeOf(r)).detail).toBe("cancelled (by the recipient)");
+    await waitFor(() => r.received.some((m) => m.type === "result"), "the result");
+    expect(r.received.find((m) => m.type === "result")).toMatchObject({ id: 1, cancelled: true });
+  });
+
+  test("cancelled because the session ended", async () => {
+    const r = rig({ argv: () => ["sleep", "30"] });
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "x" } });
+    r.session.close("recipient left");
+    expect((await outcomeOf(r)).detail).toBe("cancelled (recipient left), session ended");
   });
 });
