@@ -90,11 +90,12 @@ out of output redaction.
 |---|---|---|---|
 ${packs.map((p) => `| [${p.name}](#${p.name}-version-${p.version}) | ${p.version} | ${Object.keys(p.verbs).join(", ")} | ${p.summary} |`).join("\n")}
 
-Tested here for real: postgres (a PostgreSQL 15 started by the tests), nginx and http (Debian's
-nginx on loopback), the systemd journal verbs (a journal file the tests write with
-systemd-journal-remote). Rendered and checked against the real CLIs' argument parsing only (no
-engine, cluster or systemd as PID 1 on the test machine): docker, kubernetes, systemd status,
-failed, restart and reload.
+How each pack is tested (test/packs/): postgres against a PostgreSQL 15 the tests start; nginx
+and http against Debian's nginx on loopback; the systemd journal verbs over a journal file the
+tests write with systemd-journal-remote; docker with the real docker CLI against a fixture Engine
+API on a unix socket (no engine on the test machine). kubernetes and systemd status, failed,
+restart and reload are rendered and run only as far as kubectl's and systemctl's own argument
+parsing (no cluster, and no systemd as PID 1, on the test machine).
 `;
   return [head, ...packs.map(packSection)].join("\n").replace(/\n{3,}/g, "\n\n").trimEnd() + "\n";
 }

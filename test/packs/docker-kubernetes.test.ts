@@ -1,12 +1,14 @@
-// The docker and kubernetes packs: there is no container engine or cluster on the test machine,
-// so these verbs are pinned by rendering (packs.test.ts) and, where the CLIs are installed, run
-// for real as far as the CLIs' own argument parsing: each must accept every flag the pack renders
-// and fail only on the missing engine or API server (a socket and a kubeconfig the test points
-// at nothing).
+// The docker and kubernetes packs, where their CLIs are installed (there is no container engine
+// or cluster on the test machine): the real docker CLI runs every docker verb against a fixture
+// Engine API on a unix socket (fake-docker-engine.ts); kubectl runs every kubernetes verb as far as
+// its own argument parsing, against a kubeconfig that points at nothing. Both packs' argv are
+// also pinned by rendering in packs.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Catalog } from "../../lib/capability/catalog.ts";
+import { startFakeDockerEngine, type FakeEngine } from "./fake-docker-engine.ts";
 import { packCatalog, runPackVerb } from "./verb-runner.ts";
 
 let dir: string;
@@ -32,24 +34,84 @@ afterAll(() => {
 
 const PARSE_ERROR = /unknown (flag|shorthand flag|command)|invalid argument|flag needs an argument|accepts at most|requires (at least|exactly)|Usage:/;
 
-describe.if(Bun.which("docker") !== null)("pack docker: the docker CLI accepts every rendered flag (no engine here)", () => {
-  const args: Record<string, Record<string, string>> = {
-    "docker.ps": {},
-    "docker.logs": { container: "shop-web-1", lines: "20" },
-    "docker.inspect": { container: "shop-web-1" },
-    "docker.stats": { container: "shop-web-1" },
-    "docker.restart": { container: "shop-web-1" },
-  };
-  for (const [verb, params] of Object.entries(args)) {
-    test(verb, async () => {
-      const cat = packCatalog("docker", ["containers=shop-web-1", `docker_host=${dir}/none.sock`]);
-      const r = await runPackVerb(cat, verb, params);
-      expect(r.argv[1]).toBe(`--host=unix://${dir}/none.sock`);
+describe.if(Bun.which("docker") !== null)("pack docker: the real docker CLI against a fixture engine", () => {
+  let engine: FakeEngine;
+  let cat: Catalog;
+
+  beforeAll(() => {
+    engine = startFakeDockerEngine(join(dir, "engine.sock"), [
+      { name: "shop-web-1", image: "shop/web:1.4", state: "running", env: ["DB_PASSWORD=hunter2"], output: [["stdout", "web booting"], ["stdout", "GET /healthz 200"], ["stderr", "upstream timed out"], ["stdout", "GET /cart 200"]] },
+      { name: "shop-web-10", image: "shop/web:1.4", state: "running", env: [], output: [["stdout", "another web"]] },
+      { name: "shop-db-1", image: "postgres:15", state: "exited", env: ["POSTGRES_PASSWORD=hunter2"], output: [["stderr", "FATAL: out of memory"]] },
+    ]);
+    cat = packCatalog("docker", ["containers=shop-web-1,shop-db-1", `docker_host=${engine.socket}`]);
+  });
+  afterAll(() => engine?.stop());
+
+  test("ps lists every container, running or not", async () => {
+    const r = await runPackVerb(cat, "docker.ps");
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/m);
+    expect(r.stdout).toMatch(/shop\/web:1\.4 .*Up 2 hours .*shop-web-1$/m);
+    expect(r.stdout).toMatch(/postgres:15 .*Exited \(1\) 5 minutes ago .*shop-db-1$/m);
+    expect(engine.requests).toContain("GET /v1.47/containers/json?all=1");
+  });
+
+  test("inspect shows one container's fixed fields as JSON, never its environment", async () => {
+    const r = await runPackVerb(cat, "docker.inspect", { container: "shop-web-1" });
+    expect(r.exitCode).toBe(0);
+    const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, string>);
+    expect(rows).toHaveLength(1); // the anchored name filter: not shop-web-10
+    expect(rows[0]).toMatchObject({ Names: "shop-web-1", Image: "shop/web:1.4", State: "running", Networks: "shop_default" });
+    expect(r.stdout).not.toContain("hunter2");
+    expect(engine.requests.at(-1)).toBe(`GET /v1.47/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: { "^/?shop-web-1$": true } }))}`);
+  });
+
+  test("logs: the last N lines of both streams, with timestamps", async () => {
+    const r = await runPackVerb(cat, "docker.logs", { container: "shop-web-1", lines: "2" });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe("2026-11-28T23:00:01.000000000Z GET /cart 200\n");
+    expect(r.stderr).toBe("2026-11-28T23:00:00.000000000Z upstream timed out\n");
+    // The CLI looks the container up, then asks for its logs by id.
+    expect(engine.requests.slice(-2)).toEqual([
+      "GET /v1.47/containers/shop-web-1/json",
+      expect.stringMatching(/^GET \/v1\.47\/containers\/[0-9a-f]{64}\/logs\?stderr=1&stdout=1&tail=2&timestamps=1$/),
+    ]);
+  });
+
+  test("stats: one sample, then the CLI exits", async () => {
+    const r = await runPackVerb(cat, "docker.stats", { container: "shop-web-1" });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT/m);
+    expect(r.stdout).toMatch(/shop-web-1\s+\d+\.\d+%\s+64MiB \/ 1GiB/);
+    expect(engine.requests.at(-1)).toBe("GET /v1.47/containers/shop-web-1/stats?stream=0");
+  });
+
+  test("restart: one POST for the named container, nothing else restarted", async () => {
+    const r = await runPackVerb(cat, "docker.restart", { container: "shop-db-1" });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.trim()).toBe("shop-db-1");
+    expect(engine.restarted).toEqual(["shop-db-1"]);
+    await expect(runPackVerb(cat, "docker.restart", { container: "shop-web-10" })).rejects.toThrow(/outside its constraint/);
+    expect(engine.restarted).toEqual(["shop-db-1"]);
+  });
+
+  test("a container the engine does not know is a failed verb with the engine's message", async () => {
+    const gone = packCatalog("docker", ["containers=shop-web-2", `docker_host=${engine.socket}`]);
+    const r = await runPackVerb(gone, "docker.logs", { container: "shop-web-2" });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toContain("No such container: shop-web-2");
+  });
+
+  test("every verb accepts its flags and fails only on a missing engine", async () => {
+    const none = packCatalog("docker", ["containers=shop-web-1", `docker_host=${dir}/none.sock`]);
+    for (const [verb, params] of Object.entries({ "docker.ps": {}, "docker.logs": { container: "shop-web-1" }, "docker.inspect": { container: "shop-web-1" }, "docker.stats": { container: "shop-web-1" }, "docker.restart": { container: "shop-web-1" } })) {
+      const r = await runPackVerb(none, verb, params);
       expect(r.exitCode).not.toBe(0);
       expect(r.stderr).not.toMatch(PARSE_ERROR);
       expect(r.stderr).toContain(`Cannot connect to the Docker daemon at unix://${dir}/none.sock`);
-    });
-  }
+    }
+  });
 });
 
 describe.if(Bun.which("kubectl") !== null)("pack kubernetes: kubectl accepts every rendered flag (no cluster here)", () => {
