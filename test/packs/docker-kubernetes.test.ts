@@ -105,7 +105,9 @@ describe.if(Bun.which("docker") !== null)("pack docker: the real docker CLI agai
 
   test("every verb accepts its flags and fails only on a missing engine", async () => {
     const none = packCatalog("docker", ["containers=shop-web-1", `docker_host=${dir}/none.sock`]);
-    for (const [verb, params] of Object.entries({ "docker.ps": {}, "docker.logs": { container: "shop-web-1" }, "docker.inspect": { container: "shop-web-1" }, "docker.stats": { container: "shop-web-1" }, "docker.restart": { container: "shop-web-1" } })) {
+    const web: Record<string, string> = { container: "shop-web-1" };
+    const calls: Record<string, Record<string, string>> = { "docker.ps": {}, "docker.logs": web, "docker.inspect": web, "docker.stats": web, "docker.restart": web };
+    for (const [verb, params] of Object.entries(calls)) {
       const r = await runPackVerb(none, verb, params);
       expect(r.exitCode).not.toBe(0);
       expect(r.stderr).not.toMatch(PARSE_ERROR);
