@@ -10,6 +10,7 @@ import { benchRelay } from "./relay.ts";
 import { cpuPerGB, idleRssPerSession, maxPairedSessions, startRelayProcess } from "./relay-cost.ts";
 import { formatTable, fromPiece, machineInfo, withRatio, writeResults, type Results, type Row } from "./report.ts";
 import { startSshBaseline, sshUnavailable, type SshBaseline } from "./ssh.ts";
+import { ensureTransitRelay, startTransitRelay, transitThroughput } from "./transit.ts";
 import { benchAudit, benchRoundTrip, benchSessionSetup, benchStreaming, FULL_SIZES, QUICK_SIZES } from "./verbs.ts";
 
 export interface BenchOptions {
@@ -56,11 +57,28 @@ export async function runBench(opts: BenchOptions): Promise<Results> {
     log(`${label} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   };
 
+  const relay64: Record<number, number> = {};
   await section([1], "relay forwarding vs direct WebSocket (bench/relay.ts)", async () => {
     for (const r of await benchRelay({ quick: opts.quick })) {
       // its RSS row is taken after the throughput runs, on a relay whose heap then shrinks (it
       // can come out negative); item 5 below measures RSS on fresh processes, with a baseline
       if (!/RSS/.test(r.name)) rows.push(fromPiece(1, r, "direct WebSocket"));
+      const m = /^relay 64 KiB messages, (\d+) sessions?$/.exec(r.name);
+      if (m) relay64[Number(m[1])] = r.value;
+    }
+  });
+
+  await section([1], "relay 64 KiB vs magic-wormhole transit relay (bench/transit.ts)", async () => {
+    const transit = await startTransitRelay(await ensureTransitRelay(log));
+    try {
+      for (const n of [1, 100]) {
+        const theirs = await transitThroughput(transit.port, n, 64 * 1024, opts.quick ? 64 << 20 : 512 << 20);
+        const name = `relay 64 KiB messages, ${n} session${n === 1 ? "" : "s"}`;
+        if (relay64[n] !== undefined) rows.push(withRatio({ item: 1, name, value: relay64[n]!, unit: "MB/s", baseline: theirs, baselineName: "magic-wormhole transit relay (TCP)" }));
+        else rows.push({ item: 0, name: `magic-wormhole transit relay, 64 KiB messages, ${n} session${n === 1 ? "" : "s"}`, value: theirs, unit: "MB/s" });
+      }
+    } finally {
+      await transit.stop();
     }
   });
 
@@ -84,12 +102,12 @@ export async function runBench(opts: BenchOptions): Promise<Results> {
     rows.push(withRatio({ item: 5, name: `relay CPU per GB forwarded (64 KiB messages, ${Math.round(gb / 1e6)} MB)`, value: ours.cpu, unit: "CPU s/GB", baseline: bare.cpu, baselineName: "bare Bun forwarder" }));
   });
 
-  const channel: { transportMBs?: number; nobleMBs?: number } = {};
+  const channel: { transportMBs?: number; webCryptoMBs?: number } = {};
   await section([4], "channel micro-benchmarks (bench/channel.ts)", async () => {
     for (const r of await benchChannel({ quick: opts.quick })) {
       if (/transport/.test(r.name)) channel.transportMBs = r.value;
-      if (/noble/.test(r.name)) channel.nobleMBs = r.value;
-      rows.push({ item: 0, name: r.name, value: r.value, unit: r.unit });
+      if (/raw WebCrypto/.test(r.name)) channel.webCryptoMBs = r.value;
+      rows.push(withRatio({ item: 0, ...r }));
     }
   });
 
@@ -111,7 +129,7 @@ export async function runBench(opts: BenchOptions): Promise<Results> {
         const dep = d;
         await section([2], "verb round trip vs ssh", async () => void rows.push(...(await benchRoundTrip(dep, ssh, sizes))));
         await section([3], "session setup vs ssh", async () => void rows.push(...(await benchSessionSetup(dep, ssh, sizes))));
-        await section([4], "streaming vs raw Noise, noble and ssh", async () => void rows.push(...(await benchStreaming(dep, ssh, sizes, channel))));
+        await section([4], "streaming vs raw Noise, raw WebCrypto and ssh", async () => void rows.push(...(await benchStreaming(dep, ssh, sizes, channel))));
         await section([7], "audit: calls per second", async () => void rows.push(...(await benchAudit(dep, sizes))));
       }
     } finally {

@@ -96,12 +96,12 @@ export async function benchSessionSetup(d: BenchDeployment, ssh: SshBaseline | u
   ];
 }
 
-/** Item 4: a verb streaming log lines to the client, MB/s end to end, vs raw Noise and raw noble. */
+/** Item 4: a verb streaming log lines to the client, MB/s end to end, vs raw Noise, raw WebCrypto ChaCha and ssh. */
 export async function benchStreaming(
   d: BenchDeployment,
   ssh: SshBaseline | undefined,
   n: VerbBenchSizes,
-  channel: { transportMBs?: number; nobleMBs?: number },
+  channel: { transportMBs?: number; webCryptoMBs?: number },
 ): Promise<Row[]> {
   const s = await d.connect();
   let mbs: number;
@@ -117,8 +117,8 @@ export async function benchStreaming(
   }
   const name = `stream ${Math.round(n.streamBytes / 1e6)} MB of log lines to the client`;
   const rows: Row[] = [];
-  if (channel.transportMBs) rows.push(withRatio({ item: 4, name, value: mbs, unit: "MB/s", baseline: channel.transportMBs, baselineName: "raw Noise transport, 1 thread" }));
-  if (channel.nobleMBs) rows.push(withRatio({ item: 4, name, value: mbs, unit: "MB/s", baseline: channel.nobleMBs, baselineName: "raw noble ChaCha20-Poly1305" }));
+  if (channel.transportMBs) rows.push(withRatio({ item: 4, name, value: mbs, unit: "MB/s", baseline: channel.transportMBs, baselineName: "raw Noise transport (platform suite), one process" }));
+  if (channel.webCryptoMBs) rows.push(withRatio({ item: 4, name, value: mbs, unit: "MB/s", baseline: channel.webCryptoMBs, baselineName: "raw WebCrypto ChaCha20-Poly1305" }));
   if (ssh) rows.push(withRatio({ item: 4, name, value: mbs, unit: "MB/s", baseline: await ssh.streamMBs(d.logFile, n.streamBytes), baselineName: "ssh head -c, ControlMaster" }));
   if (rows.length === 0) rows.push({ item: 4, name, value: mbs, unit: "MB/s" });
   return rows;

@@ -10,6 +10,7 @@ import { benchCatalog } from "../bench/deployment.ts";
 import { cpuPerGB, cpuSeconds, maxPairedSessions, rssBytes, startRelayProcess } from "../bench/relay-cost.ts";
 import { formatNumber, formatTable, fromPiece, machineInfo, median, percentile, withRatio, writeResults, type Row } from "../bench/report.ts";
 import { parseBenchArgs } from "../bench/run.ts";
+import { ensureTransitRelay, startTransitRelay, transitThroughput } from "../bench/transit.ts";
 import { parseCatalog } from "../lib/capability/catalog.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "openscope-bench-test-"));
@@ -113,4 +114,14 @@ describe("bench micro-measures (tiny counts)", () => {
       }
     });
   }
+
+  test("2 MiB through the magic-wormhole transit relay (its handshake, 2 sessions) all arrive", async () => {
+    const relay = await startTransitRelay(await ensureTransitRelay());
+    try {
+      const mbs = await transitThroughput(relay.port, 2, 64 * 1024, 2 << 20); // waits for every byte
+      expect(Number.isFinite(mbs) && mbs > 0).toBe(true);
+    } finally {
+      await relay.stop();
+    }
+  }, 60_000);
 });
