@@ -92,10 +92,10 @@ ${packs.map((p) => `| [${p.name}](#${p.name}-version-${p.version}) | ${p.version
 
 How each pack is tested (test/packs/): postgres against a PostgreSQL 15 the tests start; nginx
 and http against Debian's nginx on loopback; the systemd journal verbs over a journal file the
-tests write with systemd-journal-remote; docker with the real docker CLI against a fixture Engine
-API on a unix socket (no engine on the test machine). kubernetes and systemd status, failed,
-restart and reload are rendered and run only as far as kubectl's and systemctl's own argument
-parsing (no cluster, and no systemd as PID 1, on the test machine).
+tests write with systemd-journal-remote; docker and kubernetes with the real docker and kubectl
+CLIs against fixture servers (an Engine API on a unix socket, an API server on loopback: there is
+no engine or cluster on the test machine). systemd status, failed, restart and reload are
+rendered and run only as far as systemctl's own argument parsing (no systemd as PID 1 there).
 `;
   return [head, ...packs.map(packSection)].join("\n").replace(/\n{3,}/g, "\n\n").trimEnd() + "\n";
 }

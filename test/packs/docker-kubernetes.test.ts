@@ -1,14 +1,15 @@
 // The docker and kubernetes packs, where their CLIs are installed (there is no container engine
 // or cluster on the test machine): the real docker CLI runs every docker verb against a fixture
-// Engine API on a unix socket (fake-docker-engine.ts); kubectl runs every kubernetes verb as far as
-// its own argument parsing, against a kubeconfig that points at nothing. Both packs' argv are
-// also pinned by rendering in packs.test.ts.
+// Engine API on a unix socket (fake-docker-engine.ts), the real kubectl every kubernetes verb
+// against a fixture API server (fake-kube-apiserver.ts); and each CLI accepts every rendered flag
+// when its server is missing. Both packs' argv are also pinned by rendering in packs.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Catalog } from "../../lib/capability/catalog.ts";
 import { startFakeDockerEngine, type FakeEngine } from "./fake-docker-engine.ts";
+import { startFakeKubeApiserver, type FakeKube } from "./fake-kube-apiserver.ts";
 import { packCatalog, runPackVerb } from "./verb-runner.ts";
 
 let dir: string;
@@ -116,7 +117,96 @@ describe.if(Bun.which("docker") !== null)("pack docker: the real docker CLI agai
   });
 });
 
-describe.if(Bun.which("kubectl") !== null)("pack kubernetes: kubectl accepts every rendered flag (no cluster here)", () => {
+describe.if(Bun.which("kubectl") !== null)("pack kubernetes: the real kubectl against a fixture API server", () => {
+  let kube: FakeKube;
+  let cat: Catalog;
+  const ns = { namespace: "shop" };
+
+  beforeAll(() => {
+    kube = startFakeKubeApiserver("shop", ["booting", "GET /healthz 200", "upstream timed out", "GET /cart 200"]);
+    writeFileSync(
+      join(dir, "fixture.kubeconfig"),
+      `apiVersion: v1
+kind: Config
+clusters: [{name: fixture, cluster: {server: "${kube.url}"}}]
+users: [{name: fixture, user: {token: "not-a-token"}}]
+contexts: [{name: fixture, context: {cluster: fixture, user: fixture}}]
+current-context: fixture
+`,
+    );
+    cat = packCatalog("kubernetes", ["namespaces=shop", "deployments=web", `kubeconfig=${join(dir, "fixture.kubeconfig")}`, "context=fixture"]);
+  });
+  afterAll(() => kube?.stop());
+
+  /** The requests a run made, without kubectl's discovery. */
+  async function run(verb: string, params: Record<string, string>) {
+    const before = kube.requests.length;
+    const r = await runPackVerb(cat, verb, params);
+    const asked = kube.requests.slice(before).filter((q) => !/^GET \/(version|api|apis|api\/v1|apis\/apps\/v1)(\?|$)/.test(q));
+    return { ...r, asked };
+  }
+
+  test("pods, deployments and events: the namespace's tables", async () => {
+    const pods = await run("kubernetes.pods", ns);
+    expect(pods.exitCode).toBe(0);
+    expect(pods.stdout).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\n/);
+    expect(pods.stdout).toMatch(/^web-7d4b9c-x2x8q\s+2\/2\s+Running\s+3\s+2h\s+10\.0\.0\.7\s+node-1$/m);
+    expect(pods.asked).toEqual(["GET /api/v1/namespaces/shop/pods?limit=500"]);
+    const deps = await run("kubernetes.deployments", ns);
+    expect(deps.exitCode).toBe(0);
+    expect(deps.stdout).toMatch(/^web\s+2\/2\s+2\s+2\s+2h\s+web\s+shop\/web:1\.4\s+app=web$/m);
+    const events = await run("kubernetes.events", ns);
+    expect(events.exitCode).toBe(0);
+    expect(events.stdout).toMatch(/^2h\s+Warning\s+BackOff\s+pod\/web-7d4b9c-x2x8q\s+Back-off restarting failed container web$/m);
+  });
+
+  test("logs of a deployment and of a pod: every container, the last N lines, with timestamps", async () => {
+    const dep = await run("kubernetes.logs", { ...ns, deployment: "web", lines: "2" });
+    expect(dep.exitCode).toBe(0);
+    expect(dep.stdout).toContain("2026-11-28T23:00:01.000000000Z web-7d4b9c-x2x8q/web: GET /cart 200\n");
+    expect(dep.stdout).toContain("web-7d4b9c-x2x8q/sidecar: upstream timed out");
+    expect(dep.stdout).not.toContain("booting");
+    expect(dep.asked).toContain("GET /api/v1/namespaces/shop/pods/web-7d4b9c-x2x8q/log?container=web&tailLines=2&timestamps=true");
+    const pod = await run("kubernetes.pod_logs", { ...ns, pod: "web-7d4b9c-k9f2m", lines: "1" });
+    expect(pod.exitCode).toBe(0);
+    expect(pod.stdout.trim().split("\n").sort()).toEqual([
+      "2026-11-28T23:00:00.000000000Z web-7d4b9c-k9f2m/sidecar: GET /cart 200",
+      "2026-11-28T23:00:00.000000000Z web-7d4b9c-k9f2m/web: GET /cart 200",
+    ]);
+    const missing = await run("kubernetes.pod_logs", { ...ns, pod: "web-gone", lines: "1" });
+    expect(missing.exitCode).not.toBe(0);
+    expect(missing.stderr).toContain('pods "web-gone" not found');
+  });
+
+  test("describe a deployment and a pod", async () => {
+    const dep = await run("kubernetes.describe", { ...ns, deployment: "web" });
+    expect(dep.exitCode).toBe(0);
+    expect(dep.stdout).toMatch(/^Name:\s+web$/m);
+    expect(dep.stdout).toMatch(/^Replicas:\s+2 desired \| 2 updated \| 2 total \| 2 available \| 0 unavailable$/m);
+    expect(dep.stdout).toMatch(/^NewReplicaSet:\s+web-7d4b9c \(2\/2 replicas created\)$/m);
+    const pod = await run("kubernetes.describe_pod", { ...ns, pod: "web-7d4b9c-x2x8q" });
+    expect(pod.exitCode).toBe(0);
+    expect(pod.stdout).toMatch(/^Controlled By:\s+ReplicaSet\/web-7d4b9c$/m);
+    expect(pod.stdout).toMatch(/^\s+Restart Count:\s+3$/m);
+  });
+
+  test("rollout status answers without waiting; rollout restart patches only the allowed deployment", async () => {
+    const status = await run("kubernetes.rollout_status", { ...ns, deployment: "web" });
+    expect(status.exitCode).toBe(0);
+    expect(status.stdout.trim()).toBe('deployment "web" successfully rolled out');
+    expect(kube.patches).toEqual([]);
+    const restart = await run("kubernetes.rollout_restart", { ...ns, deployment: "web" });
+    expect(restart.exitCode).toBe(0);
+    expect(restart.stdout.trim()).toBe("deployment.apps/web restarted");
+    expect(kube.patches).toEqual([
+      { path: "/apis/apps/v1/namespaces/shop/deployments/web", body: { spec: { template: { metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": expect.any(String) } } } } } },
+    ]);
+    await expect(runPackVerb(cat, "kubernetes.rollout_restart", { namespace: "kube-system", deployment: "web" })).rejects.toThrow(/outside its constraint/);
+    expect(kube.patches).toHaveLength(1);
+  });
+});
+
+describe.if(Bun.which("kubectl") !== null)("pack kubernetes: kubectl accepts every rendered flag, and fails only on a missing API server", () => {
   const ns = { namespace: "shop" };
   const args: Record<string, Record<string, string>> = {
     "kubernetes.pods": ns,
