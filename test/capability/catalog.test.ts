@@ -167,3 +167,11 @@ describe("fuzz (quick tier; more runs in test/heavy/capability-fuzz.test.ts)", (
     );
   });
 });
+
+describe("a range that reaches below zero (mutation testing, issue 22)", () => {
+  test("even -1 lets a value start with \"-\": refused without allow", () => {
+    expect(() => parseCatalog(verb(`argv = ["ls", "{a}"]\nparams.a = { int = [-1, 5] }`))).toThrow('a negative range lets a value start with "-"');
+    expect(parseCatalog(verb(`argv = ["ls", "{a}"]\nparams.a = { int = [0, 5] }`)).get("x.y")!.params.a!.constraint).toEqual({ kind: "range", min: 0, max: 5 });
+    expect(parseCatalog(verb(`argv = ["ls", "{a}"]\nparams.a = { int = [-1, 5], allow = ["leading-dash"] }`)).get("x.y")!.params.a!.constraint).toEqual({ kind: "range", min: -1, max: 5 });
+  });
+});

@@ -151,3 +151,10 @@ describe("validateConstraint", () => {
   for (const [c, why] of bad)
     test(JSON.stringify(c), () => expect(() => validateConstraint(c as Constraint, "x")).toThrow(why));
 });
+
+describe("validateConstraint: the empty value (mutation testing, issue 22)", () => {
+  test("an enum may not list the empty string", () => {
+    expect(() => validateConstraint({ kind: "enum", values: [""] }, "x")).toThrow(/printable/);
+    expect(() => validateConstraint({ kind: "enum", values: ["", "web"] }, "x")).toThrow(/printable/);
+  });
+});

@@ -188,3 +188,15 @@ test("fuzz: random text and random JSON payloads give a typed error (1000 runs e
     { numRuns: 1000 },
   );
 });
+
+describe("verifyPassport: a key the verifier cannot use (mutation testing, issue 22)", () => {
+  // noble throws on these instead of answering false: the throw must count as "does not verify".
+  for (const [label, key] of [
+    ["31-byte key", new Uint8Array(31)],
+    ["33-byte key", new Uint8Array(33).fill(1)],
+    ["key that is not a curve point", new Uint8Array(32).fill(0xff)],
+  ] as const)
+    test(label, () => {
+      expect(failure(() => verifyPassport(signPassport(samplePassport(), sk), key))).toBe("passport: signature does not verify");
+    });
+});

@@ -26,3 +26,12 @@ describe("fingerprint", () => {
     expect(() => fingerprint(new Uint8Array(31))).toThrow("fingerprint: a public key is 32 bytes");
   });
 });
+
+describe("fingerprintMatches compares in full (mutation testing, issue 22)", () => {
+  test("a prefix, a suffix or the bare hash does not match", () => {
+    const key = new Uint8Array(32).map((_, i) => 3 * i);
+    const fp = fingerprint(key);
+    for (const partial of [fp.slice(0, 20), fp.slice(0, -1), fp.slice(7), "SHA256:", "", fp + "A"]) expect(fingerprintMatches(key, partial)).toBe(false);
+    expect(fingerprintMatches(key, fp)).toBe(true);
+  });
+});

@@ -199,3 +199,16 @@ describe("shellQuote", () => {
     );
   });
 });
+
+describe("ssh argv: the host is never an option (mutation testing, issue 22)", () => {
+  test("a host starting with \"-\" is refused even when the catalog let it through", () => {
+    const def = { ...catalog.get("ssh.enum")!, host: "-oProxyCommand=touch /tmp/pwned" };
+    expect(() => renderSshArgv(def, { v: "web" }, {})).toThrow('host must not start with "-"');
+  });
+  test("the host comes after \"--\", and host keys are checked strictly", () => {
+    const argv = renderSshArgv(catalog.get("ssh.enum")!, { v: "web" }, {});
+    expect(argv.slice(-3)).toEqual(["--", "h", "'printf' '[%s]' 'web'"]);
+    expect(argv).toContain("StrictHostKeyChecking=yes");
+    expect(argv).toContain("BatchMode=yes");
+  });
+});

@@ -230,3 +230,18 @@ describe("backpressure", () => {
     expect(maxInFlight).toBe(1);
   }, 60_000);
 });
+
+describe("cancel ends the verb itself (mutation testing, issue 22)", () => {
+  // Without the kill a cancelled verb would run on until its own timeout: the result would then
+  // say timedOut, and the verb's process would still be there after cancel() returned.
+  test("the verb's process is signalled by cancel, long before its timeout", async () => {
+    let out = "";
+    const verb = startVerb({ argv: ["sh", "-c", "echo up; exec sleep 100"], timeoutMs: 15_000, maxOutputBytes: 1000 }, (_s, b) => {
+      out += Buffer.from(b).toString();
+    });
+    await waitFor(() => out === "up\n", "the verb to start");
+    verb.cancel("revoked by the operator");
+    const result = await verb.done;
+    expect(result).toMatchObject({ cancelled: true, timedOut: false, signal: "SIGTERM", exitCode: null });
+  }, 30_000);
+});

@@ -2,6 +2,7 @@
 // truncated row by its seq, two processes appending at once keep one chain, and 1000+ appends
 // survive a reopen.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -220,6 +221,24 @@ describe("tampering is found, with its seq", () => {
     const body = encodeBody(8, 1, { kind: "share.expired", shareId: "sh_1" });
     tamper("INSERT INTO audit (seq, at, kind, share_id, body, prev_hash, hash) VALUES (8, 1, 'share.expired', 'sh_1', ?, ?, ?)", body, last.hash, chainHash(last.hash, body));
     expect(log.verify()).toMatchObject({ ok: false, brokenAt: 8 });
+  });
+});
+
+// SPEC.md §15's formula, computed here with node:crypto: a change to the chain's hashing that both
+// append() and verify() share would otherwise go unseen (mutation testing, issue 22).
+describe("the chain hash, known answers", () => {
+  const sha = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
+  test("hash = hex(SHA-256(prev_hash ‖ \"\\n\" ‖ body))", () => {
+    const body = '{"seq":1,"at":5,"kind":"share.opened","shareId":"sh_9"}';
+    expect(chainHash(GENESIS_HASH, body)).toBe(sha(`${"0".repeat(64)}\n${body}`));
+    expect(chainHash("ab".repeat(32), "{}")).toBe(sha(`${"ab".repeat(32)}\n{}`));
+    expect(chainHash(GENESIS_HASH, "")).toBe("827d096d92f3deeaa0e8070d79f45beb176768e57a958a1cd325f5f4b754b048"); // printf '%s\\n' 000…0 | sha256sum
+  });
+  test("an appended row's hash is that formula over its stored body", () => {
+    const row = log.append({ kind: "share.opened", shareId: "sh_9" });
+    const stored = store.db.query<{ body: string }, []>("SELECT body FROM audit WHERE seq = 1").get()!;
+    expect(stored.body).toBe('{"seq":1,"at":1700000000000,"kind":"share.opened","shareId":"sh_9"}');
+    expect(row.hash).toBe(sha(`${GENESIS_HASH}\n${stored.body}`));
   });
 });
 

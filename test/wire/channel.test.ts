@@ -527,3 +527,36 @@ describe("sink mode on the platform suite", () => {
     expect(a.io.failures[0]!.message).toBe("channel: session reached its record limit");
   });
 });
+
+// Hostile peers that hold the session keys (mutation testing, issue 22): records a correct
+// sender never writes, forged with the sender's own CipherState.
+describe("records a correct peer never sends", () => {
+  const forge = (from: Channel, plaintext: Uint8Array) =>
+    (from as unknown as { sender: { encryptWithAd(ad: Uint8Array, p: Uint8Array): Uint8Array } }).sender.encryptWithAd(new Uint8Array(0), plaintext);
+  test("a credit grant of zero is rejected; a grant of one is taken", () => {
+    const ok = pair();
+    expect(ok.b.receive(forge(ok.a, Uint8Array.of(3, 0, 0, 0, 1)))).toEqual({ payloads: [], out: [] });
+    const { a, b } = pair();
+    expectRejected(() => b.receive(forge(a, Uint8Array.of(3, 0, 0, 0, 0))));
+  });
+  test("a credit record of the wrong length, or an unknown record type, is rejected", () => {
+    for (const record of [Uint8Array.of(3, 0, 0, 1), Uint8Array.of(3, 0, 0, 0, 1, 0), Uint8Array.of(4, 1, 2), Uint8Array.of(0)]) {
+      const { a, b } = pair();
+      expectRejected(() => b.receive(forge(a, record)));
+    }
+  });
+  test("a grant that would take the peer's credit past 2^32 is rejected", () => {
+    const { a, b } = pair();
+    expectRejected(() => b.receive(forge(a, Uint8Array.of(3, 0xff, 0xff, 0xff, 0xff))));
+  });
+});
+
+describe("the responder's psk", () => {
+  test("a psk that is not 32 bytes fails the handshake", () => {
+    for (const n of [0, 3, 31, 33]) {
+      const init = startInitiator({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue });
+      const acc = acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue, message1: init.message1 });
+      expectHandshakeFailed(() => acc.respond(new Uint8Array(n).fill(1)));
+    }
+  });
+});
