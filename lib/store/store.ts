@@ -30,6 +30,14 @@ export interface GrantRow {
 
 export type SharePatch = Partial<Pick<ShareRow, "state" | "expiresAt" | "endedAt" | "passport">>;
 
+/** The column each patchable field is stored in. */
+const SHARE_PATCH_COLUMNS: Readonly<Record<keyof SharePatch, string>> = {
+  state: "state",
+  expiresAt: "expires_at",
+  endedAt: "ended_at",
+  passport: "passport",
+};
+
 /** How long a connection waits for another process's write lock before SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 10_000;
 
@@ -223,24 +231,14 @@ export class Store {
   }
 
   updateShare(id: string, patch: SharePatch): void {
+    if (patch.state !== undefined) checkState(patch.state);
     const sets: string[] = [];
     const values: Record<string, string | number | null> = { id };
-    if (patch.state !== undefined) {
-      checkState(patch.state);
-      sets.push("state = $state");
-      values.state = patch.state;
-    }
-    if (patch.expiresAt !== undefined) {
-      sets.push("expires_at = $expiresAt");
-      values.expiresAt = patch.expiresAt;
-    }
-    if (patch.endedAt !== undefined) {
-      sets.push("ended_at = $endedAt");
-      values.endedAt = patch.endedAt;
-    }
-    if (patch.passport !== undefined) {
-      sets.push("passport = $passport");
-      values.passport = patch.passport;
+    for (const key of Object.keys(SHARE_PATCH_COLUMNS) as (keyof SharePatch)[]) {
+      const value = patch[key];
+      if (value === undefined) continue;
+      sets.push(`${SHARE_PATCH_COLUMNS[key]} = $${key}`);
+      values[key] = value;
     }
     if (sets.length === 0) return;
     const r = this.db.query(`UPDATE shares SET ${sets.join(", ")} WHERE id = $id`).run(values);

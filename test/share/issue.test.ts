@@ -17,24 +17,7 @@ import { decodeHandle } from "../../lib/wire/handle.ts";
 import { toBase64url } from "../../lib/bytes.ts";
 
 const NOW = 1_790_000_000_000;
-const catalog = parseCatalog(`
-[verb."ssh.tail_logs"]
-summary = "Last lines of a service's log"
-adapter = "exec"
-argv = ["tail", "-n", "{lines}", "/var/log/{service}.log"]
-timeout = "10s"
-max_output = "1MiB"
-params.service = { enum = ["api", "web"] }
-params.lines = { int = [1, 5000], default = 100 }
-
-[verb."ssh.restart_service"]
-summary = "Restart a service"
-adapter = "exec"
-argv = ["systemctl", "restart", "{service}"]
-timeout = "30s"
-max_output = "64KiB"
-params.service = { enum = ["api", "web"] }
-`);
+const catalog = parseCatalog(await Bun.file(`${import.meta.dir}/../vectors/capability-catalog.toml`).text());
 const grant = { id: "g1", revision: 2, verbs: grantVerbsFromSpecs(catalog, ["ssh.tail_logs:lines=1..500", "ssh.restart_service"].map(parseVerbSpec)) };
 
 const signPrivate = new Uint8Array(32).fill(3);
