@@ -19,19 +19,7 @@ const listArgs = {
   agent: { type: "string", description: "Show what this agent's grant allows", valueHint: "name" },
 } as const;
 
-type ListArgs = { home?: string; json?: boolean; agent?: string };
-
-// citty hands a subcommand only the words after its name: `verbs --home H add x` keeps --home here.
-let parentArgs: ListArgs = {};
-
-/** A subcommand's args, with the parent's options (given before the subcommand's name) filled in. */
-function merged<T extends object>(args: T): T & ListArgs {
-  const out: Record<string, unknown> = { ...(args as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(parentArgs)) if (out[k] === undefined || out[k] === false) out[k] = v;
-  return out as T & ListArgs;
-}
-
-async function listVerbs(args: ListArgs): Promise<void> {
+async function listVerbs(args: { home?: string; json?: boolean; agent?: string }): Promise<void> {
   const paths = homeFrom(args);
   const catalog = readCatalogFile(paths.catalog);
   if (args.agent) {
@@ -58,7 +46,7 @@ async function listVerbs(args: ListArgs): Promise<void> {
 const list = defineCommand({
   meta: { name: "list", description: "List the verb catalog, or one agent's capability surface (the default)" },
   args: listArgs,
-  run: ({ args }) => listVerbs(merged(args)),
+  run: ({ args }) => listVerbs(args),
 });
 
 function paramsOf(v: VerbDef): string {
@@ -72,8 +60,7 @@ function settingValue(v: string | string[]): string {
 const packs = defineCommand({
   meta: { name: "packs", description: "List the built-in verb packs, or one pack's settings and verbs" },
   args: { ...jsonArg, pack: { type: "positional", description: "Show this pack", required: false, valueHint: "pack" } },
-  run({ args: own }) {
-    const args = merged(own);
+  run({ args }) {
     if (args.json) homeFrom({ json: true });
     if (!args.pack) {
       const rows = allPacks().map((p) => ({ name: p.name, version: p.version, summary: p.summary, verbs: Object.keys(p.verbs) }));
@@ -111,8 +98,7 @@ const add = defineCommand({
     set: { type: "string", description: "key=value for one of the pack's settings (repeatable; lists comma-separated)", valueHint: "key=value" },
     "dry-run": { type: "boolean", description: "Print the verbs.toml text instead of writing it" },
   },
-  run({ args: own, rawArgs }) {
-    const args = merged(own);
+  run({ args, rawArgs }) {
     const paths = homeFrom(args);
     const pack = findPack(args.pack);
     const opts = { prefix: args.as, setFlags: repeatedFlag(rawArgs, "set") };
@@ -154,9 +140,6 @@ export default defineCommand({
     packs: () => packs,
     add: () => add,
   } as Record<string, () => CommandDef<any>>,
-  setup({ args }) {
-    parentArgs = { home: args.home, json: args.json, agent: args.agent };
-  },
   // Without a subcommand, `openscope verbs [--agent you]` lists as it always did. citty runs a
   // parent's run after its subcommand's, so skip it when one was named.
   async run({ args, rawArgs }) {
