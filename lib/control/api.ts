@@ -3,7 +3,6 @@
 // the two sides parse the same shapes. No sockets here.
 import * as v from "valibot";
 import { ExitCode, type ErrorKind } from "../errors.ts";
-import { SHARE_STATES } from "../capability/policy.ts";
 
 export const CONTROL_PATHS = {
   health: "/v1/health",
@@ -29,17 +28,7 @@ export const ExtendBody = v.strictObject({ ttl: v.string() });
 
 export const Health = v.looseObject({ ok: v.literal(true), pid: v.number() });
 
-export const ShareSummary = v.looseObject({
-  id: v.string(),
-  agent: v.string(),
-  /** The recipient's alias, or "bearer". */
-  recipient: v.string(),
-  verbs: v.array(v.string()),
-  state: v.picklist(SHARE_STATES),
-  expires_at: v.string(),
-  connected: v.boolean(),
-});
-export type ShareSummary = v.InferOutput<typeof ShareSummary>;
+export { ShareSummary } from "../share/lifetime.ts";
 
 export const OpenedShare = v.looseObject({
   id: v.string(),

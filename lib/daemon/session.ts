@@ -156,7 +156,7 @@ export class DaemonSession {
   }
 
   /** Tells a connected client the share ended, then closes. */
-  endShare(state: "revoked" | "expired"): void {
+  endShare(state: Exclude<ShareState["state"], "live">): void {
     if (this.channel && !this.ended) {
       this.sendMessage({ type: "ended", state, message: state === "revoked" ? "revoked by the operator" : "expired" });
       // Under a fast stream "ended" waits in the channel behind output for the client's credit:

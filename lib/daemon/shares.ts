@@ -12,7 +12,7 @@ import type { DaemonIdentity } from "../host/keyfile.ts";
 import { defaultRandom, type Random } from "../noise/crypto.ts";
 import { sharePrologue } from "../wire/channel.ts";
 import { issueShare, type ShareRequest } from "../share/issue.ts";
-import { afterRestart, currentState, delayUntil, extendShare, lingerEndsAt } from "../share/lifetime.ts";
+import { afterRestart, currentState, delayUntil, extendShare, lingerEndsAt, summarize } from "../share/lifetime.ts";
 import type { OpenedShare, ShareSummary } from "../control/api.ts";
 import { RelayLeg } from "./relay-leg.ts";
 import type { RunningVerbs } from "./running-verbs.ts";
@@ -159,15 +159,7 @@ export class ShareManager {
   // ---- internals ----
 
   private summary(row: ShareRow): ShareSummary {
-    return {
-      id: row.id,
-      agent: row.agent,
-      recipient: row.recipientAlias ?? "bearer",
-      verbs: row.verbs,
-      state: currentState(row, this.now()).state,
-      expires_at: new Date(row.expiresAt).toISOString(),
-      connected: this.connected(row.id),
-    };
+    return summarize(row, this.now(), this.connected(row.id));
   }
 
   private requireRelay(): Relay {

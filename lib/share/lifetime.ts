@@ -2,9 +2,10 @@
 // extension (a passport re-issued now), the 10-minute linger of an ended share's relay leg, and
 // what a daemon restart does with each stored share. Pure: the clock is passed in; the daemon's
 // ShareManager keeps the timers and writes the store.
+import * as v from "valibot";
 import { parseShareTtl } from "../capability/limits.ts";
 import { decodePassportUnverified, signPassport } from "../capability/passport.ts";
-import type { ShareState } from "../capability/policy.ts";
+import { SHARE_STATES, type ShareState } from "../capability/policy.ts";
 
 /** A share as stored (SPEC.md §15.1). */
 export interface ShareRow {
@@ -21,6 +22,32 @@ export interface ShareRow {
   expiresAt: number;
   endedAt: number | null;
   originalExpiresAt: number;
+}
+
+/** A share as `share list --json` and the watch stream show it (SPEC.md §14). */
+export const ShareSummary = v.looseObject({
+  id: v.string(),
+  agent: v.string(),
+  /** The recipient's alias, or "bearer". */
+  recipient: v.string(),
+  verbs: v.array(v.string()),
+  state: v.picklist(SHARE_STATES),
+  expires_at: v.string(),
+  connected: v.boolean(),
+});
+export type ShareSummary = v.InferOutput<typeof ShareSummary>;
+
+/** The row as listed at `now`: its state now, its expiry as ISO text. */
+export function summarize(row: ShareRow, now: number, connected: boolean): ShareSummary {
+  return {
+    id: row.id,
+    agent: row.agent,
+    recipient: row.recipientAlias ?? "bearer",
+    verbs: row.verbs,
+    state: currentState(row, now).state,
+    expires_at: new Date(row.expiresAt).toISOString(),
+    connected,
+  };
 }
 
 /** An ended share keeps its relay leg this long, to tell a late recipient why. */

@@ -4,6 +4,7 @@
 // does not read drops its own events (and is told how many); the verb never waits for it. Pure.
 import * as v from "valibot";
 import { usageError } from "../errors.ts";
+import type { ShareSummary } from "./lifetime.ts";
 
 /** A watch event: `kind` names it (audit kinds, plus the WATCH_ONLY_KINDS), `at` is ms since the epoch. */
 export type WatchEvent = { kind: string; at: number; shareId?: string } & Record<string, unknown>;
@@ -12,15 +13,7 @@ export type WatchEvent = { kind: string; at: number; shareId?: string } & Record
 export const WATCH_ONLY_KINDS = ["watch.started", "share.state", "call.output", "watch.dropped"] as const;
 
 /** A share as `share list --json` shows it. */
-export interface WatchedShare {
-  id: string;
-  agent: string;
-  recipient: string;
-  verbs: string[];
-  state: "live" | "revoked" | "expired";
-  expires_at: string;
-  connected: boolean;
-}
+export type WatchedShare = ShareSummary;
 
 /** Per watcher: at most this many bytes of encoded events wait for it before it starts losing them. */
 export const WATCH_BUFFER_BYTES = 1024 * 1024;

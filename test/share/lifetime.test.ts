@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { buildPassport, signPassport, verifyPassport } from "../../lib/capability/passport.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
-import { afterRestart, currentState, delayUntil, extendShare, LINGER_MS, lingerEndsAt } from "../../lib/share/lifetime.ts";
+import { afterRestart, currentState, delayUntil, extendShare, LINGER_MS, lingerEndsAt, summarize, type ShareRow } from "../../lib/share/lifetime.ts";
 import { toBase64url } from "../../lib/bytes.ts";
 
 const NOW = 1_790_000_000_000;
@@ -71,4 +71,32 @@ test("delayUntil is never negative and fits a timer", () => {
   expect(delayUntil(NOW - 5, NOW)).toBe(0);
   expect(delayUntil(NOW + 5, NOW)).toBe(5);
   expect(delayUntil(NOW + 2 ** 40, NOW)).toBe(2 ** 31 - 1);
+});
+
+test("summarize: a row as share list shows it, its state as of now", () => {
+  const row: ShareRow = {
+    id: "0a1b2c3d4e5f",
+    agent: "you",
+    recipientAlias: null,
+    recipientKey: null,
+    rid: "rid",
+    psk: new Uint8Array(32),
+    passport: "osp1.x.y",
+    verbs: ["ssh.tail_logs"],
+    state: "live",
+    createdAt: NOW - MIN,
+    expiresAt: NOW,
+    endedAt: null,
+    originalExpiresAt: NOW,
+  };
+  expect(summarize(row, NOW, false)).toEqual({
+    id: "0a1b2c3d4e5f",
+    agent: "you",
+    recipient: "bearer",
+    verbs: ["ssh.tail_logs"],
+    state: "expired",
+    expires_at: new Date(NOW).toISOString(),
+    connected: false,
+  });
+  expect(summarize({ ...row, recipientAlias: "vendor-b" }, NOW - 1, true)).toMatchObject({ recipient: "vendor-b", state: "live", connected: true });
 });
