@@ -1,5 +1,5 @@
 // Constraints on one verb parameter (SPEC.md §4.1): an enum of values, an inclusive integer range,
-// or an anchored pattern (lib/pattern.ts). Owns admission of a raw wire value, the subset order
+// or an anchored pattern (pattern.ts). Owns admission of a raw wire value, the subset order
 // that attenuation relies on, validation of a constraint's own shape, and its human description.
 import * as v from "valibot";
 import { usageError } from "../errors.ts";

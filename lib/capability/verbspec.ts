@@ -1,6 +1,6 @@
 // The `--verb` spec syntax (SPEC.md §3): `verb`, `verb:k=v`, `k=a|b` (an allowed set),
 // `k=1..500` (an integer range), several pins separated by ",". Syntax only: whether a verb or
-// value exists is decided against the catalog and the grant (lib/grant.ts).
+// value exists is decided against the catalog and the grant (grant.ts).
 import { parseCanonicalInt, type Constraint, enumConstraint } from "./constraint.ts";
 import { usageError } from "../errors.ts";
 import { PARAM_NAME, VERB_NAME } from "./catalog.ts";

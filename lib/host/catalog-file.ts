@@ -1,4 +1,4 @@
-// Reading verbs.toml from disk: the root-owned file check, then the pure parser of lib/catalog.ts.
+// Reading verbs.toml from disk: the root-owned file check, then the pure parser of lib/capability/catalog.ts.
 import { existsSync, readFileSync } from "node:fs";
 import { parseCatalog, type Catalog } from "../capability/catalog.ts";
 import { usageError } from "../errors.ts";

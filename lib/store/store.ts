@@ -1,5 +1,5 @@
 // The daemon's SQLite store: agents' local credentials, grants, recipients and shares (the
-// audit chain lives in lib/audit.ts on the same connection). WAL with synchronous=FULL, so the
+// audit chain lives in audit.ts on the same connection). WAL with synchronous=FULL, so the
 // daemon and a CLI process may both open it; the file is 0600 in a 0700 folder and a db file
 // that group or others can write is refused (SPEC.md §15.1).
 import { Database } from "bun:sqlite";
