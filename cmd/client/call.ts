@@ -1,8 +1,11 @@
+// `call`: one verb call for scripts. The verb's output streams to stdout and stderr (a reader that
+// stops reading stops the verb), or comes back as one JSON object with --json; the exit code is the
+// verb's outcome (SPEC.md §1). Ctrl-C cancels the call on the daemon.
 import { defineCommand } from "citty";
 import { OpenScopeError, usageError } from "../../lib/errors.ts";
 import { describeOutcome } from "../../lib/wire/outcome.ts";
 import { printJson, setHumanOutput } from "../output.ts";
-import { connectToShare, globalFlag, hasFlag, parseCallArgs } from "./_shared.ts";
+import { connectToShare, hasFlag, parseCallArgs } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "call", description: "One-shot call for scripts: call VERB k=v … (stdout is the verb's output)" },
@@ -16,7 +19,6 @@ export default defineCommand({
     const verb = args.verb;
     if (!verb) throw usageError("call needs a verb", ["usage: openscope-reflect-client --passport H --fingerprint FP call VERB k=v …"]);
     const params = parseCallArgs(args._.slice(1));
-    if (!globalFlag("passport")) throw usageError("no handle given", ["pass the handle the operator sent: --passport <handle>"]);
     const { session } = await connectToShare({ interactiveConfirm: true });
     const out: Record<"stdout" | "stderr", Uint8Array[]> = { stdout: [], stderr: [] };
     const { id, done } = session.call(verb, params, (stream, data) => {

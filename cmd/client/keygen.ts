@@ -1,3 +1,5 @@
+// `keygen`: the recipient's X25519 key, written 0600 (refusing to overwrite without --force),
+// and its public key on stdout for the operator to register with `openscope recipients add`.
 import { defineCommand } from "citty";
 import { generateX25519, encodePublicKey } from "../../lib/crypto/keys.ts";
 import { writeRecipientKey } from "../../lib/host/keyfile.ts";
