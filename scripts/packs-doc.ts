@@ -31,6 +31,7 @@ function settingRow(s: Setting): string {
 function paramText(pack: Pack, verb: string, name: string, raw: Record<string, unknown>): string {
   const def = raw.default !== undefined ? ` (default \`${raw.default}\`)` : "";
   if (typeof raw.enum === "string") return `\`${name}\`: one of the \`${raw.enum.slice(2, -1)}\` setting${def}`;
+  if (Array.isArray(raw.enum)) return `\`${name}\`: ${raw.enum.map((x) => `\`${x}\``).join(", ")}${def}`; // in the pack's order
   const built = buildPackToml(pack).catalog.get(`${pack.name}.${verb}`)!.params[name]!;
   return `\`${name}\`: ${describeConstraint(built.constraint).replace(/^matching (.*)$/, "matching `$1`")}${def}`;
 }
