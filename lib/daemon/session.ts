@@ -13,10 +13,10 @@ import { decideSigned, type Decision, type ShareState } from "../capability/poli
 import { decodePassportUnverified, type Passport } from "../capability/passport.ts";
 import {
   decodeClientMessage,
+  readableCall,
   encodeChunk,
   encodeMessage,
   MAX_CONCURRENT_CALLS,
-  MAX_CONTROL_MESSAGE_BYTES,
   RPC_VERSION,
   type DaemonMessage,
   type VerbInfo,
@@ -417,19 +417,4 @@ export class DaemonSession {
     this.roomTimer = undefined;
     for (const w of waiters) w();
   }
-}
-
-/** The id (and verb) of a "call" message that failed its schema, if they are well-formed. */
-function readableCall(payload: Uint8Array): { id: number; verb: string | undefined } | undefined {
-  if (payload.length > MAX_CONTROL_MESSAGE_BYTES || payload[0] !== 0x7b) return undefined;
-  let msg: unknown;
-  try {
-    msg = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(payload));
-  } catch {
-    return undefined;
-  }
-  if (typeof msg !== "object" || msg === null) return undefined;
-  const { type, id, verb } = msg as Record<string, unknown>;
-  if (type !== "call" || typeof id !== "number" || !Number.isInteger(id) || id < 1 || id > 0xffffffff) return undefined;
-  return { id, verb: typeof verb === "string" && verb.length <= 128 ? verb : undefined };
 }

@@ -134,3 +134,21 @@ export function decodeDaemonMessage(payload: Uint8Array): DaemonMessage | Output
   if (!r.success) throw rpcError(`malformed message: ${v.summarize(r.issues).replace(/\n/g, "; ")}`);
   return r.output;
 }
+
+/**
+ * The id (and verb) of a `call` that failed its schema, when they are well formed, so the daemon
+ * can refuse it under that id (SPEC.md §13) rather than leave the client waiting on it.
+ */
+export function readableCall(payload: Uint8Array): { id: number; verb: string | undefined } | undefined {
+  if (payload[0] !== 0x7b) return undefined;
+  let raw: unknown;
+  try {
+    raw = parseJson(payload);
+  } catch {
+    return undefined;
+  }
+  const r = v.safeParse(v.looseObject({ type: v.literal("call"), id: CallId, verb: v.optional(v.unknown()) }), raw);
+  if (!r.success) return undefined;
+  const { id, verb } = r.output;
+  return { id, verb: typeof verb === "string" && verb.length <= 128 ? verb : undefined };
+}
