@@ -4,11 +4,12 @@ import { chownSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { AuditLog } from "../../lib/store/audit.ts";
 import { describeConstraint, type Constraint } from "../../lib/capability/constraint.ts";
-import { deniedError } from "../../lib/errors.ts";
+import { deniedError, usageError } from "../../lib/errors.ts";
 import type { GrantVerbs } from "../../lib/capability/grant.ts";
 import { agentTokenPath, checkHomeUsable, ensurePrivateDir, resolveHome, type HomePaths } from "../../lib/host/home.ts";
 import { Store } from "../../lib/store/store.ts";
-import { setHumanOutput } from "../output.ts";
+import { SHARE_ID } from "../../lib/share/issue.ts";
+import { setHumanOutput, terminalSafe } from "../output.ts";
 
 export function homeFrom(args: { home?: string; json?: boolean }): HomePaths {
   if (args.json) setHumanOutput(false);
@@ -62,6 +63,12 @@ export function readAgentToken(paths: HomePaths, agent: string): string {
       `root grants verbs (and writes the credential) with: openscope grant add --agent ${agent} --verb …`,
     ]);
   }
+}
+
+/** A share id as typed on the command line: checked before any question of whether it exists. */
+export function checkShareId(id: string | undefined): string {
+  if (!id || !SHARE_ID.test(id)) throw usageError(`"${terminalSafe(id ?? "")}" is not a share id`, ["see the ids with: openscope share list"]);
+  return id;
 }
 
 export function describeParams(params: Record<string, Constraint>): string {

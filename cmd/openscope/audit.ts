@@ -5,7 +5,7 @@ import type { HomePaths } from "../../lib/host/home.ts";
 import { parseDuration } from "../../lib/units.ts";
 import { homeArg, jsonArg } from "../args.ts";
 import { exitWhenStdoutCloses, log, printJson, printJsonLine, printTable, terminalSafe } from "../output.ts";
-import { homeFrom, withStore } from "./_shared.ts";
+import { checkShareId, homeFrom, withStore } from "./_shared.ts";
 
 function summary(r: AuditRow): string {
   const params = r.params ? Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ") : "";
@@ -33,7 +33,7 @@ export function parseSince(text: string, now: number): number {
 
 /** `--share ID` names a share this home has: a typo gets a clear error, not an empty log. */
 async function requireShare(paths: HomePaths, id: string): Promise<void> {
-  if (!/^[0-9a-f]{12}$/.test(id)) throw usageError(`"${terminalSafe(id)}" is not a share id`, ["see the ids with: openscope share list"]);
+  checkShareId(id);
   const known = await withStore(paths, (store) => store.getShare(id) !== undefined);
   if (!known) throw usageError(`no share ${id} in this home`, ["see the ids with: openscope share list"]);
 }

@@ -7,7 +7,7 @@ import { usageError } from "../../lib/errors.ts";
 import { checkName, type HomePaths } from "../../lib/host/home.ts";
 import { homeArg, jsonArg, repeatedFlag } from "../args.ts";
 import { log, paint, printJson, printTable, spinner } from "../output.ts";
-import { homeFrom, readAgentToken, withStore } from "./_shared.ts";
+import { checkShareId, homeFrom, readAgentToken, withStore } from "./_shared.ts";
 
 const open = defineCommand({
   meta: { name: "open", description: "Open a share: a passport narrowed from the agent's grant; prints the handle" },
@@ -68,11 +68,6 @@ async function waitForConnection(paths: HomePaths, opened: OpenedShare, quiet: b
   }
 }
 
-function shareId(id: string | undefined): string {
-  if (!id || !/^[0-9a-f]{12}$/.test(id)) throw usageError(`"${id ?? ""}" is not a share id`, ["see the ids with: openscope share list"]);
-  return id;
-}
-
 const list = defineCommand({
   meta: { name: "list", description: "List shares" },
   args: { ...homeArg, ...jsonArg },
@@ -107,7 +102,7 @@ const extend = defineCommand({
   },
   async run({ args }) {
     const paths = homeFrom(args);
-    const s = await extendShare(paths.socket, shareId(args.id), args.ttl);
+    const s = await extendShare(paths.socket, checkShareId(args.id), args.ttl);
     if (args.json) return printJson(s);
     log.success(`share ${s.id} now expires at ${s.expires_at}`);
   },
@@ -118,7 +113,7 @@ const revoke = defineCommand({
   args: { ...homeArg, ...jsonArg, id: { type: "positional", description: "Share id" } },
   async run({ args }) {
     const paths = homeFrom(args);
-    const s = await revokeShare(paths.socket, shareId(args.id));
+    const s = await revokeShare(paths.socket, checkShareId(args.id));
     if (args.json) return printJson(s);
     log.success(`share ${s.id} revoked; a recipient who connects now is told so`);
   },

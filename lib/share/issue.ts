@@ -16,6 +16,9 @@ import { encodeHandle } from "../wire/handle.ts";
 import { toBase64url } from "../bytes.ts";
 import type { ShareRow } from "./lifetime.ts";
 
+/** A share id: 12 lowercase hex characters (6 random bytes), short to type, never starting with "-" (SPEC.md §14). */
+export const SHARE_ID = /^[0-9a-f]{12}$/;
+
 /** What `share open` asks for (SPEC.md §14). */
 export interface ShareRequest {
   agent: string;
