@@ -174,3 +174,10 @@ export function parseCallArgs(words: string[]): Record<string, string> {
   return params;
 }
 
+
+/** What the recipient is told while a call waits for the operator (SPEC.md §17.2). */
+export function approvalWaitLine(p: { request: string; timeoutMs: number }): string {
+  // The id comes from the daemon: only its safe characters reach the terminal.
+  const id = p.request.replace(/[^0-9A-Za-z_-]/g, "?").slice(0, 32);
+  return `openscope-reflect-client: waiting for the operator's approval (request ${id}); it may take up to ${formatDuration(p.timeoutMs)}`;
+}

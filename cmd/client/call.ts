@@ -5,7 +5,7 @@ import { defineCommand } from "citty";
 import { OpenScopeError, usageError } from "../../lib/errors.ts";
 import { describeOutcome } from "../../lib/wire/outcome.ts";
 import { printJson, setHumanOutput } from "../output.ts";
-import { connectToShare, hasFlag, parseCallArgs } from "./_shared.ts";
+import { approvalWaitLine, connectToShare, hasFlag, parseCallArgs } from "./_shared.ts";
 
 export default defineCommand({
   meta: { name: "call", description: "One-shot call for scripts: call VERB k=v … (stdout is the verb's output)" },
@@ -28,7 +28,7 @@ export default defineCommand({
       }
       // Resolve once the bytes are handed on: a reader that stops reading stops the verb.
       return new Promise<void>((resolve) => (stream === "stdout" ? process.stdout : process.stderr).write(data, () => resolve()));
-    });
+    }, (p) => process.stderr.write(`${approvalWaitLine(p)}\n`));
     process.once("SIGINT", () => session.cancel(id));
     let result;
     try {
@@ -45,6 +45,7 @@ export default defineCommand({
         signal: result.signal,
         timed_out: result.timedOut,
         cancelled: result.cancelled,
+        ...(result.cancelledBy ? { cancelled_by: result.cancelledBy } : {}),
         truncated: result.truncated,
         bytes_out: result.bytesOut,
         duration_ms: result.durationMs,

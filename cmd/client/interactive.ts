@@ -9,7 +9,7 @@ import { ExitCode, OpenScopeError } from "../../lib/errors.ts";
 import type { VerbInfo } from "../../lib/wire/rpc.ts";
 import { describeOutcome } from "../../lib/wire/outcome.ts";
 import { paint, reportError } from "../output.ts";
-import { connectToShare, describeParamPlain, parseCallArgs, printPassportCard, timeLeft } from "./_shared.ts";
+import { connectToShare, describeParamPlain, parseCallArgs, printPassportCard, timeLeft, approvalWaitLine } from "./_shared.ts";
 
 const HELP = `commands:
   list                    the verbs you may call
@@ -165,7 +165,12 @@ async function runOne(session: ClientSession, verb: string, words: string[], ver
       // The daemon decides and records it; this is only a heads-up.
       process.stderr.write(`note: ${verb} is not in this passport; sending it anyway (the daemon will refuse and record it)\n`);
     }
-    const call = session.call(verb, params, (stream, data) => (stream === "stdout" ? process.stdout : process.stderr).write(data));
+    const call = session.call(
+      verb,
+      params,
+      (stream, data) => (stream === "stdout" ? process.stdout : process.stderr).write(data),
+      (p) => process.stderr.write(`${approvalWaitLine(p).replace(/^openscope-reflect-client: /, "")} (Ctrl-C withdraws it)\n`),
+    );
     setRunning(call);
     const r = await call.done;
     const outcome = describeOutcome(r);

@@ -10,7 +10,11 @@ import { OpenScopeError } from "../../lib/errors.ts";
 import { describeOutcome } from "../../lib/wire/outcome.ts";
 import { VERSION } from "../../lib/version.ts";
 import { setHumanOutput } from "../output.ts";
-import { connectToShare } from "./_shared.ts";
+import type { PendingApproval } from "../../lib/client/session.ts";
+import { approvalWaitLine, connectToShare } from "./_shared.ts";
+
+/** How often a call waiting for approval tells the MCP host it is still alive (hosts time out silent calls). */
+const APPROVAL_PROGRESS_EVERY_MS = 5_000;
 
 export default defineCommand({
   meta: { name: "mcp", description: "Serve the sanctioned verbs as MCP tools on stdio (for an AI agent)" },
@@ -26,14 +30,42 @@ export default defineCommand({
     const { verbOf } = toolNamesFor(verbs.map((v) => v.name));
     const server = new Server({ name: "openscope", version: VERSION }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
-    server.setRequestHandler(CallToolRequestSchema, async (req) => {
+    server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
       if (ended) return { isError: true, content: [{ type: "text", text: `share ${ended}` }] };
       const chunks: Uint8Array[] = [];
+      // While the call waits for the operator's approval, the tool call stays open and says so
+      // with progress notifications (when the host asked for them with a progress token).
+      const token = req.params._meta?.progressToken;
+      let progress: ReturnType<typeof setInterval> | undefined;
+      const stopProgress = () => {
+        clearInterval(progress);
+        progress = undefined;
+      };
+      const onPending = (p: PendingApproval) => {
+        const since = Date.now();
+        const message = approvalWaitLine(p).replace(/^openscope-reflect-client: /, "");
+        const tick = () => {
+          if (token === undefined) return;
+          void extra
+            .sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: (Date.now() - since) / 1000, total: p.timeoutMs / 1000, message } })
+            .catch(() => stopProgress());
+        };
+        tick();
+        progress = setInterval(tick, APPROVAL_PROGRESS_EVERY_MS);
+      };
       try {
         // An unknown tool name goes to the daemon as is: it decides and audits every attempt.
         const verb = verbOf.get(req.params.name) ?? req.params.name;
-        const { done } = session.call(verb, paramsFromToolArgs(req.params.arguments), (_stream, data) => chunks.push(data.slice()));
-        const r = await done;
+        const { done } = session.call(
+          verb,
+          paramsFromToolArgs(req.params.arguments),
+          (_stream, data) => {
+            stopProgress();
+            chunks.push(data.slice());
+          },
+          onPending,
+        );
+        const r = await done.finally(stopProgress);
         const output = Buffer.concat(chunks).toString("utf8");
         const outcome = describeOutcome(r);
         return {

@@ -18,5 +18,8 @@ export const openscopeMain = defineCommand({
     audit: () => import("./audit.ts").then((m) => m.default),
     fingerprint: () => import("./fingerprint.ts").then((m) => m.default),
     completion: (): Promise<CommandDef<any>> => import("../completion.ts").then((m) => m.completionCommand("openscope", async () => openscopeMain)),
+    approvals: () => import("./approvals.ts").then((m) => m.default),
+    approve: () => import("./approve.ts").then((m) => m.default),
+    deny: () => import("./deny.ts").then((m) => m.default),
   },
 });

@@ -20,6 +20,7 @@ const open = defineCommand({
     bearer: { type: "boolean", description: "Issue an unbound handle you convey yourself" },
     ttl: { type: "string", description: "Lifetime, at most 30m", valueHint: "duration", default: "30m" },
     wait: { type: "boolean", description: "Wait until the recipient connects" },
+    approve: { type: "string", description: "This verb needs your approval at each call, in this share (repeatable)", valueHint: "verb" },
   },
   async run({ args, rawArgs }) {
     const paths = homeFrom(args);
@@ -29,8 +30,16 @@ const open = defineCommand({
     parseShareTtl(args.ttl);
     const specs = repeatedFlag(rawArgs, "verb");
     for (const spec of specs) parseVerbSpec(spec);
+    const approve = repeatedFlag(rawArgs, "approve");
     const token = readAgentToken(paths, agent);
-    const opened = await openShare(paths.socket, token, { agent, verbs: specs, to: args.to, bearer: Boolean(args.bearer), ttl: args.ttl });
+    const opened = await openShare(paths.socket, token, {
+      agent,
+      verbs: specs,
+      to: args.to,
+      bearer: Boolean(args.bearer),
+      ttl: args.ttl,
+      ...(approve.length ? { approve } : {}),
+    });
     if (args.json) printJson(opened);
     else {
       log.success(`share ${opened.id} open for ${opened.recipient}: ${opened.verbs.join(", ")} until ${opened.expires_at}`);
@@ -40,6 +49,7 @@ const open = defineCommand({
       log.info("");
       log.info(`send this to ${opened.recipient === "bearer" ? "the recipient" : opened.recipient} (and read the fingerprint to them out of band):`);
       log.info(`  ${opened.command}`);
+      if (approve.length) log.info(`\neach call of ${approve.join(", ")} waits for your approval: see openscope approvals, or openscope share watch ${opened.id}`);
     }
     if (args.wait) await waitForConnection(paths, opened, Boolean(args.json));
   },
@@ -120,6 +130,13 @@ const revoke = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "share", description: "Live delegations: open, list, extend, revoke" },
-  subCommands: { open, list, extend, revoke },
+  meta: { name: "share", description: "Live delegations: open, list, extend, revoke, watch, kill" },
+  subCommands: {
+    open,
+    list,
+    extend,
+    revoke,
+    watch: () => import("./watch.ts").then((m) => m.default),
+    kill: () => import("./kill.ts").then((m) => m.default),
+  },
 });

@@ -20,6 +20,11 @@ export interface Passport {
   expiresAt: number; // ms since epoch
   grantId: string;
   grantRevision: number;
+  /**
+   * Verbs whose every call waits for the operator's approval in this share (SPEC.md §17.2):
+   * sorted, each one of `verbs`, absent when none. Signed, so approval only ever narrows.
+   */
+  approval?: string[];
 }
 
 /** Text prefix of a signed passport, and the domain-separation tag the signature covers. */
@@ -50,6 +55,7 @@ const PassportSchema = v.strictObject({
   expiresAt: SafeInt,
   grantId: Label,
   grantRevision: v.pipe(SafeInt, v.minValue(0)),
+  approval: v.optional(v.pipe(v.array(v.pipe(v.string(), v.regex(VERB_NAME, "bad verb name"))), v.minLength(1, "must name a verb when present"))),
 });
 
 function sortedRecord<T, U>(rec: Record<string, T>, map: (t: T) => U): Record<string, U> {
@@ -82,6 +88,7 @@ function canonicalObject(p: Passport): Passport {
     expiresAt: p.expiresAt,
     grantId: p.grantId,
     grantRevision: p.grantRevision,
+    ...(p.approval !== undefined ? { approval: [...p.approval] } : {}),
   };
 }
 
@@ -152,6 +159,12 @@ function checkPassport(p: Passport): Passport {
   const verbs = Object.keys(p.verbs);
   if (verbs.length === 0) throw damaged("names no verbs");
   if (verbs.length > MAX_VERBS) throw damaged("names too many verbs");
+  if (p.approval !== undefined) {
+    for (const [i, verb] of p.approval.entries()) {
+      if (!(verb in p.verbs)) throw damaged(`approval: ${verb} is not one of the passport's verbs`);
+      if (i > 0 && !(p.approval[i - 1]! < verb)) throw damaged("approval: verbs must be sorted and listed once");
+    }
+  }
   for (const verb of verbs)
     for (const [param, c] of Object.entries(p.verbs[verb]!)) {
       try {
@@ -192,6 +205,8 @@ export function buildPassport(input: {
   ttlMs: number;
   grantId: string;
   grantRevision: number;
+  /** Verbs that need the operator's approval (SPEC.md §17.2); sorted, or absent. */
+  approval?: string[];
 }): Passport {
   if (!Number.isSafeInteger(input.ttlMs) || input.ttlMs <= 0) throw usageError("--ttl: must be a positive duration");
   if (input.ttlMs > LIMITS.shareTtlMaxMs) throw usageError(`--ttl ${input.ttlMs / 1000}s is over the 30m cap`, ["a share lives at most 30 minutes from now; use share extend to go on"]);
@@ -206,6 +221,7 @@ export function buildPassport(input: {
     expiresAt: input.now + input.ttlMs,
     grantId: input.grantId,
     grantRevision: input.grantRevision,
+    ...(input.approval ? { approval: input.approval } : {}),
   };
   const r = v.safeParse(PassportSchema, canonicalObject(p));
   if (!r.success) throw usageError(`passport: ${r.issues[0].message}`);

@@ -19,7 +19,14 @@ import { Link, linkError, shareEndedError, tamperedError, type Effect, type Even
 export type { Hello };
 
 /** What the daemon reports of a finished verb (its RunResult less the digest), with the params it ran with. */
-export type CallResult = Omit<RunResult, "outputDigest"> & { params: Record<string, string> };
+export type CallResult = Omit<RunResult, "outputDigest"> & { params: Record<string, string>; cancelledBy?: "recipient" | "operator" };
+
+/** A call that waits for the operator's approval (SPEC.md §17.2): the request id to quote, and for how long. */
+export interface PendingApproval {
+  request: string;
+  timeoutMs: number;
+  message: string;
+}
 
 export interface SessionEvents {
   onEnded?(state: "revoked" | "expired", message: string): void;
@@ -31,6 +38,7 @@ export interface SessionEvents {
 interface PendingCall {
   /** May return a promise: credit for more output is granted only once it settles (backpressure). */
   onChunk?: (stream: "stdout" | "stderr", data: Uint8Array) => unknown;
+  onPending?: (p: PendingApproval) => void;
   resolve(r: CallResult): void;
   reject(e: unknown): void;
   params: Record<string, string>;
@@ -99,11 +107,16 @@ export class ClientSession {
   }
 
   /** Sends a call; the daemon decides. Returns the result; rejects with denied (3), share over (5), interrupted (4). */
-  call(verb: string, params: Record<string, string>, onChunk?: PendingCall["onChunk"]): { id: number; done: Promise<CallResult> } {
+  call(
+    verb: string,
+    params: Record<string, string>,
+    onChunk?: PendingCall["onChunk"],
+    onPending?: PendingCall["onPending"],
+  ): { id: number; done: Promise<CallResult> } {
     const id = this.nextId++;
     const done = new Promise<CallResult>((resolve, reject) => {
       if (this.ended) return reject(this.ended);
-      this.pending.set(id, { onChunk, resolve, reject, params, started: false });
+      this.pending.set(id, { onChunk, onPending, resolve, reject, params, started: false });
       this.armDeadline(id, ANSWER_DEADLINE_MS);
       this.send({ type: "call", id, verb, params });
     });
@@ -289,6 +302,15 @@ export class ClientSession {
           this.lists.delete(msg.id);
           this.clearDeadline(msg.id);
           l.resolve(msg.verbs);
+        }
+        return;
+      }
+      case "pending": {
+        const p = this.pending.get(msg.id);
+        if (p) {
+          // Waiting for a person: the answer deadline is the request's own timeout, plus a grace.
+          this.armDeadline(msg.id, msg.timeoutMs + RESULT_GRACE_MS);
+          p.onPending?.({ request: msg.request, timeoutMs: msg.timeoutMs, message: msg.message });
         }
         return;
       }

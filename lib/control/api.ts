@@ -9,6 +9,12 @@ export const CONTROL_PATHS = {
   shares: "/v1/shares",
   extend: (id: string) => `/v1/shares/${encodeURIComponent(id)}/extend`,
   revoke: (id: string) => `/v1/shares/${encodeURIComponent(id)}/revoke`,
+  // The operator in the loop (SPEC.md §17)
+  kill: (id: string) => `/v1/shares/${encodeURIComponent(id)}/kill`,
+  watch: "/v1/watch",
+  approvals: "/v1/approvals",
+  approve: (id: string) => `/v1/approvals/${encodeURIComponent(id)}/approve`,
+  deny: (id: string) => `/v1/approvals/${encodeURIComponent(id)}/deny`,
 } as const;
 
 // ---- requests (the daemon's input: strict)
@@ -19,10 +25,20 @@ export const OpenShareBody = v.strictObject({
   to: v.optional(v.string()),
   bearer: v.optional(v.boolean()),
   ttl: v.string(),
+  /** Verbs that need the operator's approval in this share (signed into the passport). */
+  approve: v.optional(v.array(v.string())),
 });
 export type OpenShareBody = v.InferOutput<typeof OpenShareBody>;
 
 export const ExtendBody = v.strictObject({ ttl: v.string() });
+
+/** `share kill`: one call (its audit callId), or every call of the share. */
+export const KillBody = v.strictObject({ call: v.optional(v.string()) });
+export type KillBody = v.InferOutput<typeof KillBody>;
+
+/** `deny`: the operator's reason, shown to the recipient. */
+export const DenyBody = v.strictObject({ reason: v.optional(v.string()) });
+export type DenyBody = v.InferOutput<typeof DenyBody>;
 
 // ---- answers (the CLI's input: fields added by a newer daemon are kept, not refused)
 
@@ -40,6 +56,23 @@ export const OpenedShare = v.looseObject({
   command: v.string(),
 });
 export type OpenedShare = v.InferOutput<typeof OpenedShare>;
+
+/** The calls `share kill` ended (running verbs cancelled, requests withdrawn). */
+export const KillResult = v.looseObject({ share: v.string(), killed: v.array(v.string()) });
+export type KillResult = v.InferOutput<typeof KillResult>;
+
+/** A call waiting for the operator: the exact verb and params it would run with. */
+export const ApprovalSummary = v.looseObject({
+  id: v.string(),
+  share: v.string(),
+  agent: v.string(),
+  call: v.string(),
+  verb: v.string(),
+  params: v.record(v.string(), v.string()),
+  requested_at: v.string(),
+  expires_at: v.string(),
+});
+export type ApprovalSummary = v.InferOutput<typeof ApprovalSummary>;
 
 // ---- errors: an OpenScopeError crosses the socket as its kind, so its exit code survives
 

@@ -4,9 +4,9 @@
 // cmd/ imports.
 import * as v from "valibot";
 import { connectionError, OpenScopeError } from "../errors.ts";
-import { CONTROL_PATHS, ErrorBody, ExtendBody, Health, OpenedShare, OpenShareBody, ShareSummary } from "./api.ts";
+import { ApprovalSummary, CONTROL_PATHS, DenyBody, ErrorBody, ExtendBody, Health, KillBody, KillResult, OpenedShare, OpenShareBody, ShareSummary } from "./api.ts";
 
-export type { OpenedShare, ShareSummary } from "./api.ts";
+export type { ApprovalSummary, KillResult, OpenedShare, ShareSummary } from "./api.ts";
 
 async function request<T>(
   socketPath: string,
@@ -53,6 +53,41 @@ export function extendShare(socketPath: string, id: string, ttl: string): Promis
 
 export function revokeShare(socketPath: string, id: string): Promise<ShareSummary> {
   return request(socketPath, "POST", CONTROL_PATHS.revoke(id), ShareSummary);
+}
+
+/** `share kill`: ends one call of the share, or all of them (running and waiting for approval). */
+export function killCalls(socketPath: string, id: string, call?: string): Promise<KillResult> {
+  const body: KillBody = call === undefined ? {} : { call };
+  return request(socketPath, "POST", CONTROL_PATHS.kill(id), KillResult, { body });
+}
+
+export function listApprovals(socketPath: string): Promise<ApprovalSummary[]> {
+  return request(socketPath, "GET", CONTROL_PATHS.approvals, v.array(ApprovalSummary));
+}
+
+export function approveRequest(socketPath: string, id: string): Promise<ApprovalSummary> {
+  return request(socketPath, "POST", CONTROL_PATHS.approve(id), ApprovalSummary, { body: {} });
+}
+
+export function denyRequest(socketPath: string, id: string, reason?: string): Promise<ApprovalSummary> {
+  const body: DenyBody = reason === undefined ? {} : { reason };
+  return request(socketPath, "POST", CONTROL_PATHS.deny(id), ApprovalSummary, { body });
+}
+
+/** `share watch`: the daemon's stream of watch events (SPEC.md §17.1), one JSON object per line. */
+export async function openWatchStream(socketPath: string, shareId: string | undefined): Promise<ReadableStream<Uint8Array>> {
+  let res: Response;
+  try {
+    res = await fetch(`http://openscope${CONTROL_PATHS.watch}${shareId ? `?share=${encodeURIComponent(shareId)}` : ""}`, { unix: socketPath } as RequestInit);
+  } catch {
+    throw connectionError(`the daemon is not reachable; is \`openscope daemon\` running? (socket ${socketPath})`, ["start it with: openscope daemon"]);
+  }
+  if (!res.ok || !res.body) {
+    const err = v.safeParse(ErrorBody, await res.json().catch(() => null));
+    if (err.success) throw new OpenScopeError(err.output.error.kind, err.output.error.message, { hints: err.output.error.hints });
+    throw connectionError(`the daemon answered ${res.status}`);
+  }
+  return res.body;
 }
 
 /** True when a daemon already serves this socket (a stale file from a killed daemon answers nothing). */

@@ -9,6 +9,7 @@ import { equalBytes } from "../bytes.ts";
 import { tokenSha256, type Store } from "../store/store.ts";
 import type { ShareManager } from "../daemon/shares.ts";
 import { CONTROL_PATHS, ExtendBody, OpenShareBody, STATUS_OF_KIND, type ErrorBody } from "./api.ts";
+import { routeOperator, type OperatorControl } from "./operator-routes.ts";
 
 function errorResponse(e: unknown): Response {
   const error: ErrorBody["error"] =
@@ -33,9 +34,11 @@ async function parseBody<T>(req: Request, schema: v.GenericSchema<unknown, T>): 
 }
 
 /** One request to its handler; throws OpenScopeError for the caller's mistakes. */
-async function route(req: Request, opts: { shares: ShareManager; store: Store }): Promise<Response> {
+async function route(req: Request, opts: ControlServerOptions, server: Bun.Server<undefined>): Promise<Response> {
   const { pathname } = new URL(req.url);
-  if (pathname === CONTROL_PATHS.health && req.method === "GET") return Response.json({ ok: true, pid: process.pid });
+  if (pathname === CONTROL_PATHS.health && req.method === "GET") return Response.json({ ok: true, pid: process.pid, ...opts.operator?.health() });
+  const operator = opts.operator && (await routeOperator(req, opts.operator, server));
+  if (operator) return operator;
   if (pathname === CONTROL_PATHS.shares && req.method === "GET") return Response.json(opts.shares.list());
   if (pathname === CONTROL_PATHS.shares && req.method === "POST") {
     const body = await parseBody(req, OpenShareBody);
@@ -50,13 +53,21 @@ async function route(req: Request, opts: { shares: ShareManager; store: Store })
   return Response.json(opts.shares.revoke(id));
 }
 
-export function startControlServer(opts: { socketPath: string; shares: ShareManager; store: Store }) {
+export interface ControlServerOptions {
+  socketPath: string;
+  shares: ShareManager;
+  store: Store;
+  /** Watch, kill and approvals (SPEC.md §17); absent in tests that need only shares. */
+  operator?: OperatorControl;
+}
+
+export function startControlServer(opts: ControlServerOptions) {
   if (existsSync(opts.socketPath)) unlinkSync(opts.socketPath); // a stale socket from a killed daemon
   const server = Bun.serve({
     unix: opts.socketPath,
-    async fetch(req) {
+    async fetch(req, server) {
       try {
-        return await route(req, opts);
+        return await route(req, opts, server);
       } catch (e) {
         return errorResponse(e);
       }

@@ -2,7 +2,6 @@
 // runs until SIGTERM/SIGINT. The daemon opens no listening network port: relay legs dial out.
 import { readCatalogFile } from "../host/catalog-file.ts";
 import { normalizeRelayUrl, readConfig } from "../host/config.ts";
-import { AuditLog } from "../store/audit.ts";
 import { usageError } from "../errors.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import type { HomePaths } from "../host/home.ts";
@@ -15,6 +14,8 @@ import { controlSocketAnswers } from "../control/client.ts";
 import { startControlServer } from "../control/server.ts";
 import { RunningVerbs } from "./running-verbs.ts";
 import { ShareManager } from "./shares.ts";
+import { ObservedAuditLog } from "./observed-audit.ts";
+import { OperatorDesk } from "./operator.ts";
 
 export interface DaemonOptions {
   paths: HomePaths;
@@ -34,7 +35,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
   if (relayUrl && !relayToken)
     throw usageError("a relay URL is set but no deployment token", ["pass --relay-token-file FILE, set OPENSCOPE_RELAY_TOKEN, or set relay_token in config.toml"]);
   const store = Store.open(paths.database);
-  const audit = new AuditLog(store);
+  // Every committed row is also shown to watchers and, for some, sent as a notification (SPEC.md §17).
+  const audit = new ObservedAuditLog(store, log);
+  const daemonName = config.name ?? hostname();
+  const operator = new OperatorDesk({ audit, store, catalog: () => catalog, config, daemonName, now: Date.now, log });
   const fp = fingerprint(identity.noisePublic);
   const runningVerbs = new RunningVerbs(join(paths.stateDir, "running.json"));
   const shares = new ShareManager({
@@ -43,7 +47,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
     audit,
     identity,
     fingerprint: fp,
-    daemonName: config.name ?? hostname(),
+    daemonName,
+    operator,
     catalog: () => catalog,
     relay: relayUrl && relayToken ? { url: normalizeRelayUrl(relayUrl), token: relayToken } : undefined,
     ssh: {
@@ -58,8 +63,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
   }
   const reaped = runningVerbs.reapLeftovers();
   if (reaped > 0) log(`ended ${reaped} verb(s) left running by a daemon that stopped abruptly`);
+  operator.attach(shares);
+  operator.closeOrphanedRequests();
   await shares.recover();
-  const server = startControlServer({ socketPath: paths.socket, shares, store });
+  const server = startControlServer({ socketPath: paths.socket, shares, store, operator });
   log(`daemon running; fingerprint ${fp}`);
   log(relayUrl ? `relay ${normalizeRelayUrl(relayUrl)}` : "no relay configured: share open will refuse until one is set");
   log(`control socket ${paths.socket}; ${catalog.size} verbs in the catalog`);
@@ -68,6 +75,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
     async stop() {
       if (stopped) return;
       stopped = true;
+      operator.shutdown();
       shares.shutdown();
       await server.stop(true);
       store.close();

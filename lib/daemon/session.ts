@@ -25,6 +25,8 @@ import type { AuditEvent } from "../store/audit.ts";
 import type { RunningVerb, RunResult } from "../exec/process.ts";
 import { toBase64url } from "../bytes.ts";
 import { describeOutcome, refusal, type Refusal } from "../wire/outcome.ts";
+import { NOT_APPROVED, type ApprovalEnd, type ApprovalRequest } from "../share/approval.ts";
+import { formatDuration } from "../units.ts";
 
 /** What a session needs from the daemon around it (kept narrow so tests can drive it). */
 export interface SessionHost {
@@ -53,6 +55,15 @@ export interface SessionHost {
   log(line: string): void;
   /** Randomness for the session's tag (default: the platform's CSPRNG). */
   random?: Random;
+  /**
+   * For a call the chokepoint allowed: opens an approval request when the operator must approve
+   * it (SPEC.md §17.2), else undefined. The request holds exactly these params.
+   */
+  requestApproval?(call: { callId: string; verb: string; params: Record<string, string> }): { request: ApprovalRequest; answer: Promise<ApprovalEnd> } | undefined;
+  /** The call stopped waiting (the recipient cancelled or left, the operator killed it). */
+  withdrawApproval?(callId: string, why: "cancelled" | "disconnected" | "killed"): void;
+  /** A chunk of output exactly as it goes to the recipient, teed to watchers; never waits. */
+  tee?(callId: string, stream: "stdout" | "stderr", chunk: Uint8Array): void;
 }
 
 /** What the audit rows of one call share: its session-unique id, the verb and the params as sent. */
@@ -77,6 +88,11 @@ export class DaemonSession {
   private readonly running = new Map<number, RunningVerb>();
   /** Why each cancelled call was cancelled (the first reason given), for its outcome row. */
   private readonly cancelReasons = new Map<number, string>();
+  /** Calls waiting for the operator's approval, and what each is (SPEC.md §17.2). */
+  private readonly waiting = new Map<number, CallAbout>();
+  /** What each running call is, and which ones the operator killed (SPEC.md §17.3). */
+  private readonly runningAbout = new Map<number, CallAbout>();
+  private readonly killedByOperator = new Set<number>();
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private ended = false;
   private draining = false;
@@ -151,6 +167,8 @@ export class DaemonSession {
     clearTimeout(this.handshakeTimer);
     clearInterval(this.roomTimer);
     for (const id of this.running.keys()) this.cancel(id, why);
+    for (const about of this.waiting.values()) this.host.withdrawApproval?.(about.callId, "disconnected");
+    this.waiting.clear();
     for (const w of this.roomWaiters) w();
     this.roomWaiters = [];
   }
@@ -246,9 +264,12 @@ export class DaemonSession {
       case "list":
         this.sendMessage({ type: "verbs", id: msg.id, verbs: this.verbList() });
         return;
-      case "cancel":
-        this.cancel(msg.id, "by the recipient");
+      case "cancel": {
+        const waiting = this.waiting.get(msg.id);
+        if (waiting) this.host.withdrawApproval?.(waiting.callId, "cancelled");
+        else this.cancel(msg.id, "by the recipient");
         return;
+      }
       case "call":
         this.call(msg.id, msg.verb, msg.params);
         return;
@@ -296,15 +317,79 @@ export class DaemonSession {
     if (busy) return this.refuse(id, busy.why, busy.message, about);
     const decision = this.decide(verb, params);
     if (!decision.allow) return this.refuse(id, decision.reason, decision.message, about);
-    this.commitIntent(id, about, decision.params);
-    const running = this.start(id, about, decision.params);
+    // Policy first: only a call the chokepoint allows is put to the operator (SPEC.md §17.2).
+    const ticket = this.host.requestApproval?.({ callId: about.callId, verb, params: decision.params });
+    if (ticket) return this.awaitApproval(id, about, ticket);
+    this.run(id, about, decision.params);
+  }
+
+  private run(id: number, about: CallAbout, params: Record<string, string>): void {
+    this.commitIntent(id, about, params);
+    const running = this.start(id, about, params);
     if (running) this.awaitOutcome(id, about, running);
+  }
+
+  /**
+   * The call waits for the operator: the client hears `pending` with the request id. Approved, it
+   * runs with exactly the request's params after the chokepoint decides again (the share or the
+   * grant may have changed meanwhile); anything else answers a denial, and nothing runs.
+   */
+  private awaitApproval(id: number, about: CallAbout, ticket: { request: ApprovalRequest; answer: Promise<ApprovalEnd> }): void {
+    const { request } = ticket;
+    this.waiting.set(id, about);
+    const timeoutMs = request.expiresAt - request.requestedAt;
+    this.sendMessage({ type: "pending", id, request: request.id, timeoutMs, message: `waiting for the operator's approval (request ${request.id})` });
+    void ticket.answer.then((end) => {
+      this.waiting.delete(id);
+      if (this.ended) return;
+      const denied = (reason: string, message: string) => this.sendMessage({ type: "error", id, code: "denied", reason, message });
+      switch (end.kind) {
+        case "approved": {
+          const params = { ...request.params };
+          const again = this.decide(request.verb, params);
+          if (!again.allow) return this.refuse(id, again.reason, again.message, { ...about, params });
+          return this.run(id, { ...about, params }, params);
+        }
+        case "denied":
+          return denied("operator", `the operator denied ${request.verb}: ${end.reason}`);
+        case "timed_out":
+          return denied(NOT_APPROVED, `${NOT_APPROVED}: the operator did not approve ${request.verb} within ${formatDuration(timeoutMs)}`);
+        case "withdrawn":
+          if (end.why === "revoked" || end.why === "expired") {
+            return this.sendMessage({ type: "error", id, code: "share_over", reason: end.why, message: `the share ${end.why === "revoked" ? "was revoked" : "expired"} before the operator answered` });
+          }
+          return denied(end.why, end.why === "killed" ? `${request.verb} was cancelled by the operator before it ran` : `${request.verb} was withdrawn before the operator answered`);
+      }
+    });
+  }
+
+  /**
+   * The operator ends calls of this share (`share kill`, SPEC.md §17.3): every one, or the one with
+   * this audit callId. Running verbs are killed (audited first); waiting ones are withdrawn.
+   * Returns the callIds it ended.
+   */
+  kill(callId?: string): string[] {
+    const ended: string[] = [];
+    for (const [id, running] of this.running) {
+      const about = this.runningAbout.get(id);
+      if (!about || (callId !== undefined && about.callId !== callId) || this.killedByOperator.has(id)) continue;
+      this.killedByOperator.add(id);
+      this.host.audit({ kind: "call.killed", shareId: this.host.shareId, agent: this.host.agent, callId: about.callId, verb: about.verb, detail: "cancelled by the operator" });
+      this.cancel(id, "share kill");
+      ended.push(about.callId);
+    }
+    for (const about of [...this.waiting.values()]) {
+      if (callId !== undefined && about.callId !== callId) continue;
+      this.host.withdrawApproval?.(about.callId, "killed");
+      ended.push(about.callId);
+    }
+    return ended;
   }
 
   /** The session's own limits, before any decision: one call per id, at most 4 at once. */
   private admit(id: number): { why: Refusal; message: string } | undefined {
-    if (this.running.has(id)) return { why: "call_id_in_use", message: "call id already in use" };
-    if (this.running.size >= MAX_CONCURRENT_CALLS) return { why: "busy", message: `at most ${MAX_CONCURRENT_CALLS} calls may run at once in a session` };
+    if (this.running.has(id) || this.waiting.has(id)) return { why: "call_id_in_use", message: "call id already in use" };
+    if (this.running.size + this.waiting.size >= MAX_CONCURRENT_CALLS) return { why: "busy", message: `at most ${MAX_CONCURRENT_CALLS} calls may run at once in a session` };
     return undefined;
   }
 
@@ -333,10 +418,12 @@ export class DaemonSession {
   private start(id: number, about: CallAbout, params: Record<string, string>): RunningVerb | undefined {
     try {
       const running = this.host.runVerb(about.verb, params, async (stream, chunk) => {
+        this.host.tee?.(about.callId, stream, chunk);
         this.sendPayload(encodeChunk(id, stream, chunk));
         await this.waitForRoom();
       });
       this.running.set(id, running);
+      this.runningAbout.set(id, about);
       return running;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
@@ -349,10 +436,13 @@ export class DaemonSession {
   /** When the verb ends: the outcome row, then the result (or an internal error if its runner failed). */
   private awaitOutcome(id: number, about: CallAbout, running: RunningVerb): void {
     running.done.then(
-      (r: RunResult) => {
+      (r0: RunResult) => {
         this.running.delete(id);
         const cancelReason = this.cancelReasons.get(id);
         this.cancelReasons.delete(id);
+        this.runningAbout.delete(id);
+        const byOperator = this.killedByOperator.delete(id) && r0.cancelled;
+        const r = byOperator ? { ...r0, cancelledBy: "operator" as const } : r0;
         const durationMs = Math.round(r.durationMs);
         this.auditOutcome(about, {
           exitCode: r.exitCode ?? -1,
@@ -363,11 +453,13 @@ export class DaemonSession {
           detail: this.outcomeDetail(r, cancelReason),
         });
         const { exitCode, signal, timedOut, cancelled, truncated, bytesOut } = r;
-        this.sendMessage({ type: "result", id, exitCode, signal, timedOut, cancelled, truncated, bytesOut, durationMs });
+        this.sendMessage({ type: "result", id, exitCode, signal, timedOut, cancelled, ...(byOperator ? { cancelledBy: "operator" as const } : {}), truncated, bytesOut, durationMs });
       },
       (e: unknown) => {
         this.running.delete(id);
         this.cancelReasons.delete(id);
+        this.runningAbout.delete(id);
+        this.killedByOperator.delete(id);
         this.auditOutcome(about, { exitCode: -1, detail: `runner failed: ${String(e)}` });
         this.sendMessage({ type: "error", id, code: "internal", message: "the verb's runner failed" });
       },
@@ -379,7 +471,7 @@ export class DaemonSession {
   }
 
   /** How the verb ended when not by its own exit (in the words of wire/outcome.ts, with why it was cancelled), and whether the session had ended. */
-  private outcomeDetail(r: RunResult, cancelReason: string | undefined): string | undefined {
+  private outcomeDetail(r: RunResult & { cancelledBy?: "operator" }, cancelReason: string | undefined): string | undefined {
     const words = describeOutcome(r);
     const how = words.how === "cancelled" && cancelReason ? `${words.phrase} (${cancelReason})` : words.how !== "exit" && words.phrase;
     return [how, this.ended && "session ended"].filter(Boolean).join(", ") || undefined;

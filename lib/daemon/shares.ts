@@ -18,6 +18,7 @@ import { RelayLeg } from "./relay-leg.ts";
 import type { RunningVerbs } from "./running-verbs.ts";
 import { DaemonSession, type SessionHost } from "./session.ts";
 import { runVerb } from "./verb-runner.ts";
+import type { ShareOperatorHooks } from "./operator.ts";
 
 export interface ShareManagerDeps {
   store: Store;
@@ -34,6 +35,8 @@ export interface ShareManagerDeps {
   /** Randomness for ids, rendezvous ids, session secrets and seals (default: the platform's CSPRNG). */
   random?: Random;
   log: (line: string) => void;
+  /** Approvals and the watch tee (SPEC.md §17); absent in tests of shares alone. */
+  operator?: ShareOperatorHooks;
 }
 
 interface LiveShare {
@@ -148,6 +151,11 @@ export class ShareManager {
     return this.summary(row);
   }
 
+  /** `share kill`: ends the share's running (and waiting) calls, or the one with this callId. */
+  kill(id: string, callId?: string): string[] {
+    return this.shares.get(id)?.session?.kill(callId) ?? [];
+  }
+
   connected(id: string): boolean {
     return this.shares.get(id)?.session?.established ?? false;
   }
@@ -251,6 +259,9 @@ export class ShareManager {
       now: this.now,
       log: this.deps.log,
       random: this.random,
+      requestApproval: (call) => this.deps.operator?.requestApproval(live.row, call),
+      withdrawApproval: (callId, why) => this.deps.operator?.withdrawApproval(row.id, callId, why),
+      tee: (callId, stream, chunk) => this.deps.operator?.tee(row.id, callId, stream, chunk),
     };
   }
 

@@ -28,6 +28,13 @@ export type ApprovalEnd =
 /** The reason code a denied call carries to the recipient when nobody answered in time. */
 export const NOT_APPROVED = "not_approved";
 
+/**
+ * Why a request ended without running (audit `reason`, RPC error `reason`): the operator said no,
+ * nobody answered in time, the recipient cancelled or left, the operator killed it, the share ended.
+ */
+export const APPROVAL_REASONS = ["operator", NOT_APPROVED, "cancelled", "disconnected", "killed", "revoked", "expired"] as const;
+export type ApprovalReason = (typeof APPROVAL_REASONS)[number];
+
 export const REQUEST_ID = /^[0-9a-f]{8}$/;
 const MAX_REASON = 200;
 
@@ -117,4 +124,19 @@ export class ApprovalBook {
   get size(): number {
     return this.pending.size;
   }
+}
+
+/**
+ * The approval list signed into a new share's passport: the shared verbs named by `--approve`,
+ * and those the catalog marks `approval = "always"`; sorted, or undefined when none. Naming a verb
+ * the share does not carry is a usage error (exit 2): it would approve nothing.
+ */
+export function passportApprovals(requested: readonly string[], sharedVerbs: readonly string[], catalogApproval: (verb: string) => "always" | undefined): string[] | undefined {
+  for (const verb of requested) {
+    if (!sharedVerbs.includes(verb)) {
+      throw usageError(`--approve ${verb}: the share does not carry this verb`, [`name one of the shared verbs: ${sharedVerbs.join(", ")}`]);
+    }
+  }
+  const list = [...new Set([...requested, ...sharedVerbs.filter((v) => catalogApproval(v) === "always")])].sort();
+  return list.length ? list : undefined;
 }

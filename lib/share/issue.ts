@@ -15,6 +15,7 @@ import { deniedError, usageError } from "../errors.ts";
 import { encodeHandle } from "../wire/handle.ts";
 import { toBase64url } from "../bytes.ts";
 import type { ShareRow } from "./lifetime.ts";
+import { passportApprovals } from "./approval.ts";
 
 /** A share id: 12 lowercase hex characters (6 random bytes), short to type, never starting with "-" (SPEC.md §14). */
 export const SHARE_ID = /^[0-9a-f]{12}$/;
@@ -27,6 +28,8 @@ export interface ShareRequest {
   to?: string;
   bearer?: boolean;
   ttl: string;
+  /** `--approve`: verbs whose every call waits for the operator in this share (SPEC.md §17.2). */
+  approve?: string[];
 }
 
 /** The agent's grant as stored. */
@@ -73,6 +76,7 @@ export function issueShare(req: ShareRequest, grant: GrantSource | undefined, ca
   const specs = req.verbs.map((spec) => parseVerbSpec(spec));
   if (!grant) throw deniedError(`agent "${req.agent}" has no grant`, [`root grants verbs with: openscope grant add --agent ${req.agent} --verb …`]);
   const verbs = attenuate(catalog, grant.verbs, specs);
+  const approval = passportApprovals(req.approve ?? [], Object.keys(verbs), (verb) => catalog.get(verb)?.approval);
   let recipientKey: Uint8Array | null = null;
   if (req.to) {
     if (ctx.recipientKey === undefined) throw usageError(`unknown recipient "${req.to}"`, ["register it with: openscope recipients add <alias> <public-key>"]);
@@ -88,6 +92,7 @@ export function issueShare(req: ShareRequest, grant: GrantSource | undefined, ca
     ttlMs,
     grantId: grant.id,
     grantRevision: grant.revision,
+    ...(approval ? { approval } : {}),
   });
   const rid = ctx.random(16);
   const psk = ctx.random(32);

@@ -8,6 +8,7 @@ import * as v from "valibot";
 import { usageError } from "../errors.ts";
 import type { Store } from "./store.ts";
 import { AUDIT_REASONS, type AuditReason } from "../wire/outcome.ts";
+import { APPROVAL_REASONS, type ApprovalReason } from "../share/approval.ts";
 
 export type AuditKind = AuditEvent["kind"];
 
@@ -23,6 +24,11 @@ export const AUDIT_KINDS: readonly AuditKind[] = [
   "call.outcome",
   "grant.changed",
   "recipient.changed",
+  "approval.requested",
+  "approval.approved",
+  "approval.denied",
+  "approval.timed_out",
+  "call.killed",
 ];
 
 // Each kind names the fields it may hold; the daemon fills what it knows (SPEC.md §15.2), so
@@ -79,8 +85,29 @@ interface OperatorEvent {
   detail?: string;
 }
 
+/**
+ * A call waiting for the operator (SPEC.md §17.2): the exact verb and params, the request id, and
+ * for an end that is not an approval the reason (the operator's text in `message`).
+ */
+interface ApprovalEvent extends CallAbout {
+  kind: "approval.requested" | "approval.approved" | "approval.denied" | "approval.timed_out";
+  callId?: string;
+  params?: Record<string, string>;
+  requestId?: string;
+  reason?: ApprovalReason;
+  message?: string;
+  detail?: string;
+}
+
+/** The operator ended a running call (`share kill`); its outcome row follows. */
+interface CallKilled extends CallAbout {
+  kind: "call.killed";
+  callId?: string;
+  detail?: string;
+}
+
 /** What may be appended: each kind with its own fields. */
-export type AuditEvent = ShareEvent | CallAllowed | CallDenied | CallOutcome | OperatorEvent;
+export type AuditEvent = ShareEvent | CallAllowed | CallDenied | CallOutcome | OperatorEvent | ApprovalEvent | CallKilled;
 
 /** A row as read back: every field a kind may hold, each checked by the body schema. */
 export type AuditRow = Body & {
@@ -103,7 +130,7 @@ const BODY_SCHEMA = v.strictObject({
   callId: v.optional(v.string()),
   verb: v.optional(v.string()),
   params: v.optional(v.record(v.string(), v.string())),
-  reason: v.optional(v.picklist(AUDIT_REASONS)),
+  reason: v.optional(v.picklist([...new Set([...AUDIT_REASONS, ...APPROVAL_REASONS])])),
   message: v.optional(v.string()),
   exitCode: v.optional(v.pipe(v.number(), v.integer())),
   bytesOut: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
@@ -111,6 +138,7 @@ const BODY_SCHEMA = v.strictObject({
   outputDigest: v.optional(v.string()),
   truncated: v.optional(v.boolean()),
   detail: v.optional(v.string()),
+  requestId: v.optional(v.string()),
 });
 type Body = v.InferOutput<typeof BODY_SCHEMA>;
 const FIELD_ORDER = Object.keys(BODY_SCHEMA.entries) as (keyof Body)[];

@@ -78,6 +78,8 @@ export interface VerbEnd {
   signal: string | null;
   timedOut: boolean;
   cancelled: boolean;
+  /** Set when the operator ended the call (`share kill`, SPEC.md §17.3). */
+  cancelledBy?: "recipient" | "operator";
 }
 
 /** How a verb ended, in words: `phrase` stands alone ("[cancelled]"), `clause` follows the verb's name. */
@@ -96,6 +98,8 @@ export function describeOutcome(r: VerbEnd): OutcomeWords {
   const exit = { how: "exit", phrase: `exit code ${r.exitCode}`, clause: `exited with code ${r.exitCode}` } as const;
   if (r.exitCode === 0) return { ok: true, ...exit };
   if (r.timedOut) return { ok: false, how: "timed_out", phrase: "timed out", clause: "timed out" };
+  if (r.cancelled && r.cancelledBy === "operator")
+    return { ok: false, how: "cancelled", phrase: "cancelled by the operator", clause: "was cancelled by the operator" };
   if (r.cancelled) return { ok: false, how: "cancelled", phrase: "cancelled", clause: "was cancelled" };
   if (r.signal) return { ok: false, how: "signal", phrase: `killed by ${r.signal}`, clause: `was killed by ${r.signal}` };
   return { ok: false, ...exit };

@@ -47,6 +47,9 @@ export const DaemonMessage = v.variant("type", [
   v.strictObject({ type: v.literal("verbs"), id: CallId, verbs: v.array(VerbInfo) }),
   // timeoutMs: the verb's own timeout, so the client can tell a lost result from a slow verb.
   v.strictObject({ type: v.literal("started"), id: CallId, params: Params, timeoutMs: v.optional(v.number()) }),
+  // The call waits for the operator's approval (SPEC.md §17.2): the request id the operator sees,
+  // and how long it may wait, so the client neither gives up early nor waits forever.
+  v.strictObject({ type: v.literal("pending"), id: CallId, request: v.pipe(v.string(), v.maxLength(64)), timeoutMs: v.number(), message: v.pipe(v.string(), v.maxLength(512)) }),
   v.strictObject({
     type: v.literal("result"),
     id: CallId,
@@ -54,6 +57,8 @@ export const DaemonMessage = v.variant("type", [
     signal: v.nullable(v.string()),
     timedOut: v.boolean(),
     cancelled: v.boolean(),
+    // Who cancelled it, when it was cancelled by someone: the recipient, or the operator (share kill).
+    cancelledBy: v.optional(v.picklist(["recipient", "operator"])),
     truncated: v.boolean(),
     bytesOut: v.number(),
     durationMs: v.number(),

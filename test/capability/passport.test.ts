@@ -200,3 +200,30 @@ describe("verifyPassport: a key the verifier cannot use (mutation testing, issue
       expect(failure(() => verifyPassport(signPassport(samplePassport(), sk), key))).toBe("passport: signature does not verify");
     });
 });
+
+describe("the approval list (SPEC.md §17.2)", () => {
+  test("is signed with the passport, kept in canonical order after grantRevision, and absent when empty", () => {
+    const p = samplePassport({ approval: ["files.read", "ssh.tail_logs"] });
+    const signed = signPassport(p, sk);
+    expect(verifyPassport(signed, pk).approval).toEqual(["files.read", "ssh.tail_logs"]);
+    const text = new TextDecoder().decode(canonicalPassportBytes(p));
+    expect(text.endsWith(',"grantRevision":3,"approval":["files.read","ssh.tail_logs"]}')).toBe(true);
+    expect(new TextDecoder().decode(canonicalPassportBytes(samplePassport()))).not.toContain("approval");
+  });
+
+  test("cannot be dropped or changed without breaking the signature", () => {
+    const signed = signPassport(samplePassport({ approval: ["ssh.tail_logs"] }), sk);
+    const [, payload, sig] = signed.split(".");
+    const text = new TextDecoder().decode(decodeBase64url(payload!)!);
+    const stripped = text.replace(',"approval":["ssh.tail_logs"]', "");
+    const forged = `osp1.${toBase64url(new TextEncoder().encode(stripped))}.${sig}`;
+    expect(failure(() => verifyPassport(forged, pk))).toContain("signature does not verify");
+  });
+
+  test("names only the passport's verbs, sorted, each once, at least one", () => {
+    expect(failure(() => signPassport(samplePassport({ approval: ["db.drop"] }), sk))).toContain("approval: db.drop is not one of the passport's verbs");
+    expect(failure(() => signPassport(samplePassport({ approval: ["ssh.tail_logs", "files.read"] }), sk))).toContain("sorted");
+    expect(failure(() => signPassport(samplePassport({ approval: ["files.read", "files.read"] }), sk))).toContain("sorted");
+    expect(failure(() => signPassport(samplePassport({ approval: [] }), sk))).toContain("approval");
+  });
+});

@@ -1,0 +1,189 @@
+// `openscope share watch [ID] [--json]`: the operator's live view of one share (or every live
+// share). On a terminal: a header, each call and decision as it happens, the running call's output
+// (escaped), a status line, and keys k a d x e q. Otherwise (or with --json): one JSON object per
+// line per event, exactly as the daemon sent it (SPEC.md §17.1).
+import { defineCommand } from "citty";
+import { approveRequest, denyRequest, extendShare, killCalls, openWatchStream, revokeShare } from "../../lib/control/client.ts";
+import { connectionError, OpenScopeError, usageError } from "../../lib/errors.ts";
+import { parseWatchLine, type WatchEvent } from "../../lib/share/watch.ts";
+import type { HomePaths } from "../../lib/host/home.ts";
+import { homeArg, jsonArg } from "../args.ts";
+import { paint, printJsonLine, setHumanOutput } from "../output.ts";
+import { homeFrom } from "./_shared.ts";
+import { WatchView } from "./watch-view.ts";
+
+const SHARE_ID = /^[0-9a-f]{12}$/;
+
+/** The stream's events, one per line; a damaged line is skipped (and said once on stderr). */
+async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<WatchEvent> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  let warned = false;
+  try {
+    for await (const chunk of body) {
+      buf += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (!line) continue;
+        try {
+          yield parseWatchLine(line);
+        } catch (e) {
+          if (!warned) process.stderr.write(`openscope: warning: ${(e as Error).message}\n`);
+          warned = true;
+        }
+      }
+    }
+  } catch {
+    throw connectionError("the daemon ended the watch (it stopped or restarted)");
+  }
+}
+
+export default defineCommand({
+  meta: { name: "watch", description: "Live view of a share (or all live shares): calls, decisions, output; keys k a d x e q" },
+  args: {
+    ...homeArg,
+    ...jsonArg,
+    id: { type: "positional", description: "Share id (default: every live share)", required: false },
+  },
+  async run({ args }) {
+    const paths = homeFrom(args);
+    const id = args.id as string | undefined;
+    if (id !== undefined && !SHARE_ID.test(id)) throw usageError(`"${id}" is not a share id`, ["see the ids with: openscope share list"]);
+    const body = await openWatchStream(paths.socket, id);
+    if (args.json || !process.stdout.isTTY) {
+      setHumanOutput(false);
+      for await (const ev of events(body)) printJsonLine(ev);
+      return;
+    }
+    await liveView(paths, id, body);
+  },
+});
+
+async function liveView(paths: HomePaths, filter: string | undefined, body: ReadableStream<Uint8Array>): Promise<void> {
+  const view = new WatchView(filter);
+  const out = process.stdout;
+  let statusShown = false;
+  const clearStatus = () => {
+    if (statusShown) out.write("\r\x1b[2K");
+    statusShown = false;
+  };
+  const drawStatus = () => {
+    clearStatus();
+    const cols = out.columns || 120;
+    const s = view.status(Date.now());
+    out.write(paint(s.length > cols - 1 ? `${s.slice(0, cols - 2)}…` : s, "cyan"));
+    statusShown = true;
+  };
+  const print = (lines: string[]) => {
+    if (lines.length === 0) return;
+    clearStatus();
+    out.write(lines.join("\n") + "\n");
+    drawStatus();
+  };
+  const say = (text: string) => print([`${new Date().toISOString().slice(11, 19)} ${text}`]);
+
+  let quit: () => void = () => {};
+  const quitting = new Promise<void>((r) => (quit = r));
+  let revokeArmed = 0;
+  const act = async (fn: () => Promise<string>) => {
+    try {
+      say(await fn());
+    } catch (e) {
+      say(paint(`✘ ${e instanceof OpenScopeError ? e.message : String(e)}`, "red"));
+    }
+  };
+  const onKey = (key: string) => {
+    switch (key) {
+      case "q":
+      case "\x03": // Ctrl-C
+      case "\x04":
+        quit();
+        return;
+      case "k": {
+        const shares = [...new Set([...view.running.values()].map((r) => r.shareId))];
+        if (shares.length === 0 && view.pending.size === 0) return say("no call is running");
+        void act(async () => {
+          const killed: string[] = [];
+          for (const s of shares.length ? shares : [...new Set([...view.pending.values()].map((p) => p.share))]) {
+            const r = await killCalls(paths.socket, s);
+            killed.push(...r.killed);
+          }
+          return killed.length ? `→ killed ${killed.join(", ")}` : "→ nothing was running";
+        });
+        return;
+      }
+      case "a":
+      case "d": {
+        const p = view.oldestPending();
+        if (!p) return say("no request is waiting for approval");
+        void act(async () => {
+          await (key === "a" ? approveRequest(paths.socket, p.id) : denyRequest(paths.socket, p.id));
+          return key === "a" ? `→ approved request ${p.id}` : `→ denied request ${p.id}`;
+        });
+        return;
+      }
+      case "x":
+      case "e": {
+        const target = view.target();
+        if (!target) return say(`${key === "x" ? "revoke" : "extend"} needs one share: run openscope share watch ID`);
+        if (key === "x" && Date.now() - revokeArmed > 3000) {
+          revokeArmed = Date.now();
+          return say(`press x again to revoke share ${target}`);
+        }
+        revokeArmed = 0;
+        void act(async () => {
+          if (key === "x") {
+            await revokeShare(paths.socket, target);
+            return `→ share ${target} revoked`;
+          }
+          const s = await extendShare(paths.socket, target, "15m");
+          return `→ share ${target} now expires at ${s.expires_at}`;
+        });
+        return;
+      }
+    }
+  };
+
+  const stdin = process.stdin;
+  const keys = stdin.isTTY === true;
+  const onData = (d: Buffer) => {
+    for (const ch of d.toString("utf8")) onKey(ch);
+  };
+  if (keys) {
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.on("data", onData);
+  }
+  const ticker = setInterval(() => {
+    print(view.flush());
+    drawStatus();
+  }, 1000);
+  const reader = body.getReader();
+  const pump = (async () => {
+    for await (const ev of events(new ReadableStream({ pull: async (c) => {
+      const { value, done } = await reader.read();
+      if (done) c.close();
+      else c.enqueue(value);
+    } }))) {
+      print(view.apply(ev));
+    }
+  })();
+  let failure: unknown;
+  try {
+    await Promise.race([quitting, pump.then(() => say(filter ? `share ${filter} is over and nothing of it runs; the watch ends` : "the daemon ended the watch"), (e) => (failure = e))]);
+  } finally {
+    clearInterval(ticker);
+    if (keys) {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+    }
+    void reader.cancel().catch(() => {});
+    clearStatus();
+    print(view.flush());
+    clearStatus();
+  }
+  if (failure) throw failure;
+}

@@ -1,0 +1,35 @@
+// The daemon's audit log with listeners: each row, once committed, is handed to the watch hub and
+// the notifier (SPEC.md §17). A listener that throws is logged and never undoes or delays the row:
+// the audit is the record, the listeners only show it.
+import { AuditLog, type AuditEvent, type AuditRow } from "../store/audit.ts";
+import type { Store } from "../store/store.ts";
+
+export type AuditListener = (row: AuditRow) => void;
+
+export class ObservedAuditLog extends AuditLog {
+  private readonly listeners: AuditListener[] = [];
+
+  constructor(
+    store: Store,
+    private readonly log: (line: string) => void,
+    clock?: () => number,
+  ) {
+    super(store, clock);
+  }
+
+  listen(l: AuditListener): void {
+    this.listeners.push(l);
+  }
+
+  override append(event: AuditEvent): AuditRow {
+    const row = super.append(event);
+    for (const l of this.listeners) {
+      try {
+        l(row);
+      } catch (e) {
+        this.log(`audit listener failed on row ${row.seq}: ${(e as Error)?.message ?? String(e)}`);
+      }
+    }
+    return row;
+  }
+}
