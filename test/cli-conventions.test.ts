@@ -110,7 +110,7 @@ comp openscope --home /x share ""
 comp openscope share open --ag`;
     const r = Bun.spawnSync(["bash", "-c", probe]);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout.toString().split("\n")).toEqual(["share", "open list extend revoke --help", "--agent", ""]);
+    expect(r.stdout.toString().split("\n")).toEqual(["share", "open list extend revoke watch kill --help", "--agent", ""]);
   }, 30_000);
 
   for (const [program, entry] of PROGRAMS) {

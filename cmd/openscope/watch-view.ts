@@ -4,18 +4,11 @@
 // before it is returned: a verb's output never reaches the terminal raw. Pure (clock passed in).
 import { formatDuration } from "../../lib/units.ts";
 import { outputBytes, type WatchEvent, type WatchedShare } from "../../lib/share/watch.ts";
+import { terminalSafe } from "../output.ts";
 
-/**
- * Text from outside made safe for a terminal: C0 controls (but tab and newline), DEL, C1 controls
- * and the bidirectional overrides are shown as escapes instead of acting on the terminal.
- */
+/** Text from outside made safe for a terminal (the one escaping function of cmd/output.ts). */
 export function escapeForTerminal(text: string, opts: { keepNewlines?: boolean } = {}): string {
-  return text.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    if (c === "\t") return c;
-    if (c === "\n") return opts.keepNewlines ? c : "\\n";
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
-  });
+  return terminalSafe(text, { keepLines: opts.keepNewlines });
 }
 
 export interface RunningCall {

@@ -199,7 +199,7 @@ describe("approval from MCP and the timeout", () => {
     await client?.close().catch(() => {});
   });
 
-  const text = (r: { content?: unknown }) => (r.content as Array<{ text: string }>)[0]!.text;
+  const text = (r: unknown) => ((r as { content: Array<{ text: string }> }).content)[0]!.text;
 
   test("the tool call stays open with progress notifications; approve runs it", async () => {
     rmSync(join(c.dir, "data", "run", "danger.a"), { force: true });
