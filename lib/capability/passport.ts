@@ -8,6 +8,7 @@ import { LIMITS, lifetimeWithinCap } from "./limits.ts";
 import { OpenScopeError, usageError } from "../errors.ts";
 import { GrantVerbsSchema, type GrantVerbs } from "./grant.ts";
 import { decodeBase64url, toBase64url } from "../bytes.ts";
+import { VERB_NAME } from "./catalog.ts";
 
 export interface Passport {
   v: 1;
