@@ -48,7 +48,8 @@ async function route(req: Request, opts: ControlServerOptions, server: Bun.Serve
   }
   const action = /^\/v1\/shares\/([^/]+)\/(extend|revoke)$/.exec(pathname);
   if (!action || req.method !== "POST") return notFound(pathname.startsWith("/v1/") ? "request" : "path");
-  const id = decodeURIComponent(action[1]!);
+  // Share ids are hex (SHARE_ID), so the segment is used as it is: an odd escape names no share.
+  const id = action[1]!;
   if (action[2] === "extend") return Response.json(opts.shares.extend(id, (await parseBody(req, ExtendBody)).ttl));
   return Response.json(opts.shares.revoke(id));
 }

@@ -27,6 +27,7 @@ import { toBase64url } from "../bytes.ts";
 import { describeOutcome, refusal, type Refusal } from "../wire/outcome.ts";
 import { NOT_APPROVED, type ApprovalEnd, type ApprovalRequest } from "../share/approval.ts";
 import { formatDuration } from "../units.ts";
+import type { OutputSink } from "./verb-runner.ts";
 
 /** What a session needs from the daemon around it (kept narrow so tests can drive it). */
 export interface SessionHost {
@@ -47,7 +48,7 @@ export interface SessionHost {
   catalog(): Catalog;
   audit(event: AuditEvent): void;
   /** Starts the verb for already-decided params (adapter chosen by the catalog entry). */
-  runVerb(verb: string, params: Record<string, string>, onOutput: (s: "stdout" | "stderr", c: Uint8Array) => Promise<void> | void): RunningVerb;
+  runVerb(verb: string, params: Record<string, string>, onOutput: OutputSink): RunningVerb;
   send(wire: Uint8Array): void;
   bufferedAmount(): number;
   evict(): void;
