@@ -577,7 +577,17 @@ export const MUTANTS: Mutant[] = [
     file: "lib/noise/cipher-state.ts",
     description: "encryption does not advance the nonce (nonce reuse)",
     edits: [
-      { search: "    const out = encrypt(this.k, this.n, ad, plaintext);\n    this.n++;\n", replace: "    const out = encrypt(this.k, this.n, ad, plaintext);\n" },
+      { search: "    const out = this.suite.encrypt(this.k, this.n, ad, plaintext);\n    this.n++;\n", replace: "    const out = this.suite.encrypt(this.k, this.n, ad, plaintext);\n" },
+    ],
+    tests: ["test/noise/vectors.test.ts", "test/wire/channel.test.ts"],
+  },
+  {
+    id: "noise-bulk-nonce-not-advanced",
+    area: "noise",
+    file: "lib/noise/cipher-state.ts",
+    description: "a bulk record is sealed without advancing the nonce (nonce reuse)",
+    edits: [
+      { search: "return bulk.encrypt(chachaNonce(this.n++), ad, plaintext);", replace: "return bulk.encrypt(chachaNonce(this.n), ad, plaintext);" },
     ],
     tests: ["test/noise/vectors.test.ts", "test/wire/channel.test.ts"],
   },
@@ -948,7 +958,7 @@ export const MUTANTS: Mutant[] = [
     file: "lib/relay/server.ts",
     description: "any bearer token opens a daemon leg",
     edits: [
-      { search: "tokenKey = m ? tokens.check(m[1]!) : null;", replace: "tokenKey = m ? (tokens.check(m[1]!) ?? \"any\") : null;" },
+      { search: "const tokenKey = token === null ? null : this.tokens.check(token);", replace: "const tokenKey = token === null ? null : (this.tokens.check(token) ?? \"any\");" },
     ],
     tests: ["test/relay/server.test.ts"],
   },
@@ -958,7 +968,7 @@ export const MUTANTS: Mutant[] = [
     file: "lib/relay/server.ts",
     description: "text messages from a leg are forwarded to its peer",
     edits: [
-      { search: "            state.counters.ignoredText++;\n", replace: "            ws.data.peer?.send(msg);\n" },
+      { search: "    this.state.counters.ignoredText++;\n", replace: "    ws.data.peer?.send(text);\n" },
     ],
     tests: ["test/relay/server.test.ts"],
   },
@@ -968,7 +978,7 @@ export const MUTANTS: Mutant[] = [
     file: "lib/relay/server.ts",
     description: "a malformed rid is not refused",
     edits: [
-      { search: "    if (!isValidRid(rid)) return refusalResponse(state.refuse(\"bad_rid\").refusal);\n", replace: "" },
+      { search: "    if (!isValidRid(rid)) return { kind: \"refuse\", refusal: \"bad_rid\" };\n", replace: "" },
     ],
     tests: ["test/relay/server.test.ts"],
   },
@@ -1050,7 +1060,7 @@ export const MUTANTS: Mutant[] = [
     description: "the intent row is written after the verb starts",
     issueRow: 10,
     edits: [
-      { search: "    this.host.audit({ ...base, kind: \"call.allowed\", params: decision.params });", replace: "    queueMicrotask(() => this.host.audit({ ...base, kind: \"call.allowed\", params: decision.params }));" },
+      { search: "    this.host.audit({ kind: \"call.allowed\", shareId: this.host.shareId, agent: this.host.agent, ...about, params });", replace: "    queueMicrotask(() => this.host.audit({ kind: \"call.allowed\", shareId: this.host.shareId, agent: this.host.agent, ...about, params }));" },
     ],
     tests: ["test/daemon/session.test.ts"],
   },
