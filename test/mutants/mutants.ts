@@ -688,7 +688,7 @@ export const MUTANTS: Mutant[] = [
     file: "lib/wire/channel.ts",
     description: "a channel keeps receiving after it rejected a record",
     edits: [
-      { search: "  receive(wire: Uint8Array): { payloads: Uint8Array[]; out: Uint8Array[] } {\n    if (this.dead) throw recordRejected();\n", replace: "  receive(wire: Uint8Array): { payloads: Uint8Array[]; out: Uint8Array[] } {\n" },
+      { search: "    if (this.dead) return;\n    this.dead = true;\n    this.queue.length = 0;\n", replace: "    if (this.dead) return;\n    this.queue.length = 0;\n" },
     ],
     tests: ["test/wire/channel.test.ts"],
   },
@@ -1073,5 +1073,147 @@ export const MUTANTS: Mutant[] = [
       { search: "    this.host.audit({ kind: \"call.denied\", shareId: this.host.shareId, agent: this.host.agent, ...about, reason, message });\n", replace: "" },
     ],
     tests: ["test/daemon/session.test.ts"],
+  },
+  // ---- share
+  {
+    id: "share-to-handle-psk-in-clear",
+    area: "share",
+    file: "lib/share/issue.ts",
+    description: "a --to share's handle carries the session secret in clear",
+    edits: [
+      { search: "secret: recipientKey ? { kind: \"sealed\", sealed: sealToRecipient(recipientKey, psk, ctx.random) } : { kind: \"bearer\", psk },", replace: "secret: { kind: \"bearer\", psk }," },
+    ],
+    tests: ["test/share/issue.test.ts"],
+  },
+  {
+    id: "share-to-passport-bearer",
+    area: "share",
+    file: "lib/share/issue.ts",
+    description: "a --to share's passport names no recipient key (any holder may call)",
+    edits: [
+      { search: "recipient: recipientKey ? { kind: \"key\", publicKey: toBase64url(recipientKey) } : { kind: \"bearer\" },", replace: "recipient: { kind: \"bearer\" }," },
+    ],
+    tests: ["test/share/issue.test.ts"],
+  },
+  {
+    id: "share-to-and-bearer",
+    area: "share",
+    file: "lib/share/issue.ts",
+    description: "--to and --bearer together are accepted",
+    edits: [
+      { search: "if (Boolean(req.to) === Boolean(req.bearer))", replace: "if (!req.to && !req.bearer)" },
+    ],
+    tests: ["test/share/issue.test.ts"],
+  },
+  {
+    id: "share-pins-dropped",
+    area: "share",
+    file: "lib/share/issue.ts",
+    description: "the request's pins are dropped: each verb is shared with the whole grant",
+    edits: [
+      { search: "const verbs = attenuate(catalog, grant.verbs, specs);", replace: "const verbs = attenuate(catalog, grant.verbs, specs.map((s) => ({ ...s, pins: {} })));" },
+    ],
+    tests: ["test/share/issue.test.ts"],
+  },
+  {
+    id: "share-live-at-expiry",
+    area: "share",
+    file: "lib/share/lifetime.ts",
+    description: "a share is still live at the millisecond it expires",
+    edits: [
+      { search: "if (row.state === \"live\" && row.expiresAt <= now) return { state: \"expired\", expiresAt: row.expiresAt };", replace: "if (row.state === \"live\" && row.expiresAt < now) return { state: \"expired\", expiresAt: row.expiresAt };" },
+    ],
+    tests: ["test/share/lifetime.test.ts"],
+  },
+  {
+    id: "share-restart-revives",
+    area: "share",
+    file: "lib/share/lifetime.ts",
+    description: "a share that expired while the daemon was down comes back live",
+    edits: [
+      { search: "const expire = row.state === \"live\" && row.expiresAt <= now;", replace: "const expire = false && row.expiresAt <= now;" },
+    ],
+    tests: ["test/share/lifetime.test.ts"],
+  },
+  {
+    id: "share-linger-forever",
+    area: "share",
+    file: "lib/share/lifetime.ts",
+    description: "an ended share's relay leg is attached again after its linger",
+    edits: [
+      { search: "return { expire, attach: until === null || until > now };", replace: "return { expire, attach: true };" },
+    ],
+    tests: ["test/share/lifetime.test.ts"],
+  },
+  {
+    id: "approval-passport-ignored",
+    area: "share",
+    file: "lib/share/approval.ts",
+    description: "a verb the passport marks for approval runs without it",
+    edits: [
+      { search: "return catalogApproval === \"always\" || (passportApprovals ?? []).includes(verb);", replace: "return catalogApproval === \"always\";" },
+    ],
+    tests: ["test/share/approval.test.ts"],
+  },
+  {
+    id: "approval-answer-twice",
+    area: "share",
+    file: "lib/share/approval.ts",
+    description: "an approval answer can be given twice",
+    edits: [
+      { search: "    if (r) this.pending.delete(id);\n", replace: "" },
+    ],
+    tests: ["test/share/approval.test.ts"],
+  },
+  {
+    id: "approval-params-mutable",
+    area: "share",
+    file: "lib/share/approval.ts",
+    description: "a pending request's parameters can change after it was shown",
+    edits: [
+      { search: "params: Object.freeze({ ...input.params }),", replace: "params: input.params," },
+    ],
+    tests: ["test/share/approval.test.ts"],
+  },
+  // ---- exec
+  {
+    id: "redact-flush-unredacted",
+    area: "exec",
+    file: "lib/redact/stream.ts",
+    description: "the unterminated last line goes out unredacted",
+    edits: [
+      { search: "    if (from < buf.length) this.emitRegion(buf, from, buf.length, out);\n    this.pem = { open: false, swallowed: 0 };", replace: "    if (from < buf.length) out.push(buf.subarray(from));\n    this.pem = { open: false, swallowed: 0 };" },
+    ],
+    tests: ["test/redact/stream.test.ts", "test/redact/rules.test.ts"],
+  },
+  {
+    id: "redact-chunks-alone",
+    area: "exec",
+    file: "lib/redact/stream.ts",
+    description: "each chunk is scanned alone, so a secret split across chunks leaks",
+    edits: [
+      { search: "    this.pending = from < buf.length ? buf.slice(from) : EMPTY;", replace: "    if (from < buf.length) this.emitRegion(buf, from, buf.length, out);\n    this.pending = EMPTY;" },
+    ],
+    tests: ["test/redact/stream.test.ts", "test/redact/rules.test.ts"],
+  },
+  {
+    id: "redact-cut-inside-secret",
+    area: "exec",
+    file: "lib/redact/stream.ts",
+    description: "an over-long line may be cut inside a secret",
+    edits: [
+      { search: "      for (const f of findings) if (f.start < cut && f.end > cut) cut = f.end; // never cut inside a secret\n", replace: "" },
+    ],
+    tests: ["test/redact/stream.test.ts", "test/redact/rules.test.ts"],
+  },
+  {
+    id: "redact-bearer-case",
+    area: "exec",
+    file: "lib/redact/rules.ts",
+    description: "\"Authorization: Bearer …\" is found only in lower case",
+    edits: [
+      { search: "/\\bbearer[ \\t]{1,8}([A-Za-z0-9._~+\\/-]{8,}=*)/i,", replace: "/\\bbearer[ \\t]{1,8}([A-Za-z0-9._~+\\/-]{8,}=*)/," },
+    ],
+    tests: ["test/redact/stream.test.ts", "test/redact/rules.test.ts"],
   },
 ];

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { concat } from "../../lib/bytes.ts";
 import { builtinRuleSet, PRIVATE_KEY_RULE } from "../../lib/redact/scanner.ts";
-import { LineRedactor, MAX_LINE_BYTES, redactText } from "../../lib/redact/stream.ts";
+import { CUT_LOOKAHEAD, LineRedactor, MAX_LINE_BYTES, redactText } from "../../lib/redact/stream.ts";
 import { AWS_ID, JWT, pemBlock, SECRET_LINES } from "./corpus/secrets.ts";
 
 const set = builtinRuleSet();
@@ -120,5 +120,21 @@ describe("lines over the bound", () => {
     const { out, counts } = streamed(input, [1000, 70_000, 140_000]);
     expect(text(out) === `${"a ".repeat(30_000)}password=[REDACTED:password-assignment] tail\n`).toBe(true);
     expect(counts).toEqual({ "password-assignment": 1 });
+  });
+});
+
+describe("a secret with no delimiter before the cut (mutation testing, issue 22)", () => {
+  // With no delimiter in the search zone the cut falls at a fixed offset; a secret lying across it
+  // (here a bare JWT between dots, which are not delimiters) must move the cut to its end.
+  test("a bare JWT across the fixed cut offset never leaks", () => {
+    for (let start = MAX_LINE_BYTES - CUT_LOOKAHEAD - 60; start <= MAX_LINE_BYTES - CUT_LOOKAHEAD + 10; start += 7) {
+      const input = enc(`${".".repeat(start)}${JWT}${".".repeat(70_000)}\n`);
+      const { out, counts } = streamed(input, [MAX_LINE_BYTES + 10, MAX_LINE_BYTES * 2]);
+      const got = text(out);
+      const leaked = JWT.split(".").filter((part) => part.length > 8 && got.includes(part));
+      expect({ start, leaked }).toEqual({ start, leaked: [] });
+      expect({ start, counts }).toEqual({ start, counts: { jwt: 1 } });
+      expect(got === `${".".repeat(start)}[REDACTED:jwt]${".".repeat(70_000)}\n`).toBe(true);
+    }
   });
 });
