@@ -15,7 +15,7 @@ function colorsFor(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && !process.env.NO_COLOR && process.env.TERM !== "dumb";
 }
 
-const ANSI = { red: 31, yellow: 33, green: 32, cyan: 36, gray: 90, bold: 1 } as const;
+const ANSI = { red: 31, yellow: 33, green: 32, cyan: 36, gray: 90, bold: 1, dim: 2 } as const;
 export type Color = keyof typeof ANSI;
 
 /** Wraps text in an ANSI color when the stream shows colors. */

@@ -5,6 +5,7 @@ import { defineCommand } from "citty";
 import { OpenScopeError, usageError } from "../../lib/errors.ts";
 import { describeOutcome } from "../../lib/wire/outcome.ts";
 import { printJson, setHumanOutput } from "../output.ts";
+import { describeRedactions } from "../../lib/redact/stream.ts";
 import { approvalWaitLine, connectToShare, hasFlag, parseCallArgs } from "./_shared.ts";
 
 export default defineCommand({
@@ -49,11 +50,14 @@ export default defineCommand({
         truncated: result.truncated,
         bytes_out: result.bytesOut,
         duration_ms: result.durationMs,
+        redactions: result.redactions,
         stdout: Buffer.concat(out.stdout).toString("utf8"),
         stderr: Buffer.concat(out.stderr).toString("utf8"),
       });
     }
     if (result.truncated) process.stderr.write(`openscope-reflect-client: warning: output truncated at the verb's cap\n`);
+    const note = describeRedactions(result.redactions);
+    if (note && !json) process.stderr.write(`openscope-reflect-client: note: ${note}\n`);
     const outcome = describeOutcome(result);
     if (!outcome.ok) throw new OpenScopeError("verbFailed", `${verb} ${outcome.clause}`);
   },

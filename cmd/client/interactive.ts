@@ -8,6 +8,7 @@ import { formatDuration } from "../../lib/units.ts";
 import { ExitCode, OpenScopeError } from "../../lib/errors.ts";
 import type { VerbInfo } from "../../lib/wire/rpc.ts";
 import { describeOutcome } from "../../lib/wire/outcome.ts";
+import { describeRedactions } from "../../lib/redact/stream.ts";
 import { paint, reportError } from "../output.ts";
 import { connectToShare, describeParamPlain, parseCallArgs, printPassportCard, timeLeft, approvalWaitLine } from "./_shared.ts";
 
@@ -174,6 +175,8 @@ async function runOne(session: ClientSession, verb: string, words: string[], ver
     setRunning(call);
     const r = await call.done;
     const outcome = describeOutcome(r);
+    const note = describeRedactions(r.redactions); // rule ids are schema-checked [a-z0-9-]: safe to print
+    if (note) process.stderr.write(paint(`${note}\n`, "dim", process.stderr));
     if (outcome.ok) {
       process.stderr.write(paint(`✔ ${verb} done (${r.bytesOut} bytes, ${r.durationMs} ms)\n`, "green", process.stderr));
       return ExitCode.ok;

@@ -8,6 +8,7 @@ import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprot
 import { paramsFromToolArgs, toolNamesFor, toolsFromVerbs } from "../../lib/client/mcp-tools.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
 import { describeOutcome } from "../../lib/wire/outcome.ts";
+import { describeRedactions } from "../../lib/redact/stream.ts";
 import { VERSION } from "../../lib/version.ts";
 import { setHumanOutput } from "../output.ts";
 import type { PendingApproval } from "../../lib/client/session.ts";
@@ -68,10 +69,11 @@ export default defineCommand({
         const r = await done.finally(stopProgress);
         const output = Buffer.concat(chunks).toString("utf8");
         const outcome = describeOutcome(r);
+        const note = describeRedactions(r.redactions);
         return {
           isError: !outcome.ok,
-          content: [{ type: "text", text: output + (r.truncated ? "\n[output truncated]" : "") + `\n[${outcome.phrase}]` }],
-          structuredContent: { exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, truncated: r.truncated, output },
+          content: [{ type: "text", text: output + (r.truncated ? "\n[output truncated]" : "") + `\n[${outcome.phrase}]` + (note ? `\n[${note}]` : "") }],
+          structuredContent: { exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, truncated: r.truncated, redactions: r.redactions, output },
         };
       } catch (e) {
         const message = e instanceof OpenScopeError ? e.message : String(e);

@@ -14,6 +14,7 @@ function summary(r: AuditRow): string {
     r.reason ? `reason=${r.reason}` : "",
     r.exitCode !== undefined && r.exitCode !== null ? `exit=${r.exitCode}` : "",
     r.bytesOut !== undefined && r.bytesOut !== null ? `bytes=${r.bytesOut}` : "",
+    r.redactions ? `redacted=${Object.entries(r.redactions).map(([id, n]) => `${id}:${n}`).join(",")}` : "",
     r.message ?? "",
     r.detail ?? "",
   ];

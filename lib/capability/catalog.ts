@@ -7,6 +7,9 @@ import { type Constraint, enumConstraint, admits, isPrintableValue, validateCons
 import { parseDuration, parseSize } from "../units.ts";
 import { OpenScopeError, usageError } from "../errors.ts";
 import { compilePattern } from "./pattern.ts";
+import { compileSiteRule, type SiteRuleDef } from "../redact/site-rule.ts";
+import { BUILTIN_RULES } from "../redact/rules.ts";
+import { PRIVATE_KEY_RULE } from "../redact/scanner.ts";
 
 /** The dangerous shapes a parameter may opt into, one by one (SPEC.md §2.4). */
 export const ALLOW_FLAGS = ["slash", "dotdot", "whitespace", "leading-dash"] as const;
@@ -31,6 +34,10 @@ export interface VerbDef {
   params: Record<string, ParamDef>;
   /** "always": every call waits for the operator's approval (SPEC.md §17.2). Absent: none. */
   approval?: "always";
+  /** Present only when the verb opts out of output redaction (`redact = false`, SPEC.md §17.3). */
+  redact?: false;
+  /** The catalog's site rules (`[redact] extra`), shared by every verb; absent when there are none. */
+  siteRules?: readonly SiteRuleDef[];
 }
 export type Catalog = ReadonlyMap<string, VerbDef>;
 
@@ -64,9 +71,17 @@ const VerbSchema = v.strictObject({
   user: v.optional(v.string()),
   port: v.optional(v.number()),
   approval: v.optional(v.picklist(["always", "none"], 'must be "always" or "none"')),
+  redact: v.optional(v.boolean("must be true or false")),
 });
 
-const TopSchema = v.strictObject({ verb: v.optional(v.record(v.string(), v.unknown(), "must be a table")) });
+const SiteRuleSchema = v.strictObject({ id: v.string("is required (a string)"), pattern: v.string("is required (a string)") });
+const RedactSchema = v.strictObject({ extra: v.optional(v.array(SiteRuleSchema, "must be a list of { id, pattern } tables")) });
+const MAX_SITE_RULES = 64;
+
+const TopSchema = v.strictObject({
+  verb: v.optional(v.record(v.string(), v.unknown(), "must be a table")),
+  redact: v.optional(v.unknown()),
+});
 
 function issueText(issues: readonly v.BaseIssue<unknown>[]): string {
   const issue = issues[0]!;
@@ -90,13 +105,41 @@ export function parseCatalog(tomlText: string, source = "verbs.toml"): Catalog {
   }
   const top = v.safeParse(TopSchema, raw);
   if (!top.success) throw usageError(`${source}: ${issueText(top.issues)}`, ['verbs are tables named [verb."name"]']);
+  const siteRules = parseSiteRules(top.output.redact, `${source}: redact`);
   const verbs = new Map<string, VerbDef>();
   const entries = Object.entries(top.output.verb ?? {});
   if (entries.length > MAX_VERBS) throw usageError(`${source}: more than ${MAX_VERBS} verbs`);
   for (const [name, body] of entries) {
-    verbs.set(name, parseVerb(name, body, `${source}: verb ${JSON.stringify(name)}`));
+    const def = parseVerb(name, body, `${source}: verb ${JSON.stringify(name)}`);
+    if (siteRules.length > 0 && def.redact !== false) def.siteRules = siteRules;
+    verbs.set(name, def);
   }
   return verbs;
+}
+
+/** `[redact] extra`: site rules, each checked as a safe unanchored pattern (SPEC.md §17.3). */
+function parseSiteRules(raw: unknown, where: string): readonly SiteRuleDef[] {
+  if (raw === undefined) return [];
+  const r = v.safeParse(RedactSchema, raw);
+  if (!r.success) throw usageError(`${where}: ${issueText(r.issues)}`, ['site rules look like: [redact] extra = [{ id = "acme-token", pattern = "acme_[a-z0-9]{32}" }]']);
+  const extra = r.output.extra ?? [];
+  if (extra.length > MAX_SITE_RULES) throw usageError(`${where}: extra: more than ${MAX_SITE_RULES} rules`);
+  const taken = new Set<string>([...BUILTIN_RULES.map((b) => b.id), PRIVATE_KEY_RULE]);
+  extra.forEach((rule, i) => {
+    const at = `${where}: extra[${i}]`;
+    if (taken.has(rule.id)) throw usageError(`${at}: id ${JSON.stringify(rule.id)} is already taken by ${BUILTIN_RULES.some((b) => b.id === rule.id) || rule.id === PRIVATE_KEY_RULE ? "a built-in rule" : "another site rule"}`);
+    taken.add(rule.id);
+    rethrow(() => compileSiteRule(rule), at);
+  });
+  return Object.freeze(extra.map((e) => Object.freeze({ id: e.id, pattern: e.pattern })));
+}
+
+/** What an operator should hear when the catalog loads: verbs whose output is not redacted. */
+export function catalogWarnings(catalog: Catalog): string[] {
+  const out: string[] = [];
+  for (const def of catalog.values())
+    if (def.redact === false) out.push(`verb ${JSON.stringify(def.name)}: redact = false: its output reaches the recipient without secret redaction`);
+  return out;
 }
 
 function parseVerb(name: string, body: unknown, where: string): VerbDef {
@@ -113,6 +156,7 @@ function parseVerb(name: string, body: unknown, where: string): VerbDef {
   if (maxOutputBytes > MAX_OUTPUT_BYTES) throw field("max_output", "must be at most 1GiB");
 
   const def: VerbDef = { name, summary: b.summary, adapter: b.adapter, argv: b.argv, timeoutMs, maxOutputBytes, params: {} };
+  if (b.redact === false) def.redact = false;
   if (b.approval === "always") def.approval = "always";
   if (b.adapter === "ssh") {
     if (b.host === undefined) throw field("host", "is required for the ssh adapter");

@@ -356,7 +356,7 @@ const MAX_SEARCH_STATES = 4_000;
 
 /**
  * An unanchored pattern in the same safe subset, for searching text (redaction site rules,
- * SPEC.md §17): no "^" or "$", and it must not match the empty string. The caller runs the NFA
+ * SPEC.md §17.3): no "^" or "$", and it must not match the empty string. The caller runs the NFA
  * (lib/redact/site-rule.ts), in time linear in the text.
  */
 export function compileSearchPattern(source: string): CompiledPattern {

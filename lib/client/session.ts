@@ -20,6 +20,7 @@ export type { Hello };
 
 /** What the daemon reports of a finished verb (its RunResult less the digest), with the params it ran with. */
 export type CallResult = Omit<RunResult, "outputDigest"> & { params: Record<string, string>; cancelledBy?: "recipient" | "operator" };
+// redactions: counts by rule id of the secrets the daemon replaced (SPEC.md §17.3); {} when none
 
 /** A call that waits for the operator's approval (SPEC.md §17.2): the request id to quote, and for how long. */
 export interface PendingApproval {
@@ -336,8 +337,8 @@ export class ClientSession {
         if (!p) return;
         this.pending.delete(msg.id);
         this.clearDeadline(msg.id);
-        const { type: _t, id: _i, ...rest } = msg;
-        p.resolve({ ...rest, params: p.params });
+        const { type: _t, id: _i, redactions, ...rest } = msg;
+        p.resolve({ ...rest, redactions: redactions ?? {}, params: p.params });
         return;
       }
       case "error": {

@@ -1,6 +1,7 @@
 // `openscope daemon`: wires identity, catalog, store, audit, shares and the control socket, then
 // runs until SIGTERM/SIGINT. The daemon opens no listening network port: relay legs dial out.
 import { readCatalogFile } from "../host/catalog-file.ts";
+import { catalogWarnings } from "../capability/catalog.ts";
 import { normalizeRelayUrl, readConfig } from "../host/config.ts";
 import { usageError } from "../errors.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
@@ -29,6 +30,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
   if (!existsSync(paths.identity)) throw usageError(`no daemon identity at ${paths.identity}`, ["run: openscope init"]);
   const identity = readDaemonIdentity(paths.identity);
   const catalog = readCatalogFile(paths.catalog); // an invalid catalog stops the daemon here (exit 2)
+  for (const w of catalogWarnings(catalog)) log(`warning: ${w}`);
   const config = readConfig(paths.config);
   const relayUrl = opts.relayUrl ?? config.relay;
   const relayToken = opts.relayToken ?? config.relay_token;

@@ -451,10 +451,12 @@ export class DaemonSession {
           durationMs,
           outputDigest: r.outputDigest,
           truncated: r.truncated,
+          redactions: nonEmpty(r.redactions),
           detail: this.outcomeDetail(r, cancelReason),
         });
         const { exitCode, signal, timedOut, cancelled, truncated, bytesOut } = r;
-        this.sendMessage({ type: "result", id, exitCode, signal, timedOut, cancelled, ...(byOperator ? { cancelledBy: "operator" as const } : {}), truncated, bytesOut, durationMs });
+        const redactions = nonEmpty(r.redactions);
+        this.sendMessage({ type: "result", id, exitCode, signal, timedOut, cancelled, ...(byOperator ? { cancelledBy: "operator" as const } : {}), truncated, bytesOut, durationMs, ...(redactions && { redactions }) });
       },
       (e: unknown) => {
         this.running.delete(id);
@@ -467,7 +469,7 @@ export class DaemonSession {
     );
   }
 
-  private auditOutcome(about: CallAbout, outcome: { exitCode: number; bytesOut?: number; durationMs?: number; outputDigest?: string; truncated?: boolean; detail?: string | undefined }): void {
+  private auditOutcome(about: CallAbout, outcome: { exitCode: number; bytesOut?: number; durationMs?: number; outputDigest?: string; truncated?: boolean; redactions?: Record<string, number> | undefined; detail?: string | undefined }): void {
     this.host.audit({ kind: "call.outcome", shareId: this.host.shareId, agent: this.host.agent, ...about, ...outcome });
   }
 
@@ -510,4 +512,9 @@ export class DaemonSession {
     this.roomTimer = undefined;
     for (const w of waiters) w();
   }
+}
+
+/** Redaction counts, or undefined when there were none (the row and the result then leave the field out). */
+function nonEmpty(counts: Record<string, number>): Record<string, number> | undefined {
+  return Object.keys(counts).length > 0 ? counts : undefined;
 }

@@ -5,6 +5,7 @@ import type { Catalog } from "../capability/catalog.ts";
 import { OpenScopeError } from "../errors.ts";
 import { renderArgv, renderSshArgv } from "../exec/argv.ts";
 import { startVerb, type RunningVerb } from "../exec/process.ts";
+import { ruleSetWith } from "../redact/site-rule.ts";
 import type { RunningVerbs } from "./running-verbs.ts";
 
 export type OutputSink = (stream: "stdout" | "stderr", chunk: Uint8Array) => Promise<void> | void;
@@ -28,7 +29,9 @@ export function runVerb(opts: VerbRunnerOptions, verb: string, params: Record<st
           extraOptions: ["IdentitiesOnly=yes", "GlobalKnownHostsFile=/dev/null"],
         })
       : renderArgv(def, params);
-  const running = startVerb({ argv, timeoutMs: def.timeoutMs, maxOutputBytes: def.maxOutputBytes }, onOutput);
+  // Output is redacted before it is framed and encrypted (SPEC.md §17.3), unless the verb opts out.
+  const redact = def.redact === false ? null : ruleSetWith(def.siteRules);
+  const running = startVerb({ argv, timeoutMs: def.timeoutMs, maxOutputBytes: def.maxOutputBytes, redact }, onOutput);
   opts.runningVerbs?.add(running.pid);
   void running.done.finally(() => opts.runningVerbs?.remove(running.pid));
   return running;

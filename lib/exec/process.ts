@@ -1,8 +1,11 @@
 // The only place a verb runs: Bun.spawn on an argv (never a shell), in its own process group,
 // with a scrubbed environment, a fixed cwd, stdin closed, a timeout and an output cap that kill
-// the whole group. stdout and stderr are forwarded as they arrive, one chunk at a time, and the
-// consumer's promise is awaited before reading more (backpressure reaches the verb's pipe).
-import { bytesToHex } from "@noble/hashes/utils.js";
+// the whole group. stdout and stderr are redacted line by line (SPEC.md §17.3) and forwarded as
+// they arrive; the consumer's promise is awaited before reading more (backpressure reaches the
+// verb's pipe). The cap, the byte count and the digest are of the redacted bytes: what leaves.
+import { concat } from "../bytes.ts";
+import { builtinRuleSet, type RuleSet } from "../redact/scanner.ts";
+import { LineRedactor, type RedactionCounts } from "../redact/stream.ts";
 
 export interface RunRequest {
   argv: string[];
@@ -10,6 +13,8 @@ export interface RunRequest {
   maxOutputBytes: number;
   cwd?: string; // default "/"
   env?: Record<string, string>; // default DEFAULT_ENV; used as given, nothing inherited
+  /** Redaction rules; default the built-in set; null only for a verb with `redact = false`. */
+  redact?: RuleSet | null;
 }
 
 export interface RunResult {
@@ -20,7 +25,8 @@ export interface RunResult {
   truncated: boolean;
   bytesOut: number;
   durationMs: number;
-  outputDigest: string; // sha256 hex of all output bytes forwarded, in the order forwarded
+  outputDigest: string; // sha256 hex of all output bytes forwarded (redacted), in the order forwarded
+  redactions: RedactionCounts; // by rule id; empty when nothing was redacted or redaction is off
 }
 
 export interface RunningVerb {
@@ -49,157 +55,60 @@ export function startVerb(req: RunRequest, onOutput: OnOutput): RunningVerb {
   const started = performance.now();
   const env = { ...(req.env ?? DEFAULT_ENV) };
   const cwd = req.cwd ?? DEFAULT_CWD;
-  // native SHA-256: noble's took a third of the daemon's CPU while streaming output
-  const hasher = new Bun.CryptoHasher("sha256");
-  let bytesOut = 0;
-  let truncated = false;
+  const spawned = spawnVerb(req.argv, env, cwd);
+  const group = typeof spawned === "string" ? undefined : new ProcessGroup(spawned);
+  const output = new OutputGate(req, onOutput, () => group?.kill());
+  if (group === undefined) return notStarted(spawned as string, output, started);
+
   let timedOut = false;
   let cancelled = false;
-  let stopForwarding = false;
-  // one delivery at a time across both streams, in the order read
-  let delivery: Promise<void> = Promise.resolve();
-
-  const forward = (stream: OutputStream, chunk: Uint8Array): Promise<void> => {
-    delivery = delivery.then(async () => {
-      if (stopForwarding || chunk.length === 0) return;
-      let piece = chunk;
-      const room = req.maxOutputBytes - bytesOut;
-      if (piece.length > room) {
-        piece = piece.subarray(0, Math.max(0, room));
-        truncated = true;
-        stopForwarding = true;
-        killGroup();
-      }
-      if (piece.length === 0) return;
-      hasher.update(piece);
-      bytesOut += piece.length;
-      try {
-        await onOutput(stream, piece);
-      } catch {
-        // a consumer that cannot take output any more ends the verb
-        stopForwarding = true;
-        cancelled = true;
-        killGroup();
-      }
-    });
-    return delivery;
-  };
-
-  const argv0 = req.argv[0];
-  const found = argv0 === undefined ? null : Bun.which(argv0, { PATH: env.PATH ?? "", cwd });
-  let proc: ReturnType<typeof spawnGroup> | undefined;
-  let spawnError: string | undefined;
-  if (argv0 === undefined) spawnError = "exec: empty argv";
-  else if (found === null) spawnError = `exec: ${argv0}: command not found`;
-  else {
-    try {
-      proc = spawnGroup(req.argv, env, cwd);
-    } catch (e) {
-      spawnError = `exec: ${argv0}: ${(e as Error).message}`;
-    }
-  }
-
-  let killTimer: ReturnType<typeof setTimeout> | undefined;
-  let groupGone = false;
-  let finished = false;
-  function signalGroup(signal: NodeJS.Signals): void {
-    if (!proc || groupGone || finished) return;
-    try {
-      process.kill(-proc.pid, signal);
-    } catch {
-      groupGone = true; // ESRCH: nothing left in the group
-    }
-  }
-  function killGroup(): void {
-    if (!proc || killTimer !== undefined) return;
-    signalGroup("SIGTERM");
-    killTimer = setTimeout(() => signalGroup("SIGKILL"), KILL_GRACE_MS);
-    killTimer.unref?.();
-  }
-
-  if (!proc) {
-    const message = `${spawnError}\n`;
-    const done = forward("stderr", new TextEncoder().encode(message)).then(
-      (): RunResult => ({
-        exitCode: EXIT_NOT_FOUND,
-        signal: null,
-        timedOut: false,
-        cancelled,
-        truncated,
-        bytesOut,
-        durationMs: performance.now() - started,
-        outputDigest: hasher.digest("hex"),
-      }),
-    );
-    return { pid: -1, cancel: () => {}, done };
-  }
-
-  const child = proc;
   const timeout = setTimeout(() => {
     timedOut = true;
-    stopForwarding = true;
-    killGroup();
+    output.close();
+    group.kill();
   }, req.timeoutMs);
-
-  const onExitCancel: Array<() => void> = [];
-  const readers = [pump(child.stdout, "stdout"), pump(child.stderr, "stderr")];
-  async function pump(stream: ReadableStream<Uint8Array>, name: OutputStream): Promise<void> {
-    const reader = stream.getReader();
-    onExitCancel.push(() => reader.cancel().catch(() => {}));
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        if (!stopForwarding) await forward(name, value);
-        // once forwarding stops we keep reading (and dropping) so the verb never blocks on a full pipe
-      }
-    } catch {
-      // the reader was cancelled after the drain grace
-    }
-  }
-
+  const pumps = new Pumps(group.proc, output);
   const done = (async (): Promise<RunResult> => {
-    await child.exited;
+    await group.proc.exited;
     clearTimeout(timeout);
-    // whatever the main process left behind in its group goes with it
-    killGroup();
-    const drained = Promise.all(readers);
-    let graceTimer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<void>((r) => {
-      graceTimer = setTimeout(r, DRAIN_GRACE_MS + KILL_GRACE_MS);
-    });
-    await Promise.race([drained, grace]);
-    clearTimeout(graceTimer);
-    for (const c of onExitCancel) c();
-    await drained;
-    await delivery;
-    if (killTimer !== undefined) {
-      clearTimeout(killTimer);
-      signalGroup("SIGKILL");
-    }
-    finished = true;
-    return {
-      exitCode: child.exitCode,
-      signal: child.signalCode === null ? null : String(child.signalCode),
+    group.kill(); // whatever the main process left behind in its group goes with it
+    await pumps.drain();
+    output.close();
+    await output.settled();
+    group.finish();
+    return output.result({
+      exitCode: group.proc.exitCode,
+      signal: group.proc.signalCode === null ? null : String(group.proc.signalCode),
       timedOut,
-      cancelled,
-      truncated,
-      bytesOut,
+      cancelled: cancelled || output.consumerGone,
       durationMs: performance.now() - started,
-      outputDigest: hasher.digest("hex"),
-    };
+    });
   })();
 
   return {
-    pid: child.pid,
+    pid: group.proc.pid,
     cancel(): void {
-      if (cancelled || finished) return;
+      if (cancelled || group.finished) return;
       cancelled = true;
-      stopForwarding = true;
-      killGroup();
+      output.stop();
+      group.kill();
     },
     done,
   };
+}
+
+type Spawned = ReturnType<typeof spawnGroup>;
+
+/** The spawned process, or the stderr line saying why it could not start. */
+function spawnVerb(argv: string[], env: Record<string, string>, cwd: string): Spawned | string {
+  const argv0 = argv[0];
+  if (argv0 === undefined) return "exec: empty argv";
+  if (Bun.which(argv0, { PATH: env.PATH ?? "", cwd }) === null) return `exec: ${argv0}: command not found`;
+  try {
+    return spawnGroup(argv, env, cwd);
+  } catch (e) {
+    return `exec: ${argv0}: ${(e as Error).message}`;
+  }
 }
 
 function spawnGroup(argv: string[], env: Record<string, string>, cwd: string) {
@@ -211,4 +120,185 @@ function spawnGroup(argv: string[], env: Record<string, string>, cwd: string) {
     stderr: "pipe",
     detached: true, // setsid(): the verb leads its own process group, so -pid reaches grandchildren
   });
+}
+
+/** A verb that never ran: exit 127, its reason on stderr (through the same gate as any output). */
+function notStarted(reason: string, output: OutputGate, started: number): RunningVerb {
+  output.forward("stderr", new TextEncoder().encode(`${reason}\n`));
+  output.close();
+  const done = output.settled().then(() =>
+    output.result({ exitCode: EXIT_NOT_FOUND, signal: null, timedOut: false, cancelled: output.consumerGone, durationMs: performance.now() - started }),
+  );
+  return { pid: -1, cancel: () => {}, done };
+}
+
+/** The verb's process group: SIGTERM, then SIGKILL after a grace; nothing is signalled once it is reaped. */
+class ProcessGroup {
+  private killTimer: ReturnType<typeof setTimeout> | undefined;
+  private gone = false;
+  finished = false;
+
+  constructor(readonly proc: Spawned) {}
+
+  kill(): void {
+    if (this.killTimer !== undefined) return;
+    this.signal("SIGTERM");
+    this.killTimer = setTimeout(() => this.signal("SIGKILL"), KILL_GRACE_MS);
+    this.killTimer.unref?.();
+  }
+
+  /** After the result is known: a group still being killed gets SIGKILL now. */
+  finish(): void {
+    if (this.killTimer !== undefined) {
+      clearTimeout(this.killTimer);
+      this.signal("SIGKILL");
+    }
+    this.finished = true;
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    if (this.gone || this.finished) return;
+    try {
+      process.kill(-this.proc.pid, signal);
+    } catch {
+      this.gone = true; // ESRCH: nothing left in the group
+    }
+  }
+}
+
+/** Reads both pipes into the gate; once the main process exits they get a grace to drain. */
+class Pumps {
+  private readonly cancels: Array<() => void> = [];
+  private readonly reading: Promise<void>[];
+
+  constructor(
+    proc: Spawned,
+    private readonly output: OutputGate,
+  ) {
+    this.reading = [this.pump(proc.stdout, "stdout"), this.pump(proc.stderr, "stderr")];
+  }
+
+  private async pump(stream: ReadableStream<Uint8Array>, name: OutputStream): Promise<void> {
+    const reader = stream.getReader();
+    this.cancels.push(() => reader.cancel().catch(() => {}));
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        // once the gate stops we keep reading (and dropping) so the verb never blocks on a full pipe
+        if (this.output.open) await this.output.forward(name, value);
+      }
+    } catch {
+      // the reader was cancelled after the drain grace
+    }
+  }
+
+  async drain(): Promise<void> {
+    const drained = Promise.all(this.reading);
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((r) => (graceTimer = setTimeout(r, DRAIN_GRACE_MS + KILL_GRACE_MS)));
+    await Promise.race([drained, grace]);
+    clearTimeout(graceTimer);
+    for (const c of this.cancels) c();
+    await drained;
+  }
+}
+
+/**
+ * Between the pipes and the consumer: redacts each stream line by line, applies the output cap,
+ * hashes what it forwards, and delivers one piece at a time across both streams, in read order.
+ */
+class OutputGate {
+  private readonly redactors: Record<OutputStream, LineRedactor> | undefined;
+  private readonly counts: RedactionCounts = {};
+  // native SHA-256: noble's took a third of the daemon's CPU while streaming output
+  private readonly hasher = new Bun.CryptoHasher("sha256");
+  private delivery: Promise<void> = Promise.resolve();
+  private bytesOut = 0;
+  private truncated = false;
+  private stopped = false;
+  private closing = false;
+  consumerGone = false;
+
+  constructor(
+    private readonly req: RunRequest,
+    private readonly onOutput: OnOutput,
+    private readonly killVerb: () => void,
+  ) {
+    const rules = req.redact === undefined ? builtinRuleSet() : req.redact;
+    this.redactors = rules === null ? undefined : { stdout: new LineRedactor(rules, this.counts), stderr: new LineRedactor(rules, this.counts) };
+  }
+
+  /** Still taking output (not stopped, closed, over the cap, or abandoned by the consumer). */
+  get open(): boolean {
+    return !this.stopped && !this.closing;
+  }
+
+  forward(stream: OutputStream, chunk: Uint8Array): Promise<void> {
+    if (!this.open || chunk.length === 0) return this.delivery;
+    return this.enqueue(() => {
+      const r = this.redactors?.[stream];
+      return { stream, bytes: r ? joined(r.push(chunk)) : chunk };
+    });
+  }
+
+  /** No more input: the streams' held last lines are redacted and delivered, then the gate stops. */
+  close(): void {
+    if (this.closing || this.stopped) return;
+    this.closing = true;
+    for (const stream of ["stdout", "stderr"] as const) {
+      this.enqueue(() => {
+        const r = this.redactors?.[stream];
+        return { stream, bytes: r ? joined(r.flush()) : new Uint8Array(0) };
+      });
+    }
+  }
+
+  /** Drops everything not yet delivered (cancel): held lines are not flushed. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  settled(): Promise<void> {
+    return this.delivery;
+  }
+
+  result(r: Omit<RunResult, "truncated" | "bytesOut" | "outputDigest" | "redactions">): RunResult {
+    return { ...r, truncated: this.truncated, bytesOut: this.bytesOut, outputDigest: this.hasher.digest("hex"), redactions: { ...this.counts } };
+  }
+
+  private enqueue(next: () => { stream: OutputStream; bytes: Uint8Array }): Promise<void> {
+    this.delivery = this.delivery.then(async () => {
+      if (this.stopped) return;
+      const { stream, bytes } = next();
+      await this.deliver(stream, bytes);
+    });
+    return this.delivery;
+  }
+
+  private async deliver(stream: OutputStream, bytes: Uint8Array): Promise<void> {
+    let piece = bytes;
+    const room = this.req.maxOutputBytes - this.bytesOut;
+    if (piece.length > room) {
+      piece = piece.subarray(0, Math.max(0, room));
+      this.truncated = true;
+      this.stopped = true;
+      this.killVerb();
+    }
+    if (piece.length === 0) return;
+    this.hasher.update(piece);
+    this.bytesOut += piece.length;
+    try {
+      await this.onOutput(stream, piece);
+    } catch {
+      // a consumer that cannot take output any more ends the verb
+      this.stopped = true;
+      this.consumerGone = true;
+      this.killVerb();
+    }
+  }
+}
+
+function joined(pieces: Uint8Array[]): Uint8Array {
+  return pieces.length === 1 ? pieces[0]! : concat(...pieces);
 }

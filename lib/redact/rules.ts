@@ -1,4 +1,4 @@
-// The built-in redaction rules (SPEC.md §17): one row per secret shape, each with the literal
+// The built-in redaction rules (SPEC.md §17.3): one row per secret shape, each with the literal
 // keywords that must appear in a line before its (costlier) pattern runs. Each pattern is
 // written to run in linear time: no nested quantifiers, bounded gaps, a literal anchor first.
 // A rule finds spans in one line (a string whose char codes are the line's bytes) and says which

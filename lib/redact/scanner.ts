@@ -1,4 +1,4 @@
-// The scanner (SPEC.md §17): finds the secret spans in a run of text. One combined keyword scan
+// The scanner (SPEC.md §17.3): finds the secret spans in a run of text. One combined keyword scan
 // (the prefilter) runs over the whole run; only the lines it hits are handed to the rules whose
 // keywords they hold. PEM private key blocks are found here too, since they span lines: a block
 // is one span from BEGIN through END, and a block whose END has not arrived stays open.

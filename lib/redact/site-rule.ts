@@ -1,4 +1,4 @@
-// Site rules (`[redact] extra` in verbs.toml, SPEC.md §17): an operator's own secret shapes, in
+// Site rules (`[redact] extra` in verbs.toml, SPEC.md §17.3): an operator's own secret shapes, in
 // the safe pattern subset of parameter constraints (lib/capability/pattern.ts), compiled to a
 // Thompson NFA and searched by simulating it (one pass, every start at once, the earliest start
 // kept per state), so no pattern and no output line can make the search worse than linear.

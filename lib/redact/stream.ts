@@ -1,4 +1,4 @@
-// The streaming line redactor (SPEC.md §17): a verb's stdout or stderr goes in as chunks of any
+// The streaming line redactor (SPEC.md §17.3): a verb's stdout or stderr goes in as chunks of any
 // size, redacted bytes come out. Lines are the unit, so a secret split across chunks is whole
 // when scanned; an unterminated line is held until its newline, the end of the verb, or the line
 // bound, where it is cut at a delimiter outside any secret. Bytes no rule matched pass unchanged
@@ -17,6 +17,15 @@ export const CUT_LOOKAHEAD = 4096;
 
 /** Redaction counts by rule id. */
 export type RedactionCounts = Record<string, number>;
+
+/** The note a client shows after a call: "2 values redacted (aws-access-key-id, jwt)"; undefined for none. */
+export function describeRedactions(counts: RedactionCounts | undefined): string | undefined {
+  const ids = Object.keys(counts ?? {}).sort();
+  if (ids.length === 0) return undefined;
+  const total = ids.reduce((n, id) => n + counts![id]!, 0);
+  const named = ids.map((id) => (counts![id]! > 1 ? `${id} ×${counts![id]}` : id)).join(", ");
+  return `${total} ${total === 1 ? "value" : "values"} redacted (${named})`;
+}
 
 const EMPTY = new Uint8Array(0);
 // windows-1252 as WHATWG defines "latin1": one char per byte, so offsets are byte offsets.

@@ -75,6 +75,8 @@ interface CallOutcome extends CallAbout {
   durationMs?: number;
   outputDigest?: string;
   truncated?: boolean;
+  /** Secrets replaced in the output, by rule id (never the values; SPEC.md §17.3). */
+  redactions?: Record<string, number>;
   detail?: string;
 }
 
@@ -137,6 +139,7 @@ const BODY_SCHEMA = v.strictObject({
   durationMs: v.optional(v.pipe(v.number(), v.minValue(0))),
   outputDigest: v.optional(v.string()),
   truncated: v.optional(v.boolean()),
+  redactions: v.optional(v.record(v.string(), v.pipe(v.number(), v.integer(), v.minValue(1)))),
   detail: v.optional(v.string()),
   requestId: v.optional(v.string()),
 });
@@ -158,12 +161,12 @@ export function chainHash(prevHash: string, body: string): string {
   return bytesToHex(sha256(new TextEncoder().encode(`${prevHash}\n${body}`)));
 }
 
-/** The body text for an event: fixed key order, params keys sorted, undefined fields dropped. */
+/** The body text for an event: fixed key order, params and redactions keys sorted, undefined fields dropped. */
 export function encodeBody(seq: number, at: number, event: AuditEvent): string {
   const source: Record<string, unknown> = { ...event, seq, at };
-  if ("params" in event && event.params) {
-    source.params = Object.fromEntries(Object.entries(event.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  }
+  const sorted = <T>(r: Record<string, T>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  if ("params" in event && event.params) source.params = sorted(event.params);
+  if ("redactions" in event && event.redactions) source.redactions = sorted(event.redactions);
   const out: Record<string, unknown> = {};
   for (const k of FIELD_ORDER) if (source[k] !== undefined) out[k] = source[k];
   const parsed = v.safeParse(BODY_SCHEMA, out);

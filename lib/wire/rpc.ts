@@ -33,6 +33,12 @@ export const VerbInfo = v.strictObject({
 });
 export type VerbInfo = v.InferOutput<typeof VerbInfo>;
 
+/** Redaction counts by rule id: bounded like everything else a peer sends. */
+const Redactions = v.pipe(
+  v.record(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,63}$/)), v.pipe(v.number(), v.integer(), v.minValue(1))),
+  v.check((r) => Object.keys(r).length <= 128, "too many redaction rules"),
+);
+
 export const DaemonMessage = v.variant("type", [
   v.strictObject({
     type: v.literal("hello"),
@@ -62,6 +68,8 @@ export const DaemonMessage = v.variant("type", [
     truncated: v.boolean(),
     bytesOut: v.number(),
     durationMs: v.number(),
+    // secrets the daemon replaced in the output, by rule id (SPEC.md §17.3); absent when none
+    redactions: v.optional(Redactions),
   }),
   v.strictObject({
     type: v.literal("error"),

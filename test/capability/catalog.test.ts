@@ -2,7 +2,7 @@
 // the verb and field; random text and random structures give a typed error and nothing else.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { parseCatalog } from "../../lib/capability/catalog.ts";
+import { catalogWarnings, parseCatalog } from "../../lib/capability/catalog.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
 import { sampleCatalog } from "../../lib/host/sample-catalog.ts";
 
@@ -50,6 +50,17 @@ params.lines = { int = [1, 5000], default = 100 }
     expect(c.get("x.y")!.params.path!.allow).toEqual(["slash"]);
   });
   test("an empty catalog", () => expect(parseCatalog("").size).toBe(0));
+  test("redact = false is kept on the verb and warned about; site rules reach every redacted verb", () => {
+    const c = parseCatalog(
+      `[redact]\nextra = [{ id = "acme-token", pattern = "acme_[a-z0-9]{32}" }]\n` + verb(`argv = ["ls"]\nredact = false`, "raw.logs") + verb(`argv = ["ls"]`, "a.b"),
+    );
+    expect(c.get("raw.logs")!.redact).toBe(false);
+    expect(c.get("raw.logs")!.siteRules).toBeUndefined();
+    expect(c.get("a.b")!.redact).toBeUndefined();
+    expect(c.get("a.b")!.siteRules).toEqual([{ id: "acme-token", pattern: "acme_[a-z0-9]{32}" }]);
+    expect(catalogWarnings(c)).toEqual(['verb "raw.logs": redact = false: its output reaches the recipient without secret redaction']);
+    expect(catalogWarnings(parseCatalog(verb(`argv = ["ls"]\nredact = true`)))).toEqual([]);
+  });
 
   test('approval = "always" marks a verb; "none" and absent leave it unmarked', () => {
     expect(parseCatalog(verb(`argv = ["ls"]\napproval = "always"`)).get("x.y")!.approval).toBe("always");
@@ -94,6 +105,16 @@ const refusals: [string, string, string][] = [
   ["bad verb name", verb(`argv = ["ls"]`, "X Y"), 'verbs.toml: verb "X Y": invalid verb name'],
   ["unknown top-level table", `[verbs."x"]\n`, "verbs.toml: verbs: unknown field"],
   ["not TOML", `[verb."x"\n`, "verbs.toml: not valid TOML"],
+  ["redact not a boolean", verb(`argv = ["ls"]\nredact = "no"`), 'verbs.toml: verb "x.y": redact: must be true or false'],
+  ["site rule with a backtracking-prone pattern", `[redact]\nextra = [{ id = "a", pattern = "(a)\\\\1" }]\n`, 'verbs.toml: redact: extra[0]: pattern "(a)'],
+  ["site rule matching anything", `[redact]\nextra = [{ id = "a", pattern = "tok.+" }]\n`, 'verbs.toml: redact: extra[0]: pattern "tok.+": "." matches any character'],
+  ["site rule matching the empty string", `[redact]\nextra = [{ id = "a", pattern = "[0-9]*" }]\n`, 'verbs.toml: redact: extra[0]: pattern "[0-9]*": must not match the empty string'],
+  ["site rule anchored", `[redact]\nextra = [{ id = "a", pattern = "^x1$" }]\n`, 'verbs.toml: redact: extra[0]: pattern "^x1$": a search pattern is unanchored'],
+  ["site rule id taken by a built-in", `[redact]\nextra = [{ id = "jwt", pattern = "x1" }]\n`, 'verbs.toml: redact: extra[0]: id "jwt" is already taken by a built-in rule'],
+  ["site rule id twice", `[redact]\nextra = [{ id = "a", pattern = "x1" }, { id = "a", pattern = "y1" }]\n`, 'verbs.toml: redact: extra[1]: id "a" is already taken by another site rule'],
+  ["site rule bad id", `[redact]\nextra = [{ id = "Acme Token", pattern = "x1" }]\n`, 'verbs.toml: redact: extra[0]: id "Acme Token" must be lowercase'],
+  ["site rule unknown field", `[redact]\nextra = [{ id = "a", pattern = "x1", flags = "i" }]\n`, "verbs.toml: redact: extra.0.flags: unknown field"],
+  ["unknown redact field", `[redact]\nrules = []\n`, "verbs.toml: redact: rules: unknown field"],
 ];
 
 describe("parseCatalog refuses, naming the verb and field", () => {

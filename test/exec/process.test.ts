@@ -245,3 +245,36 @@ describe("cancel ends the verb itself (mutation testing, issue 22)", () => {
     expect(result).toMatchObject({ cancelled: true, timedOut: false, signal: "SIGTERM", exitCode: null });
   }, 30_000);
 });
+
+describe("redaction (SPEC.md §17.3)", () => {
+  const KEY = "AKIA" + "IOSFODNN7EXAMPLE";
+  test("a secret written in two halves with a pause between is redacted; counts and digest are of what was sent", async () => {
+    const script = `printf 'id=${KEY.slice(0, 9)}'; sleep 0.3; printf '${KEY.slice(9)} ok\\n'; echo plain >&2`;
+    const { result, stdout, stderr, chunks } = await run(["sh", "-c", script]);
+    expect(stdout).toBe("id=[REDACTED:aws-access-key-id] ok\n");
+    expect(stderr).toBe("plain\n");
+    expect(result.redactions).toEqual({ "aws-access-key-id": 1 });
+    expect(result.bytesOut).toBe(stdout.length + stderr.length);
+    expect(result.outputDigest).toBe(bytesToHex(sha256(Buffer.concat(chunks.map((c) => c.bytes)))));
+  });
+  test("a private key printed line by line with pauses is one marker", async () => {
+    const script = `echo start; echo '-----BEGIN EC PRIVATE KEY-----'; sleep 0.2; echo MHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5o; sleep 0.2; echo '-----END EC PRIVATE KEY-----'; echo end`;
+    const { result, stdout } = await run(["sh", "-c", script]);
+    expect(stdout).toBe("start\n[REDACTED:private-key]\nend\n");
+    expect(result.redactions).toEqual({ "private-key": 1 });
+  });
+  test("the last line without a newline is redacted when the verb ends", async () => {
+    const { stdout } = await run(["printf", `token=${KEY}`]);
+    expect(stdout).toBe("token=[REDACTED:aws-access-key-id]");
+  });
+  test("redact: null (a verb with redact = false) passes output raw", async () => {
+    const { result, stdout } = await run(["printf", `id=${KEY}\n`], { redact: null });
+    expect(stdout).toBe(`id=${KEY}\n`);
+    expect(result.redactions).toEqual({});
+  });
+  test("on timeout the held partial line is still redacted and delivered", async () => {
+    const { result, stdout } = await run(["sh", "-c", `printf 'id=${KEY} waiting'; sleep 100`], { timeoutMs: 300 });
+    expect(result.timedOut).toBe(true);
+    expect(stdout).toBe("id=[REDACTED:aws-access-key-id] waiting");
+  });
+});

@@ -58,6 +58,14 @@ describe("appending", () => {
     expect(log.verify()).toEqual({ ok: true, rows: 7 });
   });
 
+  test("an outcome's redaction counts are stored with sorted rule ids, never values, and verify", () => {
+    const row = log.append({ kind: "call.outcome", shareId: "sh_1", callId: "c9", exitCode: 0, redactions: { jwt: 1, "aws-access-key-id": 2 }, truncated: false });
+    expect(encodeBody(row.seq, row.at, row)).toContain('"truncated":false,"redactions":{"aws-access-key-id":2,"jwt":1}');
+    expect(log.list().at(-1)!.redactions).toEqual({ "aws-access-key-id": 2, jwt: 1 });
+    expect(log.verify()).toEqual({ ok: true, rows: 1 });
+    expect(() => log.append({ kind: "call.outcome", redactions: { jwt: 0 } })).toThrow("audit: malformed event");
+  });
+
   test("the body has a fixed key order and sorted params, whatever order the event was built in", () => {
     const a = encodeBody(1, 2, { verb: "v", kind: "call.allowed", params: { b: "2", a: "1" } });
     const b = encodeBody(1, 2, { kind: "call.allowed", params: { a: "1", b: "2" }, verb: "v" });

@@ -1,4 +1,4 @@
-// One line per secret kind the built-in rules cover (SPEC.md §17), with the secret in it: the
+// One line per secret kind the built-in rules cover (SPEC.md §17.3), with the secret in it: the
 // unit tests and the end-to-end redaction test (test/e2e/redaction.test.ts) both print these and
 // check that only the marker arrives. Values are fake but well formed (vendor examples where
 // the vendor publishes one); the "+" splits keep whole tokens out of this source file.
