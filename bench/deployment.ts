@@ -7,6 +7,7 @@ import { ClientSession, sessionKeys } from "../lib/client/session.ts";
 import { decodeHandle } from "../lib/wire/handle.ts";
 import { Cluster, runCommand, type OpenedShare } from "../test/helpers/cluster.ts";
 import { ROOT, type ProgramResult } from "../test/helpers/spawn.ts";
+import { writeSecretLog } from "./redaction.ts";
 
 export interface BenchDeployment {
   cluster: Cluster;
@@ -22,7 +23,7 @@ export interface BenchDeployment {
 
 const LOG_LINE = "2026-11-24T12:00:00.000Z INFO web[4242]: GET /api/items?page=3 200 12ms bytes=5120 ua=curl/8.5\n";
 
-export function benchCatalog(logFile: string): string {
+export function benchCatalog(logFile: string, secretsFile?: string): string {
   return `
 [verb."bench.true"]
 summary = "Run true"
@@ -38,7 +39,24 @@ argv = ["head", "-c", "{bytes}", ${JSON.stringify(logFile)}]
 timeout = "600s"
 max_output = "1GiB"
 params.bytes = { int = [1, 1073741824] }
-`;
+${secretsFile === undefined ? "" : `
+[verb."bench.stream_secrets"]
+summary = "Stream a log with one secret per 1,000 lines (redacted)"
+adapter = "exec"
+argv = ["head", "-c", "{bytes}", ${JSON.stringify(secretsFile)}]
+timeout = "600s"
+max_output = "1GiB"
+params.bytes = { int = [1, 1073741824] }
+
+[verb."bench.stream_secrets_raw"]
+summary = "The same log with redaction off"
+adapter = "exec"
+argv = ["head", "-c", "{bytes}", ${JSON.stringify(secretsFile)}]
+timeout = "600s"
+max_output = "1GiB"
+params.bytes = { int = [1, 1073741824] }
+redact = false
+`}`;
 }
 
 /** Writes `bytes` (rounded up to a whole line) of log lines. */
@@ -55,11 +73,14 @@ export async function startBenchDeployment(opts: { logBytes: number }): Promise<
     await cluster.startRelay(["--rate", "100000", "--rate-burst", "100000"]);
     const logFile = join(cluster.dir, "bench.log");
     writeLogFile(logFile, opts.logBytes);
-    await cluster.init(benchCatalog(logFile));
+    const secretsFile = join(cluster.dir, "bench-secrets.log");
+    writeSecretLog(secretsFile, opts.logBytes);
+    await cluster.init(benchCatalog(logFile, secretsFile));
     await cluster.startDaemon();
-    const g = await cluster.openscope(["grant", "add", "--agent", "bench", "--verb", "bench.true", "--verb", "bench.stream"]);
+    const verbs = ["bench.true", "bench.stream", "bench.stream_secrets", "bench.stream_secrets_raw"].flatMap((v) => ["--verb", v]);
+    const g = await cluster.openscope(["grant", "add", "--agent", "bench", ...verbs]);
     if (g.code !== 0) throw new Error(`bench: grant add failed: ${g.stderr}`);
-    const share = await cluster.openShare(["--agent", "bench", "--verb", "bench.true", "--verb", "bench.stream", "--bearer", "--ttl", "30m"]);
+    const share = await cluster.openShare(["--agent", "bench", ...verbs, "--bearer", "--ttl", "30m"]);
     const clientBinary = join(ROOT, "dist", "openscope-reflect-client");
     const clientCmd = existsSync(clientBinary) ? [clientBinary] : [process.execPath, join(ROOT, "client.ts")];
     const configHome = join(cluster.dir, "recipient");

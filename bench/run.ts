@@ -11,6 +11,7 @@ import { cpuPerGB, idleRssPerSession, maxPairedSessions, startRelayProcess } fro
 import { formatTable, fromPiece, machineInfo, withRatio, writeResults, type Results, type Row } from "./report.ts";
 import { startSshBaseline, sshUnavailable, type SshBaseline } from "./ssh.ts";
 import { ensureTransitRelay, startTransitRelay, transitThroughput } from "./transit.ts";
+import { benchRedactedStreaming, benchScanner } from "./redaction.ts";
 import { benchAudit, benchRoundTrip, benchSessionSetup, benchStreaming, FULL_SIZES, QUICK_SIZES } from "./verbs.ts";
 
 export interface BenchOptions {
@@ -31,7 +32,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const only = value("--only");
   return {
     quick: argv.includes("--quick"),
-    only: only === undefined ? undefined : new Set(only.split(",").map(Number).filter((n) => n >= 1 && n <= 7)),
+    only: only === undefined ? undefined : new Set(only.split(",").map(Number).filter((n) => n >= 1 && n <= 8)),
     out: value("--out") ?? join(import.meta.dir, "results.json"),
   };
 }
@@ -111,13 +112,15 @@ export async function runBench(opts: BenchOptions): Promise<Results> {
     }
   });
 
-  if (want(2, 3, 4, 7)) {
+  await section([8], "redaction scanner alone", async () => void rows.push(benchScanner(opts.quick ? 20e6 : 100e6)));
+
+  if (want(2, 3, 4, 7, 8)) {
     let ssh: SshBaseline | undefined;
     const noSsh = sshUnavailable();
     if (noSsh && want(2, 3, 4)) skipped.push({ item: 2, reason: `ssh baseline: ${noSsh}` });
     let d: BenchDeployment | undefined;
     try {
-      await section([2, 3, 4, 7], "starting a loopback deployment and sshd", async () => {
+      await section([2, 3, 4, 7, 8], "starting a loopback deployment and sshd", async () => {
         d = await startBenchDeployment({ logBytes: sizes.streamBytes });
         onInterrupt.add(d.stop);
         if (!noSsh && want(2, 3, 4)) {
@@ -131,6 +134,7 @@ export async function runBench(opts: BenchOptions): Promise<Results> {
         await section([3], "session setup vs ssh", async () => void rows.push(...(await benchSessionSetup(dep, ssh, sizes))));
         await section([4], "streaming vs raw Noise, raw WebCrypto and ssh", async () => void rows.push(...(await benchStreaming(dep, ssh, sizes, channel))));
         await section([7], "audit: calls per second", async () => void rows.push(...(await benchAudit(dep, sizes))));
+        await section([8], "streaming with redaction on vs off", async () => void rows.push(await benchRedactedStreaming(dep, sizes.streamBytes)));
       }
     } finally {
       for (const x of [ssh, d]) {

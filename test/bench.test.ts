@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { coldStartMs } from "../bench/binaries.ts";
 import { benchCatalog } from "../bench/deployment.ts";
+import { benchScanner, secretLog } from "../bench/redaction.ts";
 import { cpuPerGB, cpuSeconds, maxPairedSessions, rssBytes, startRelayProcess } from "../bench/relay-cost.ts";
 import { formatNumber, formatTable, fromPiece, machineInfo, median, percentile, withRatio, writeResults, type Row } from "../bench/report.ts";
 import { parseBenchArgs } from "../bench/run.ts";
@@ -83,6 +84,17 @@ describe("bench statistics and report", () => {
   test("the bench catalog parses", () => {
     const catalog = parseCatalog(benchCatalog("/var/log/bench.log"));
     expect([...catalog.keys()].sort()).toEqual(["bench.stream", "bench.true"]);
+  });
+
+  test("the redaction bench: its verbs (one with redact = false) and a log with 1 secret per 1,000 lines", () => {
+    const catalog = parseCatalog(benchCatalog("/var/log/bench.log", "/var/log/secrets.log"));
+    expect([...catalog.keys()].sort()).toEqual(["bench.stream", "bench.stream_secrets", "bench.stream_secrets_raw", "bench.true"]);
+    expect(catalog.get("bench.stream_secrets_raw")!.redact).toBe(false);
+    expect(catalog.get("bench.stream_secrets")!.redact).toBeUndefined();
+    const lines = secretLog(300_000).split("\n").filter(Boolean);
+    expect(lines.length % 1000).toBe(0);
+    expect(lines.filter((l) => l.includes("AKIA")).length).toBe(lines.length / 1000);
+    expect(benchScanner(100_000)).toMatchObject({ item: 8, unit: "MB/s" });
   });
 });
 

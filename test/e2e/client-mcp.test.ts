@@ -100,7 +100,7 @@ describe("mcp over stdio with the SDK's client", () => {
     expect(r.isError).toBe(false);
     const text = (r.content as Array<{ type: string; text: string }>)[0]!.text;
     expect(text).toBe("web line 99\nweb line 100\n\n[exit code 0]");
-    expect(r.structuredContent).toEqual({ exitCode: 0, signal: null, timedOut: false, truncated: false, output: "web line 99\nweb line 100\n" });
+    expect(r.structuredContent).toEqual({ exitCode: 0, signal: null, timedOut: false, truncated: false, redactions: {}, output: "web line 99\nweb line 100\n" });
   });
 
   test("the verb's own non-zero exit is a tool error carrying the code", async () => {

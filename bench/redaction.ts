@@ -1,0 +1,77 @@
+// Issue 16's numbers: the redaction scanner alone (MB/s over log lines with one secret per
+// 1,000 lines), and a verb streaming that log to the client with redaction on vs the same verb
+// with `redact = false`, in the same run over the same deployment (bench/deployment.ts).
+import { writeFileSync } from "node:fs";
+import { builtinRuleSet } from "../lib/redact/scanner.ts";
+import { LineRedactor } from "../lib/redact/stream.ts";
+import type { BenchDeployment } from "./deployment.ts";
+import { withRatio, type Row } from "./report.ts";
+
+const LINES = [
+  "2026-11-24T12:00:00.000Z INFO web[4242]: GET /api/items?page=3 200 12ms bytes=5120 ua=curl/8.5",
+  '{"level":"info","ts":"2026-11-24T12:00:00Z","msg":"request done","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","status":200}',
+  "Nov 24 12:00:00 web-1 sshd[2211]: Accepted publickey for deploy from 10.0.4.17 port 53122 ssh2",
+  "2026-11-24T12:00:01.456Z WARN  api slow query took 1532ms: SELECT id FROM users WHERE org_id = $1 LIMIT 50",
+];
+const SECRET_LINE = "2026-11-24T12:00:02.000Z DEBUG env AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE region=eu-west-1";
+
+/** A log of about `bytes` with one secret line per 1,000 lines. */
+export function secretLog(bytes: number): string {
+  const block: string[] = [];
+  for (let i = 0; i < 1000; i++) block.push(i === 999 ? SECRET_LINE : LINES[i % LINES.length]!);
+  const text = block.join("\n") + "\n";
+  return text.repeat(Math.max(1, Math.ceil(bytes / text.length)));
+}
+
+export function writeSecretLog(path: string, bytes: number): void {
+  writeFileSync(path, secretLog(bytes));
+}
+
+/** The scanner alone: LineRedactor over 64 KiB chunks of the secret log, best of 5 passes. */
+export function benchScanner(bytes: number): Row {
+  const input = new TextEncoder().encode(secretLog(bytes));
+  let best = 0;
+  for (let pass = 0; pass < 5; pass++) {
+    const r = new LineRedactor(builtinRuleSet());
+    const t = performance.now();
+    let out = 0;
+    for (let at = 0; at < input.length; at += 65536) for (const p of r.push(input.subarray(at, at + 65536))) out += p.length;
+    for (const p of r.flush()) out += p.length;
+    const mbs = input.length / 1e6 / ((performance.now() - t) / 1000);
+    if (out === 0) throw new Error("bench: the redactor produced nothing");
+    best = Math.max(best, mbs);
+  }
+  return { item: 8, name: `redaction scanner alone, log lines with 1 secret per 1,000 (${Math.round(input.length / 1e6)} MB, 64 KiB chunks)`, value: best, unit: "MB/s" };
+}
+
+/** The same log streamed by a redacting verb and by a `redact = false` verb, interleaved, best of 3 each. */
+export async function benchRedactedStreaming(d: BenchDeployment, bytes: number): Promise<Row> {
+  const s = await d.connect();
+  const once = async (verb: string): Promise<number> => {
+    let got = 0;
+    const t = performance.now();
+    const r = await s.call(verb, { bytes: String(bytes) }, (_stream, data) => void (got += data.length)).done;
+    if (r.exitCode !== 0 || got < bytes * 0.99) throw new Error(`bench: ${verb} gave ${got} of ${bytes} bytes (exit ${r.exitCode})`);
+    return bytes / 1e6 / ((performance.now() - t) / 1000);
+  };
+  try {
+    await once("bench.stream_secrets"); // warm up both paths
+    await once("bench.stream_secrets_raw");
+    let on = 0;
+    let off = 0;
+    for (let i = 0; i < 3; i++) {
+      on = Math.max(on, await once("bench.stream_secrets"));
+      off = Math.max(off, await once("bench.stream_secrets_raw"));
+    }
+    return withRatio({
+      item: 8,
+      name: `stream ${Math.round(bytes / 1e6)} MB of log lines (1 secret per 1,000) with redaction on`,
+      value: on,
+      unit: "MB/s",
+      baseline: off,
+      baselineName: "the same verb with redact = false",
+    });
+  } finally {
+    s.close();
+  }
+}
