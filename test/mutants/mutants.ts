@@ -506,7 +506,7 @@ export const MUTANTS: Mutant[] = [
     file: "lib/exec/process.ts",
     description: "the output cap lets one byte more through",
     edits: [
-      { search: "const room = req.maxOutputBytes - bytesOut;", replace: "const room = req.maxOutputBytes - bytesOut + 1;" },
+      { search: "const room = this.req.maxOutputBytes - this.bytesOut;", replace: "const room = this.req.maxOutputBytes - this.bytesOut + 1;" },
     ],
     tests: ["test/exec/process.test.ts"],
   },
@@ -516,7 +516,7 @@ export const MUTANTS: Mutant[] = [
     file: "lib/exec/process.ts",
     description: "the timeout stops forwarding but does not kill the verb",
     edits: [
-      { search: "    timedOut = true;\n    stopForwarding = true;\n    killGroup();\n", replace: "    timedOut = true;\n    stopForwarding = true;\n" },
+      { search: "    timedOut = true;\n    output.close();\n    group.kill();\n", replace: "    timedOut = true;\n    output.close();\n" },
     ],
     tests: ["test/exec/process.test.ts"],
   },
@@ -526,7 +526,7 @@ export const MUTANTS: Mutant[] = [
     file: "lib/exec/process.ts",
     description: "signals go to the verb's pid, not its process group (grandchildren survive)",
     edits: [
-      { search: "process.kill(-proc.pid, signal);", replace: "process.kill(proc.pid, signal);" },
+      { search: "process.kill(-this.proc.pid, signal);", replace: "process.kill(this.proc.pid, signal);" },
     ],
     tests: ["test/exec/process.test.ts"],
   },
@@ -536,9 +536,33 @@ export const MUTANTS: Mutant[] = [
     file: "lib/exec/process.ts",
     description: "cancel stops forwarding but leaves the verb running",
     edits: [
-      { search: "      cancelled = true;\n      stopForwarding = true;\n      killGroup();\n    },", replace: "      cancelled = true;\n      stopForwarding = true;\n    }," },
+      { search: "      cancelled = true;\n      output.stop();\n      group.kill();\n    },", replace: "      cancelled = true;\n      output.stop();\n    }," },
     ],
     tests: ["test/exec/process.test.ts"],
+  },
+  {
+    id: "process-output-not-redacted",
+    area: "exec",
+    file: "lib/exec/process.ts",
+    description: "verb output leaves the adapter without redaction (SPEC.md §17.3)",
+    edits: [{ search: "bytes: r ? joined(r.push(chunk)) : chunk", replace: "bytes: chunk" }],
+    tests: ["test/exec/process.test.ts"],
+  },
+  {
+    id: "redact-pem-end-kept-open",
+    area: "exec",
+    file: "lib/redact/scanner.ts",
+    description: "a private key block that ended is not closed: its END line is sent",
+    edits: [{ search: "    found.push({ start: blockStart, end, rule: PRIVATE_KEY_RULE });", replace: "    found.push({ start: blockStart, end: end - 5, rule: PRIVATE_KEY_RULE });" }],
+    tests: ["test/redact/rules.test.ts", "test/redact/stream.test.ts"],
+  },
+  {
+    id: "redact-split-line-emitted-early",
+    area: "exec",
+    file: "lib/redact/stream.ts",
+    description: "an unterminated line is sent as it arrives, so a secret split across reads is never seen whole",
+    edits: [{ search: "    const lastNewline = buf.lastIndexOf(0x0a);", replace: "    const lastNewline = buf.length - 1;" }],
+    tests: ["test/redact/stream.test.ts"],
   },
   {
     id: "process-cwd-daemon",
@@ -925,7 +949,7 @@ export const MUTANTS: Mutant[] = [
     file: "lib/store/audit.ts",
     description: "params are hashed in the order the event was built",
     edits: [
-      { search: "source.params = Object.fromEntries(Object.entries(event.params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));", replace: "source.params = Object.fromEntries(Object.entries(event.params));" },
+      { search: "if (\"params\" in event && event.params) source.params = sorted(event.params);", replace: "if (\"params\" in event && event.params) source.params = event.params;" },
     ],
     tests: ["test/store/audit.test.ts"],
   },

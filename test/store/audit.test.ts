@@ -59,8 +59,9 @@ describe("appending", () => {
   });
 
   test("an outcome's redaction counts are stored with sorted rule ids, never values, and verify", () => {
-    const row = log.append({ kind: "call.outcome", shareId: "sh_1", callId: "c9", exitCode: 0, redactions: { jwt: 1, "aws-access-key-id": 2 }, truncated: false });
-    expect(encodeBody(row.seq, row.at, row)).toContain('"truncated":false,"redactions":{"aws-access-key-id":2,"jwt":1}');
+    const event: AuditEvent = { kind: "call.outcome", shareId: "sh_1", callId: "c9", exitCode: 0, redactions: { jwt: 1, "aws-access-key-id": 2 }, truncated: false };
+    const row = log.append(event);
+    expect(encodeBody(row.seq, row.at, event)).toContain('"truncated":false,"redactions":{"aws-access-key-id":2,"jwt":1}');
     expect(log.list().at(-1)!.redactions).toEqual({ "aws-access-key-id": 2, jwt: 1 });
     expect(log.verify()).toEqual({ ok: true, rows: 1 });
     expect(() => log.append({ kind: "call.outcome", redactions: { jwt: 0 } })).toThrow("audit: malformed event");
