@@ -303,8 +303,13 @@ export class DaemonSession {
 
   /** A call that does not run: audited with its reason, answered with the code of wire/outcome.ts. */
   private refuse(id: number | null, why: Refusal, message: string, about: Partial<CallAbout>): void {
+    this.host.audit({ kind: "call.denied", shareId: this.host.shareId, agent: this.host.agent, ...about, reason: refusal(why).reason, message });
+    this.answerRefusal(id, why, message);
+  }
+
+  /** The recipient's answer for a call that does not run: code and reason from wire/outcome.ts. */
+  private answerRefusal(id: number | null, why: Refusal, message: string): void {
     const { code, reason } = refusal(why);
-    this.host.audit({ kind: "call.denied", shareId: this.host.shareId, agent: this.host.agent, ...about, reason, message });
     this.sendMessage({ type: "error", id, code, reason, message });
   }
 
@@ -343,7 +348,8 @@ export class DaemonSession {
     void ticket.answer.then((end) => {
       this.waiting.delete(id);
       if (this.ended) return;
-      const denied = (reason: string, message: string) => this.sendMessage({ type: "error", id, code: "denied", reason, message });
+      // The approval desk audits how the request ended; the recipient hears it by the outcome table.
+      const answer = (why: Refusal, message: string) => this.answerRefusal(id, why, message);
       switch (end.kind) {
         case "approved": {
           const params = { ...request.params };
@@ -352,14 +358,14 @@ export class DaemonSession {
           return this.run(id, { ...about, params }, params);
         }
         case "denied":
-          return denied("operator", `the operator denied ${request.verb}: ${end.reason}`);
+          return answer("operator", `the operator denied ${request.verb}: ${end.reason}`);
         case "timed_out":
-          return denied(NOT_APPROVED, `${NOT_APPROVED}: the operator did not approve ${request.verb} within ${formatDuration(timeoutMs)}`);
+          return answer(NOT_APPROVED, `${NOT_APPROVED}: the operator did not approve ${request.verb} within ${formatDuration(timeoutMs)}`);
         case "withdrawn":
           if (end.why === "revoked" || end.why === "expired") {
-            return this.sendMessage({ type: "error", id, code: "share_over", reason: end.why, message: `the share ${end.why === "revoked" ? "was revoked" : "expired"} before the operator answered` });
+            return answer(end.why, `the share ${end.why === "revoked" ? "was revoked" : "expired"} before the operator answered`);
           }
-          return denied(end.why, end.why === "killed" ? `${request.verb} was cancelled by the operator before it ran` : `${request.verb} was withdrawn before the operator answered`);
+          return answer(end.why, end.why === "killed" ? `${request.verb} was cancelled by the operator before it ran` : `${request.verb} was withdrawn before the operator answered`);
       }
     });
   }

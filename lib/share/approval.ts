@@ -3,6 +3,7 @@
 // once (approved, denied, timed out, or ended with its share or its caller). Pure: the clock and
 // the random id bytes are passed in; timers and audit rows live in the daemon around it.
 import { usageError } from "../errors.ts";
+import type { ApprovalRefusal } from "../wire/outcome.ts";
 
 export interface ApprovalRequest {
   /** 8 lowercase hex characters: typeable, not a secret (the control socket is the authority). */
@@ -26,14 +27,14 @@ export type ApprovalEnd =
   | { kind: "withdrawn"; why: "cancelled" | "disconnected" | "revoked" | "expired" | "killed" };
 
 /** The reason code a denied call carries to the recipient when nobody answered in time. */
-export const NOT_APPROVED = "not_approved";
+export const NOT_APPROVED = "not_approved" satisfies ApprovalRefusal;
 
 /**
  * Why a request ended without running (audit `reason`, RPC error `reason`): the operator said no,
  * nobody answered in time, the recipient cancelled or left, the operator killed it, the share ended.
+ * Each has its row in the one outcome table (wire/outcome.ts).
  */
-export const APPROVAL_REASONS = ["operator", NOT_APPROVED, "cancelled", "disconnected", "killed", "revoked", "expired"] as const;
-export type ApprovalReason = (typeof APPROVAL_REASONS)[number];
+export type ApprovalReason = ApprovalRefusal | "revoked" | "expired";
 
 export const REQUEST_ID = /^[0-9a-f]{8}$/;
 const MAX_REASON = 200;

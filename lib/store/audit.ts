@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { usageError } from "../errors.ts";
 import type { Store } from "./store.ts";
 import { AUDIT_REASONS, type AuditReason } from "../wire/outcome.ts";
-import { APPROVAL_REASONS, type ApprovalReason } from "../share/approval.ts";
+import type { ApprovalReason } from "../share/approval.ts";
 
 export type AuditKind = AuditEvent["kind"];
 
@@ -132,7 +132,7 @@ const BODY_SCHEMA = v.strictObject({
   callId: v.optional(v.string()),
   verb: v.optional(v.string()),
   params: v.optional(v.record(v.string(), v.string())),
-  reason: v.optional(v.picklist([...new Set([...AUDIT_REASONS, ...APPROVAL_REASONS])])),
+  reason: v.optional(v.picklist(AUDIT_REASONS)),
   message: v.optional(v.string()),
   exitCode: v.optional(v.pipe(v.number(), v.integer())),
   bytesOut: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),

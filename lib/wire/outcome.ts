@@ -21,15 +21,23 @@ export const KIND_OF_WIRE_CODE: Readonly<Record<WireErrorCode, ErrorKind>> = {
 };
 
 /**
- * Why a call did not run: the chokepoint's deny reasons (SPEC.md §6) and the session's own
- * refusals. `malformed` is a call the decision (or the RPC schema, when its id is still readable)
- * refused; `unreadable` a payload with no readable call id; `call_id_in_use` a reused id.
+ * Why a call waiting for the operator's approval did not run (SPEC.md §17.2): the operator said
+ * no, nobody answered in time, or the request was withdrawn (the recipient cancelled or left, the
+ * operator killed it). A share that ended meanwhile is `revoked` or `expired`, as for any call.
  */
-export type Refusal = DenyReason | "busy" | "call_id_in_use" | "unreadable";
+export const APPROVAL_REFUSALS = ["operator", "not_approved", "cancelled", "disconnected", "killed"] as const;
+export type ApprovalRefusal = (typeof APPROVAL_REFUSALS)[number];
 
-/** The reasons an audit `call.denied` row (and the RPC error's `reason` field) may hold. */
-export const AUDIT_REASONS = [...DENY_REASONS, "busy"] as const;
-export type AuditReason = DenyReason | "busy";
+/**
+ * Why a call did not run: the chokepoint's deny reasons (SPEC.md §6), the session's own refusals
+ * and the approval's. `malformed` is a call the decision (or the RPC schema, when its id is still
+ * readable) refused; `unreadable` a payload with no readable call id; `call_id_in_use` a reused id.
+ */
+export type Refusal = DenyReason | ApprovalRefusal | "busy" | "call_id_in_use" | "unreadable";
+
+/** The reasons an audit row (and the RPC error's `reason` field) may hold. */
+export const AUDIT_REASONS = [...DENY_REASONS, ...APPROVAL_REFUSALS, "busy"] as const;
+export type AuditReason = (typeof AUDIT_REASONS)[number];
 
 interface RefusalRow {
   code: WireErrorCode;
@@ -45,6 +53,11 @@ export const REFUSALS: Readonly<Record<Refusal, RefusalRow>> = {
   malformed: { code: "denied", audit: "malformed" },
   expired: { code: "share_over", audit: "expired" },
   revoked: { code: "share_over", audit: "revoked" },
+  operator: { code: "denied", audit: "operator" },
+  not_approved: { code: "denied", audit: "not_approved" },
+  cancelled: { code: "denied", audit: "cancelled" },
+  disconnected: { code: "denied", audit: "disconnected" },
+  killed: { code: "denied", audit: "killed" },
   busy: { code: "busy", audit: "busy" },
   call_id_in_use: { code: "malformed", audit: "malformed" },
   unreadable: { code: "malformed", audit: "malformed" },

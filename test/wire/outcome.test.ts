@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { DENY_REASONS } from "../../lib/capability/policy.ts";
 import { ExitCode, OpenScopeError } from "../../lib/errors.ts";
 import {
+  APPROVAL_REFUSALS,
   AUDIT_REASONS,
   describeOutcome,
   errorFromWire,
@@ -18,7 +19,7 @@ import {
 } from "../../lib/wire/outcome.ts";
 
 const SESSION_REFUSALS = ["busy", "call_id_in_use", "unreadable"] as const;
-const ALL_REFUSALS: Refusal[] = [...DENY_REASONS, ...SESSION_REFUSALS];
+const ALL_REFUSALS: Refusal[] = [...DENY_REASONS, ...APPROVAL_REFUSALS, ...SESSION_REFUSALS];
 
 describe("the refusal table", () => {
   test("is total over the deny reasons and the session's refusals, and names nothing else", () => {
@@ -47,6 +48,10 @@ describe("the refusal table", () => {
     expect(refusal("busy")).toEqual({ code: "busy", reason: "busy", kind: "connection" });
     expect(refusal("call_id_in_use")).toEqual({ code: "malformed", reason: "malformed", kind: "usage" });
     expect(refusal("unreadable")).toEqual({ code: "malformed", reason: "malformed", kind: "usage" });
+  });
+
+  test("a call the operator did not approve is denied (exit 3), with the approval's own reason", () => {
+    for (const why of APPROVAL_REFUSALS) expect(refusal(why)).toEqual({ code: "denied", reason: why, kind: "denied" });
   });
 
   test("every audit reason is one a refusal records, and every refusal records an audit reason", () => {
