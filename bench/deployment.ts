@@ -16,6 +16,8 @@ export interface BenchDeployment {
   logFile: string;
   /** handle → relay → handshake → passport verified (the hello). */
   connect(): Promise<ClientSession>;
+  /** The compiled client the one-shot calls run, or undefined when they run from source. */
+  clientBinary: string | undefined;
   /** One-shot CLI call as a recipient would type it (compiled client when built, else from source). */
   cliCall(verb: string, params?: string[]): Promise<ProgramResult>;
   stop(): Promise<void>;
@@ -88,6 +90,7 @@ export async function startBenchDeployment(opts: { logBytes: number }): Promise<
       cluster,
       share,
       logFile,
+      clientBinary: existsSync(clientBinary) ? clientBinary : undefined,
       async connect() {
         const handle = decodeHandle(share.handle);
         const s = new ClientSession(handle, sessionKeys(handle, undefined));

@@ -11,6 +11,7 @@ import { Store } from "../lib/store/store.ts";
 import type { BenchDeployment } from "./deployment.ts";
 import { median, percentile, withRatio, type Row } from "./report.ts";
 import type { SshBaseline } from "./ssh.ts";
+import { coldStartMs } from "./binaries.ts";
 
 export interface VerbBenchSizes {
   roundTrips: number;
@@ -73,6 +74,24 @@ export async function benchSessionSetup(d: BenchDeployment, ssh: SshBaseline | u
     if (r.code !== 0) throw new Error(`bench: client call exited ${r.code}: ${r.stderr}`);
     cli.push(performance.now() - t);
   }
+  // The one-shot process's split: its binary's cold start, a session setup and a warm call
+  // measured alone; the rest is what the process does around them (key and known-daemons files,
+  // the CLI layer, exit).
+  const coldStart = d.clientBinary ? await coldStartMs([d.clientBinary, "--version"], 10) : Number.NaN;
+  const warm = await d.connect();
+  const calls: number[] = [];
+  try {
+    for (let i = 0; i < 25; i++) {
+      const t = performance.now();
+      await callOk(d, warm, "bench.true", {});
+      if (i >= 5) calls.push(performance.now() - t);
+    }
+  } finally {
+    warm.close();
+  }
+  const split = { start: coldStart, setup: median(ours), call: median(calls) };
+  const rest = median(cli) - split.start - split.setup - split.call;
+  const ms = (x: number) => `${x.toFixed(1)} ms`;
   const setups = n.sshFresh;
   const connect = ssh ? await ssh.connectOnly(setups) : undefined;
   const fresh = ssh ? (ssh.freshSamples.length >= 10 ? ssh.freshSamples : await ssh.fresh(n.sshFresh)) : undefined;
@@ -92,6 +111,7 @@ export async function benchSessionSetup(d: BenchDeployment, ssh: SshBaseline | u
       unit: "ms",
       baseline: fresh && median(fresh),
       baselineName: fresh && `ssh true, fresh connection (n=${fresh.length})`,
+      note: `split: cold start ${ms(split.start)}, session setup ${ms(split.setup)}, call ${ms(split.call)}, rest ${ms(rest)}`,
     }),
   ];
 }

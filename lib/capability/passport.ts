@@ -177,15 +177,22 @@ function checkPassport(p: Passport): Passport {
   return p;
 }
 
-/** Verifies the signature over the exact bytes, then decodes. Throws usage "passport: …". */
-export function verifyPassport(signed: string, ed25519PublicKey: Uint8Array): Passport {
-  const { payload, sig } = split(signed);
-  let ok = false;
+/** An Ed25519 verifier: true only for a valid signature (RFC 8032, canonical S); never throws. */
+export type SignatureCheck = (sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
+
+/** The reference verifier: noble, strict RFC 8032 (not ZIP-215). lib/platform has a native one, cross-checked in tests. */
+export const nobleSignatureCheck: SignatureCheck = (sig, message, publicKey) => {
   try {
-    ok = ed25519.verify(sig, signedMessage(payload), ed25519PublicKey, { zip215: false });
+    return ed25519.verify(sig, message, publicKey, { zip215: false });
   } catch {
-    ok = false;
+    return false;
   }
+};
+
+/** Verifies the signature over the exact bytes, then decodes. Throws usage "passport: …". */
+export function verifyPassport(signed: string, ed25519PublicKey: Uint8Array, check: SignatureCheck = nobleSignatureCheck): Passport {
+  const { payload, sig } = split(signed);
+  const ok = check(sig, signedMessage(payload), ed25519PublicKey);
   if (!ok) throw damaged("signature does not verify");
   return decodePayload(payload);
 }

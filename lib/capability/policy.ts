@@ -7,7 +7,7 @@ import type { Catalog } from "./catalog.ts";
 import { admits, describeConstraint, displayValue, pinnedValue } from "./constraint.ts";
 import { LIMITS, lifetimeWithinCap } from "./limits.ts";
 import type { GrantVerbs } from "./grant.ts";
-import { type Passport, verifyPassport } from "./passport.ts";
+import { type Passport, type SignatureCheck, verifyPassport } from "./passport.ts";
 import { MAX_VALUE_LENGTH } from "./pattern.ts";
 import { PARAM_NAME } from "./catalog.ts";
 
@@ -122,13 +122,13 @@ export function decide(input: DecisionContext & { passport: Passport }): Decisio
  * decide() on a signed passport as stored by the daemon: a passport that fails verification
  * (tampered, non-canonical, unknown version or constraint kind, lifetime over 30 min) is "malformed".
  */
-export function decideSigned(input: DecisionContext & { signedPassport: string; daemonPublicKey: Uint8Array }): Decision {
+export function decideSigned(input: DecisionContext & { signedPassport: string; daemonPublicKey: Uint8Array; checkSignature?: SignatureCheck }): Decision {
   let passport: Passport;
   try {
-    passport = verifyPassport(input.signedPassport, input.daemonPublicKey);
+    passport = verifyPassport(input.signedPassport, input.daemonPublicKey, input.checkSignature);
   } catch {
     return deny("malformed", "this share's passport is invalid");
   }
-  const { signedPassport: _s, daemonPublicKey: _k, ...rest } = input;
+  const { signedPassport: _s, daemonPublicKey: _k, checkSignature: _c, ...rest } = input;
   return decide({ ...rest, passport });
 }

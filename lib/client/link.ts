@@ -5,7 +5,7 @@
 // passed in with each event; the adapter in session.ts only moves bytes and timers. With an
 // asynchronous crypto suite the channel's output can come after an event was handled: those
 // effects go to `emit` (with a synchronous suite everything is returned from `on`).
-import { verifyPassport, type Passport } from "../capability/passport.ts";
+import { verifyPassport, type Passport, type SignatureCheck } from "../capability/passport.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
 import { fromBase64url } from "../bytes.ts";
 import { connectionError, shareOverError, type OpenScopeError } from "../errors.ts";
@@ -75,6 +75,8 @@ export interface LinkOptions {
   random?: (n: number) => Uint8Array;
   /** The channel's primitives (default: the noble reference). */
   crypto?: NoiseCrypto;
+  /** The passport signature verifier (default: noble's). */
+  checkSignature?: SignatureCheck;
   /** Effects the channel produces outside `on` (an asynchronous suite's records). */
   emit?: (effects: Effect[]) => void;
 }
@@ -232,7 +234,7 @@ export class Link {
   private onHello(msg: Extract<DaemonMessage, { type: "hello" }>, now: number): Effect[] {
     let passport: Passport;
     try {
-      passport = verifyPassport(msg.passport, fromBase64url(msg.signPublicKey));
+      passport = verifyPassport(msg.passport, fromBase64url(msg.signPublicKey), this.opts.checkSignature);
     } catch {
       return this.fail({ kind: "hello_refused", detail: "carries a passport that does not verify" });
     }

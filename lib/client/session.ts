@@ -3,11 +3,10 @@
 // its WebSocket adapter plus the RPC calls in flight. Reconnects with backoff while the share's
 // TTL runs; a call in flight when the link drops is reported as interrupted, never repeated.
 import { sharePrologue, type Channel } from "../wire/channel.ts";
-import { cryptoFromEnv } from "../platform/crypto.ts";
-import type { NoiseCrypto } from "../noise/crypto.ts";
+import { cryptoFromEnv, signatureCheckFor } from "../platform/crypto.ts";
+import { defaultRandom, type NoiseCrypto } from "../noise/crypto.ts";
 import { connectionError, OpenScopeError, shareOverError, usageError } from "../errors.ts";
 import { type Handle } from "../wire/handle.ts";
-import { generateX25519, x25519Public } from "../crypto/keys.ts";
 import { encodeMessage, type ClientMessage, type DaemonMessage, type OutputChunk, type VerbInfo } from "../wire/rpc.ts";
 import { errorFromWire } from "../wire/outcome.ts";
 import { backoffDelay, LEG_CLOSE, rendezvousUrl, type Backoff } from "../relay/protocol.ts";
@@ -51,16 +50,17 @@ const ANSWER_DEADLINE_MS = 30_000;
 const RESULT_GRACE_MS = 10_000;
 
 /** What the handle's secret and our key give: the psk and the static key to handshake with. */
-export function sessionKeys(handle: Handle, recipientPrivateKey: Uint8Array | undefined): { psk: Uint8Array; clientPrivateKey: Uint8Array } {
+export function sessionKeys(handle: Handle, recipientPrivateKey: Uint8Array | undefined, suite: NoiseCrypto = cryptoFromEnv()): { psk: Uint8Array; clientPrivateKey: Uint8Array } {
   if (handle.secret.kind === "bearer") {
-    return { psk: handle.secret.psk, clientPrivateKey: generateX25519().privateKey }; // fresh static key per connection
+    // a fresh static key per connection: 32 random bytes (its public key is the handshake's business)
+    return { psk: handle.secret.psk, clientPrivateKey: defaultRandom(32) };
   }
   if (!recipientPrivateKey) {
     throw usageError("this handle is sealed to a recipient key, and no key was found", [
       "create one with: openscope-reflect-client keygen (and send the public key to the operator), or pass --key FILE",
     ]);
   }
-  return { psk: openSealed(recipientPrivateKey, handle.secret.sealed), clientPrivateKey: recipientPrivateKey };
+  return { psk: openSealed(recipientPrivateKey, handle.secret.sealed, suite), clientPrivateKey: recipientPrivateKey };
 }
 
 /** Backoff between reconnect attempts while the share's TTL runs. */
@@ -88,7 +88,7 @@ export class ClientSession {
   }
 
   get clientPublicKey(): Uint8Array {
-    return x25519Public(this.keys.clientPrivateKey);
+    return this.suite.publicKey(this.keys.clientPrivateKey);
   }
 
   /** Connects, handshakes and waits for the hello. Errors carry exit codes 4 (connection) or 5 (share over). */
@@ -199,6 +199,7 @@ export class ClientSession {
       prologue: sharePrologue(this.ridText, this.handle.relayUrl),
       expiresAt: this.hello?.expiresAt ?? this.handle.expiresAt,
       crypto: this.suite,
+      checkSignature: signatureCheckFor(this.suite),
       // records sealed or opened after the event that caused them
       emit: (effects) => carryLater(effects),
     });

@@ -6,7 +6,7 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { deniedError, usageError } from "../errors.ts";
-import { defaultRandom, type Random } from "../noise/crypto.ts";
+import { defaultRandom, noble, type NoiseCrypto, type Random } from "../noise/crypto.ts";
 import { concat } from "../bytes.ts";
 
 export const SEALED_VERSION = 1;
@@ -35,12 +35,13 @@ export function sealToRecipient(recipientPublicKey: Uint8Array, plaintext: Uint8
   return concat(Uint8Array.of(SEALED_VERSION), ephemeralPublic, ct);
 }
 
-export function openSealed(recipientPrivateKey: Uint8Array, sealed: Uint8Array): Uint8Array {
+/** `suite` supplies X25519 (default noble; the client passes the platform suite, cross-checked in test/noise). */
+export function openSealed(recipientPrivateKey: Uint8Array, sealed: Uint8Array, suite: Pick<NoiseCrypto, "publicKey" | "dh"> = noble): Uint8Array {
   try {
     if (sealed.length < SEALED_OVERHEAD || sealed[0] !== SEALED_VERSION) throw new Error("format");
     const ephemeralPublic = sealed.subarray(1, 33);
-    const recipientPublic = x25519.getPublicKey(recipientPrivateKey);
-    const shared = x25519.getSharedSecret(recipientPrivateKey, ephemeralPublic);
+    const recipientPublic = suite.publicKey(recipientPrivateKey);
+    const shared = suite.dh(recipientPrivateKey, ephemeralPublic);
     const key = deriveKey(shared, ephemeralPublic, recipientPublic);
     return chacha20poly1305(key, ZERO_NONCE, Uint8Array.of(SEALED_VERSION)).decrypt(sealed.subarray(33));
   } catch {

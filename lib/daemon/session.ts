@@ -4,7 +4,7 @@
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { defaultRandom, type Random } from "../noise/crypto.ts";
 import { acceptInitiator, type Channel, type ChannelSink } from "../wire/channel.ts";
-import { cryptoFromEnv } from "../platform/crypto.ts";
+import { cryptoFromEnv, signatureCheckFor } from "../platform/crypto.ts";
 import type { Catalog } from "../capability/catalog.ts";
 import { admits } from "../capability/constraint.ts";
 import { OpenScopeError } from "../errors.ts";
@@ -411,6 +411,7 @@ export class DaemonSession {
       callerKey: this.clientKey,
       now: this.host.now(),
       catalog: this.host.catalog(),
+      checkSignature: signatureCheckFor(sessionCrypto()),
     });
   }
 

@@ -1,9 +1,13 @@
 // The platform's own crypto behind lib/noise's NoiseCrypto interface: node:crypto's X25519
 // (KeyObjects), BLAKE2s, SHA-256 and HMAC for handshakes, and WebCrypto's ChaCha20-Poly1305
-// (asynchronous, several records in flight at once) for bulk transport records. noble stays the
+// (asynchronous, several records in flight at once) for bulk transport records; and a native
+// Ed25519 verifier for passports (noble's first verify builds tables: tens of ms in a one-shot
+// client, and a noticeable share of each call on the daemon). noble stays the
 // reference and the fallback (short records: node:crypto has no ChaCha20-Poly1305):
 // OPENSCOPE_CRYPTO=noble runs everything on it, and test/noise checks both agree byte for byte.
-import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
+import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, verify, type KeyObject } from "node:crypto";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import type { SignatureCheck } from "../capability/passport.ts";
 import { OpenScopeError } from "../errors.ts";
 import { noble, type BulkCipher, type BulkKey, type HashName, type NoiseCrypto, type NoiseHash } from "../noise/crypto.ts";
 
@@ -110,6 +114,35 @@ export const platform: NoiseCrypto = {
   decrypt: noble.decrypt,
   bulk: webCryptoBulk(),
 };
+
+const SPKI_ED25519 = Buffer.from("302a300506032b6570032100", "hex");
+/** Ed25519 public KeyObjects by key bytes: a daemon checks its own key's signature at every call. */
+const ed25519Keys = new Map<string, KeyObject>();
+
+/** Ed25519 verification on node:crypto (BoringSSL: RFC 8032, S < L), same answers as noble's strict verify. */
+export const platformSignatureCheck: SignatureCheck = (sig, message, publicKey) => {
+  if (sig.length !== 64 || publicKey.length !== 32) return false;
+  try {
+    const id = Buffer.from(publicKey).toString("hex");
+    let key = ed25519Keys.get(id);
+    if (!key) {
+      // noble's strict rule for the key, once per key: canonical encoding, not of small order
+      // (BoringSSL alone would accept a trivial signature under a small-order key).
+      if (ed25519.Point.fromBytes(publicKey, false).isSmallOrder()) return false;
+      key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, publicKey]), format: "der", type: "spki" });
+      if (ed25519Keys.size >= 64) ed25519Keys.clear();
+      ed25519Keys.set(id, key);
+    }
+    return verify(null, message, key, sig);
+  } catch {
+    return false;
+  }
+};
+
+/** The passport verifier of the suite: native with the platform suite, noble otherwise. */
+export function signatureCheckFor(suite: NoiseCrypto): SignatureCheck | undefined {
+  return suite === platform ? platformSignatureCheck : undefined;
+}
 
 /** OPENSCOPE_CRYPTO=noble|platform picks the suite (default platform); anything else is a usage error. */
 export function cryptoFromEnv(env: Record<string, string | undefined> = process.env): NoiseCrypto {

@@ -7,7 +7,10 @@ import fc from "fast-check";
 import { CipherState } from "../../lib/noise/cipher-state.ts";
 import { HandshakeState } from "../../lib/noise/handshake-state.ts";
 import { chachaNonce, hkdf, MAX_MESSAGE_LEN, noble, TAGLEN } from "../../lib/noise/crypto.ts";
-import { cryptoFromEnv, platform, webCryptoBulk } from "../../lib/platform/crypto.ts";
+import { cryptoFromEnv, platform, platformSignatureCheck, webCryptoBulk } from "../../lib/platform/crypto.ts";
+import { nobleSignatureCheck } from "../../lib/capability/passport.ts";
+import { openSealed, sealToRecipient } from "../../lib/crypto/sealedbox.ts";
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { OpenScopeError } from "../../lib/errors.ts";
 
 const MAX_PLAINTEXT = MAX_MESSAGE_LEN - TAGLEN; // 65,519
@@ -120,6 +123,14 @@ describe("platform handshake primitives vs noble", () => {
     }
   });
 
+  test("a sealed session secret (SPEC.md §9) opens the same on the platform suite", () => {
+    const recipient = crypto.getRandomValues(new Uint8Array(32));
+    const secret = crypto.getRandomValues(new Uint8Array(32));
+    const sealed = sealToRecipient(noble.publicKey(recipient), secret);
+    expect(same(openSealed(recipient, sealed, platform), secret)).toBe(true);
+    expect(() => openSealed(crypto.getRandomValues(new Uint8Array(32)), sealed, platform)).toThrow(/sealed to another key/);
+  });
+
   test("a key of the wrong length is refused", () => {
     expect(() => platform.dh(new Uint8Array(31), new Uint8Array(32).fill(9))).toThrow();
     expect(() => platform.dh(new Uint8Array(32).fill(1), new Uint8Array(33).fill(9))).toThrow();
@@ -141,6 +152,54 @@ describe("platform handshake primitives vs noble", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("platform Ed25519 passport verifier vs noble (strict RFC 8032)", () => {
+  const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+  const le = (x: bigint) => {
+    const b = new Uint8Array(32);
+    for (let i = 0; i < 32; i++, x >>= 8n) b[i] = Number(x & 255n);
+    return b;
+  };
+  const fromLe = (b: Uint8Array) => b.reduceRight((x, v) => (x << 8n) | BigInt(v), 0n);
+  const agree = (sig: Uint8Array, msg: Uint8Array, key: Uint8Array) => {
+    const ref = nobleSignatureCheck(sig, msg, key);
+    expect(platformSignatureCheck(sig, msg, key)).toBe(ref);
+    return ref;
+  };
+
+  test("property: same answer for valid, bit-flipped, S+L and wrong-key signatures", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 300 }), fc.nat(511), (sk, msg, bit) => {
+        const pk = ed25519.getPublicKey(sk);
+        const sig = ed25519.sign(msg, sk);
+        expect(agree(sig, msg, pk)).toBe(true);
+        const flipped = sig.slice();
+        flipped[bit >> 3]! ^= 1 << (bit & 7);
+        expect(agree(flipped, msg, pk)).toBe(false);
+        const malleated = sig.slice();
+        malleated.set(le(fromLe(sig.subarray(32)) + L), 32); // the same S, not reduced: refused
+        expect(agree(malleated, msg, pk)).toBe(false);
+        agree(sig, msg, ed25519.getPublicKey(sk.map((x) => x ^ 1)));
+        agree(sig, msg, sk); // 32 random bytes as a key
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test("small-order and non-canonical keys are refused by both, even with a trivially valid signature", () => {
+    const P = 2n ** 255n - 19n;
+    const trivial = new Uint8Array(64);
+    trivial.set(le(1n)); // R = identity, S = 0
+    for (const y of [1n, P - 1n, 0n, P, P + 1n, 2n ** 255n - 1n]) {
+      for (const msg of [new Uint8Array(0), Uint8Array.of(1, 2, 3)]) expect(agree(trivial, msg, le(y))).toBe(false);
+    }
+  });
+
+  test("wrong lengths are refused without throwing", () => {
+    expect(platformSignatureCheck(new Uint8Array(63), new Uint8Array(1), new Uint8Array(32))).toBe(false);
+    expect(platformSignatureCheck(new Uint8Array(64), new Uint8Array(1), new Uint8Array(31))).toBe(false);
   });
 });
 
