@@ -87,12 +87,18 @@ async function liveView(paths: HomePaths, filter: string | undefined, body: Read
   let quit: () => void = () => {};
   const quitting = new Promise<void>((r) => (quit = r));
   let revokeArmed = 0;
-  const act = async (fn: () => Promise<string>) => {
-    try {
-      say(await fn());
-    } catch (e) {
-      say(paint(`✘ ${e instanceof OpenScopeError ? e.message : String(e)}`, "red"));
-    }
+  // Actions in flight: the view waits for their answers before it ends (a revoke ends the stream).
+  const inflight = new Set<Promise<void>>();
+  const act = (fn: () => Promise<string>) => {
+    const p = (async () => {
+      try {
+        say(await fn());
+      } catch (e) {
+        say(paint(`✘ ${e instanceof OpenScopeError ? e.message : String(e)}`, "red"));
+      }
+    })();
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
   };
   const onKey = (key: string) => {
     switch (key) {
@@ -172,7 +178,16 @@ async function liveView(paths: HomePaths, filter: string | undefined, body: Read
   })();
   let failure: unknown;
   try {
-    await Promise.race([quitting, pump.then(() => say(filter ? `share ${filter} is over and nothing of it runs; the watch ends` : "the daemon ended the watch"), (e) => (failure = e))]);
+    await Promise.race([
+      quitting,
+      pump.then(
+        async () => {
+          await Promise.all([...inflight]);
+          say(filter ? `share ${filter} is over and nothing of it runs; the watch ends` : "the daemon ended the watch");
+        },
+        (e) => (failure = e),
+      ),
+    ]);
   } finally {
     clearInterval(ticker);
     if (keys) {
