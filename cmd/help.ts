@@ -39,7 +39,12 @@ const EXAMPLES: Record<string, string[]> = {
   "openscope audit": ["openscope audit", "openscope audit --share 3f2a9c0d1b7e --json", "openscope audit --follow", "openscope audit --json --since 24h >> siem.jsonl", "openscope audit --verify"],
   "openscope fingerprint": ["openscope fingerprint", "openscope fingerprint --json"],
   "openscope completion": ["openscope completion bash > /etc/bash_completion.d/openscope", "openscope completion zsh > \"${fpath[1]}/_openscope\"", "openscope completion fish > ~/.config/fish/completions/openscope.fish"],
-  "openscope-relay": ["openscope-relay --listen 0.0.0.0:8443 --tokens-file /etc/openscope-relay/tokens.txt", "openscope-relay --listen 0.0.0.0:443 --tokens-file tokens.txt --tls-cert cert.pem --tls-key key.pem"],
+  "openscope-relay": [
+    "openscope-relay --listen 0.0.0.0:8443 --tokens-file /etc/openscope-relay/tokens.txt",
+    "openscope-relay --listen 0.0.0.0:443 --tokens-file tokens.txt --tls-cert cert.pem --tls-key key.pem",
+    "openscope-relay --listen 10.0.0.11:8443 --tokens-file tokens.txt --trust-proxy 10.0.0.10 --metrics-listen 10.0.0.11:9100",
+    "openscope-relay --listen 0.0.0.0:8443 --tokens-file tokens.txt --log-format json --log-level debug",
+  ],
   "openscope-relay completion": ["openscope-relay completion bash > /etc/bash_completion.d/openscope-relay"],
   "openscope-reflect-client": ["openscope-reflect-client keygen", "openscope-reflect-client --passport-file handle.txt", "openscope-reflect-client --passport-file handle.txt --verify CODE call ssh.tail_logs lines=50"],
   "openscope-reflect-client keygen": ["openscope-reflect-client keygen", "openscope-reflect-client keygen --key ./vendor.key"],

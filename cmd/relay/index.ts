@@ -1,11 +1,14 @@
 // `openscope-relay`: the blind byte-pump. Flags only; the work is in lib/relay/.
-// Parses the flags (every limit has one, defaults shown in --help), starts the relay, prints the
-// listening line on stderr, reloads tokens on SIGHUP and drains on SIGTERM/SIGINT.
+// Parses the flags (every limit has one, defaults shown in --help), starts the relay, logs the
+// listening line on stderr (cmd/log.ts: text or JSON lines), reloads tokens on SIGHUP and drains
+// on SIGTERM/SIGINT.
 import { defineCommand, type CommandDef } from "citty";
 import { formatDuration, parseDuration, parseSize } from "../../lib/units.ts";
 import { usageError } from "../../lib/errors.ts";
 import { RELAY_DEFAULTS, startRelay } from "../../lib/relay/server.ts";
 import { VERSION } from "../../lib/version.ts";
+import { repeatedFlag } from "../args.ts";
+import { logArgs, loggerFromArgs } from "../log.ts";
 
 const D = RELAY_DEFAULTS;
 
@@ -14,10 +17,10 @@ function kib(n: number): string {
 }
 
 /** "127.0.0.1:8443", "[::1]:0", ":8443" → hostname and port. */
-export function parseListen(text: string): { hostname: string; port: number } {
+export function parseListen(text: string, flag = "--listen"): { hostname: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]*)):(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw usageError(`relay: --listen "${text}" is not host:port`, ["e.g. --listen 0.0.0.0:8443 or --listen [::1]:8443"]);
+  if (!m || port > 65535) throw usageError(`relay: ${flag} "${text}" is not host:port`, [`e.g. ${flag} 0.0.0.0:8443 or ${flag} [::1]:8443`]);
   return { hostname: m[1] ?? (m[2] || "0.0.0.0"), port };
 }
 
@@ -42,14 +45,25 @@ export const relayMain = defineCommand({
     "max-legs": { type: "string", description: "Legs held at once, in all", valueHint: "n", default: String(D.maxLegs) },
     rate: { type: "string", description: "New connections per second per source address", valueHint: "n", default: String(D.ratePerSecond) },
     "rate-burst": { type: "string", description: "Burst of new connections per source address", valueHint: "n", default: String(D.rateBurst) },
+    "trust-proxy": {
+      type: "string",
+      description: "A proxy (address or CIDR; repeatable) whose X-Forwarded-For names the client for rate limits and logs",
+      valueHint: "cidr",
+    },
+    "metrics-listen": { type: "string", description: "Serve /metrics on this address only (not on --listen)", valueHint: "host:port" },
+    ...logArgs,
   },
   subCommands: {
     completion: (): Promise<CommandDef<any>> => import("../completion.ts").then((m) => m.completionCommand("openscope-relay", async () => relayMain)),
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     // citty also runs the parent after a subcommand: only serve when none was named.
     if (args._.length > 0) return;
+    const logger = loggerFromArgs(args, "relay");
     const { hostname, port } = parseListen(args.listen);
+    const metricsListen = args["metrics-listen"] === undefined ? undefined : parseListen(args["metrics-listen"], "--metrics-listen");
+    // A comma-separated list is accepted too: --trust-proxy 10.0.0.0/8,192.168.0.0/16
+    const trustProxy = repeatedFlag(rawArgs, "trust-proxy").flatMap((v) => v.split(",")).filter((v) => v.trim() !== "");
     if (!args["tokens-file"]) throw usageError("relay: --tokens-file is required", ["one deployment token per line; daemons present one as Authorization: Bearer"]);
     if (Boolean(args["tls-cert"]) !== Boolean(args["tls-key"])) throw usageError("relay: --tls-cert and --tls-key go together");
     const idleMs = parseDuration(args["idle-timeout"], "relay: --idle-timeout");
@@ -68,12 +82,19 @@ export const relayMain = defineCommand({
       maxLegs: positiveInt(args["max-legs"], "max-legs"),
       ratePerSecond: positiveInt(args.rate, "rate"),
       rateBurst: positiveInt(args["rate-burst"], "rate-burst"),
+      trustProxy,
+      metricsListen,
+      logger,
     });
-    process.stderr.write(`openscope-relay: listening on ${relay.url}\n`);
-    process.on("SIGHUP", () => relay.reloadTokens());
+    logger.info(`listening on ${relay.url}`, { version: VERSION, tls: Boolean(args["tls-cert"]), trust_proxy: trustProxy.join(",") || undefined });
+    if (relay.metricsUrl) logger.info(`metrics on ${relay.metricsUrl}/metrics (not on the main listener)`);
+    process.on("SIGHUP", () => {
+      logger.info("SIGHUP: reloading the tokens file");
+      relay.reloadTokens();
+    });
     await new Promise<void>((resolve) => {
       const drain = (sig: string) => {
-        process.stderr.write(`openscope-relay: ${sig}: closing legs and stopping\n`);
+        logger.info(`${sig}: closing legs and stopping`);
         void relay.stop(true).then(resolve);
       };
       process.once("SIGTERM", () => drain("SIGTERM"));

@@ -2,7 +2,10 @@
 // rid, role, token), the client leg's grace wait, and WebSocket handlers that carry out the
 // effects of RelayState. Binary messages go to the peer as the received Buffer, never copied,
 // parsed or queued for an absent leg; a sender is paused while its peer is under backpressure.
-// startRelay reads as its steps: options, tokens, the listener, timers, the handle.
+// Behind a trusted proxy the client address comes from X-Forwarded-For (lib/relay/proxy.ts); with
+// a metrics listener /metrics is served there only. Every leg that opens or ends, every refusal,
+// token reload and error is one log line (the rid only as a short hash, never a token).
+// startRelay reads as its steps: options, tokens, the listeners, timers, the handle.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { Server, ServerWebSocket } from "bun";
@@ -13,6 +16,8 @@ import { RelayState, type Effect, type LegId, type Outcome } from "./state.ts";
 import { encodeSignal, parseLegSignal, parseRendezvousPath, parseRole, REFUSALS, type Refusal, type Role } from "./protocol.ts";
 import { readTokensFile, TokenSet } from "./tokens.ts";
 import { decodeBase64url } from "../bytes.ts";
+import { silentLogger, type Logger } from "../host/log.ts";
+import { clientAddress, parseCidr, type Cidr } from "./proxy.ts";
 
 export interface RelayOptions {
   hostname?: string;
@@ -32,12 +37,18 @@ export interface RelayOptions {
   maxLegs?: number;
   /** Interval of the relay's WebSocket pings (proxies cut idle connections at ~100 s). */
   pingIntervalMs?: number;
-  log?: (line: string) => void;
+  /** Proxies whose X-Forwarded-For names the client (CIDR or address each; `--trust-proxy`). */
+  trustProxy?: string[];
+  /** A second listener for /metrics alone; the main listener then no longer serves it. */
+  metricsListen?: { hostname: string; port: number };
+  logger?: Logger;
 }
 
 export interface RelayHandle {
   url: string;
   port: number;
+  /** Where /metrics is served when it has its own listener. */
+  metricsUrl?: string;
   reloadTokens(): void;
   metricsText(): string;
   stop(graceful?: boolean): Promise<void>;
@@ -69,6 +80,9 @@ interface LegData {
   leg: LegId;
   role: Role;
   ridHash: string;
+  /** The client address (through a trusted proxy: the one it names), for logs. */
+  source: string;
+  openedAt: number;
   peer: ServerWebSocket<LegData> | null;
 }
 
@@ -91,7 +105,7 @@ function refusalResponse(refusal: Refusal): Response {
   });
 }
 
-type ResolvedOptions = typeof RELAY_DEFAULTS & RelayOptions & { hostname: string; log: (line: string) => void };
+type ResolvedOptions = typeof RELAY_DEFAULTS & RelayOptions & { hostname: string; logger: Logger; proxies: Cidr[] };
 
 /** Defaults filled in, and the options that cannot work refused before anything listens. */
 function resolveOptions(opts: RelayOptions): ResolvedOptions {
@@ -100,7 +114,8 @@ function resolveOptions(opts: RelayOptions): ResolvedOptions {
     ...RELAY_DEFAULTS,
     ...given,
     hostname: opts.hostname ?? "127.0.0.1",
-    log: opts.log ?? ((line: string) => process.stderr.write(`openscope-relay: ${line}\n`)),
+    logger: opts.logger ?? silentLogger,
+    proxies: parseTrustProxy(opts.trustProxy ?? []),
   } as ResolvedOptions;
   if (o.idleTimeoutS > 960) throw usageError("relay: idle timeout must be at most 960s");
   if (opts.tls) {
@@ -109,9 +124,19 @@ function resolveOptions(opts: RelayOptions): ResolvedOptions {
   return o;
 }
 
+/** `--trust-proxy` values: each a CIDR or a single address; a malformed one is a usage error. */
+export function parseTrustProxy(values: string[]): Cidr[] {
+  return values.map((text) => {
+    const c = parseCidr(text);
+    if (!c) throw usageError(`relay: --trust-proxy "${text}" is not an address or CIDR range`, ["e.g. --trust-proxy 10.0.0.0/8 or --trust-proxy 127.0.0.1"]);
+    return c;
+  });
+}
+
 function loadTokens(o: ResolvedOptions): TokenSet {
   const tokens = new TokenSet(o.tokensFile ? readTokensFile(o.tokensFile) : (o.tokens ?? []));
-  if (tokens.size === 0) o.log("warning: no deployment tokens loaded; every daemon leg will get 401");
+  if (tokens.size === 0) o.logger.warn("no deployment tokens loaded; every daemon leg will get 401");
+  else o.logger.info(`loaded ${tokens.size} deployment token${tokens.size === 1 ? "" : "s"}`, { count: tokens.size });
   return tokens;
 }
 
@@ -187,8 +212,16 @@ class Relay {
     this.limiter = new RateLimiter(o.ratePerSecond, o.rateBurst);
   }
 
-  private refuse(refusal: Refusal): Response {
+  private refuse(refusal: Refusal, source?: string, ridHash?: string): Response {
+    this.logRefusal(refusal, source, ridHash);
     return refusalResponse(this.state.refuse(refusal).refusal);
+  }
+
+  /** A refused request: a token refused is worth a warning; the rest (floods included) is debug. */
+  private logRefusal(refusal: Refusal, source: string | undefined, ridHash: string | undefined): void {
+    const fields = { refusal, status: REFUSALS[refusal], source, rid: ridHash && `#${ridHash}` };
+    if (refusal === "bad_token") this.o.logger.warn("daemon leg refused: deployment token not accepted", fields);
+    else this.o.logger.debug(`request refused: ${refusal.replaceAll("_", " ")}`, fields);
   }
 
   /** Carries out the state machine's effects on the sockets. */
@@ -221,13 +254,23 @@ class Relay {
   fetch(req: Request, srv: Server<LegData>): Response | Promise<Response | undefined> {
     const url = requestUrl(req);
     if (url.pathname === "/healthz") return new Response("ok\n");
-    if (url.pathname === "/metrics") return new Response(this.metricsText(), { headers: { "content-type": "text/plain; version=0.0.4" } });
-    if (this.stopping) return this.refuse("shutting_down");
-    const source = srv.requestIP(req)?.address ?? "unknown";
-    if (!this.limiter.allow(source, Date.now())) return this.refuse("rate_limited");
+    if (url.pathname === "/metrics" && !this.o.metricsListen) return this.metricsResponse();
+    const source = this.source(req, srv);
+    if (this.stopping) return this.refuse("shutting_down", source);
+    if (!this.limiter.allow(source, Date.now())) return this.refuse("rate_limited", source);
     const rid = parseRendezvousPath(url.pathname);
-    if (rid === undefined) return this.refuse("bad_path");
-    return this.rendezvous(req, srv, rid, url);
+    if (rid === undefined) return this.refuse("bad_path", source);
+    return this.rendezvous(req, srv, rid, url, source);
+  }
+
+  /** The client's address: the peer, or through a trusted proxy the address it forwards for. */
+  private source(req: Request, srv: Server<LegData>): string {
+    const peer = srv.requestIP(req)?.address ?? "unknown";
+    return clientAddress(peer, req.headers.get("x-forwarded-for"), this.o.proxies);
+  }
+
+  metricsResponse(): Response {
+    return new Response(this.metricsText(), { headers: { "content-type": "text/plain; version=0.0.4" } });
   }
 
   metricsText(): string {
@@ -259,39 +302,43 @@ class Relay {
    * holds yet waits (up to the grace wait) for one to arrive. A plain GET learns the answer an
    * upgrade would get, without taking a slot. Returns undefined once upgraded.
    */
-  private async rendezvous(req: Request, server: Server<LegData>, rid: string, url: URL): Promise<Response | undefined> {
+  private async rendezvous(req: Request, server: Server<LegData>, rid: string, url: URL, source: string): Promise<Response | undefined> {
+    const hash = isValidRid(rid) ? ridHash(rid) : undefined;
     const checked = this.checkRequest(req, rid, url);
-    if (checked.kind === "refuse") return this.refuse(checked.refusal);
+    if (checked.kind === "refuse") return this.refuse(checked.refusal, source, hash);
     const { role, tokenKey } = checked;
     const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
     const deadline = Date.now() + this.o.graceMs;
     for (;;) {
-      if (this.stopping) return this.refuse("shutting_down");
-      const answer = upgrade ? this.admit(req, server, rid, role, tokenKey) : this.answerPlainGet(rid, role, tokenKey);
+      if (this.stopping) return this.refuse("shutting_down", source, hash);
+      const answer = upgrade ? this.admit(req, server, rid, role, tokenKey, source) : this.answerPlainGet(rid, role, tokenKey, source);
       if (answer !== "wait") return answer;
       const left = deadline - Date.now();
-      if (left <= 0) return this.refuse("unknown_rid");
-      if (this.grace.size >= MAX_GRACE_WAITERS) return this.refuse("too_many_legs");
+      if (left <= 0) return this.refuse("unknown_rid", source, hash);
+      if (this.grace.size >= MAX_GRACE_WAITERS) return this.refuse("too_many_legs", source, hash);
       await this.grace.wait(rid, left);
     }
   }
 
-  private answerPlainGet(rid: string, role: Role, tokenKey: string | null): Response | "wait" {
+  private answerPlainGet(rid: string, role: Role, tokenKey: string | null, source: string): Response | "wait" {
     const verdict = this.state.check(rid, role, tokenKey);
     if (verdict === "wait") return "wait";
-    return this.refuse(verdict === "ok" ? "not_websocket" : verdict);
+    return this.refuse(verdict === "ok" ? "not_websocket" : verdict, source, ridHash(rid));
   }
 
   /** Takes a slot in the state machine and upgrades; undefined once the socket is handed to Bun. */
-  private admit(req: Request, server: Server<LegData>, rid: string, role: Role, tokenKey: string | null): Response | undefined | "wait" {
+  private admit(req: Request, server: Server<LegData>, rid: string, role: Role, tokenKey: string | null, source: string): Response | undefined | "wait" {
     const a = this.state.admit(rid, role, tokenKey, Date.now());
     if (a.kind === "wait") return "wait";
-    if (a.kind === "refuse") return refusalResponse(a.refusal);
+    if (a.kind === "refuse") {
+      this.logRefusal(a.refusal, source, ridHash(rid));
+      return refusalResponse(a.refusal);
+    }
     this.carryOut(a.effects);
-    const data: LegData = { leg: a.leg, role, ridHash: ridHash(rid), peer: null };
+    const data: LegData = { leg: a.leg, role, ridHash: ridHash(rid), source, openedAt: Date.now(), peer: null };
     if (!server.upgrade(req, { data })) {
       this.carryOut(this.state.abandon(a.leg, Date.now()));
-      return this.refuse("not_websocket");
+      return this.refuse("not_websocket", source, data.ridHash);
     }
     if (role === "daemon") this.grace.wake(rid);
     return undefined;
@@ -301,6 +348,7 @@ class Relay {
 
   onOpen(ws: ServerWebSocket<LegData>): void {
     this.sockets.set(ws.data.leg, ws);
+    this.o.logger.info(`${ws.data.role} leg up`, { role: ws.data.role, rid: `#${ws.data.ridHash}`, source: ws.data.source });
     this.carryOut(this.state.opened(ws.data.leg));
   }
 
@@ -345,7 +393,10 @@ class Relay {
     const oversized = code === 1009 || (code === 1006 && reason === OVERSIZE_REASON);
     const { outcome, effects } = this.state.closed(ws.data.leg, Date.now(), oversized ? "oversized" : undefined);
     ws.data.peer = null;
-    if (outcome) this.o.log(`leg ${ws.data.role} rid#${ws.data.ridHash} ended: ${outcome}`);
+    if (outcome) {
+      const fields = { role: ws.data.role, rid: `#${ws.data.ridHash}`, outcome, code, source: ws.data.source, seconds: Math.round((Date.now() - ws.data.openedAt) / 1000) };
+      this.o.logger.info(`${ws.data.role} leg down: ${outcome}`, fields);
+    }
     this.carryOut(effects);
   }
 
@@ -364,10 +415,10 @@ class Relay {
     try {
       this.tokens.replace(readTokensFile(this.o.tokensFile));
     } catch (e) {
-      this.o.log(`error: tokens not reloaded, keeping the previous ones: ${(e as Error).message}`);
+      this.o.logger.error(`tokens not reloaded, keeping the previous ones: ${(e as Error).message}`);
       return;
     }
-    this.o.log(`reloaded ${this.tokens.size} deployment token${this.tokens.size === 1 ? "" : "s"}`);
+    this.o.logger.info(`reloaded ${this.tokens.size} deployment token${this.tokens.size === 1 ? "" : "s"}`, { count: this.tokens.size });
     this.carryOut(this.state.revokeTokens((k) => this.tokens.has(k), Date.now()));
   }
 
@@ -388,7 +439,7 @@ function listen(o: ResolvedOptions, relay: Relay): Server<LegData> {
       ...(o.tls ? { tls: { cert: Bun.file(o.tls.cert), key: Bun.file(o.tls.key) } } : {}),
       fetch: (req, srv) => relay.fetch(req, srv),
       error(err) {
-        o.log(`error: ${err.message}`);
+        o.logger.error(`request failed: ${err.message}`);
         return new Response("internal error\n", { status: 500 });
       },
       websocket: {
@@ -413,19 +464,50 @@ function listen(o: ResolvedOptions, relay: Relay): Server<LegData> {
   }
 }
 
+/** The metrics listener (`--metrics-listen`): /metrics and /healthz, plain HTTP, nothing else. */
+function listenMetrics(at: { hostname: string; port: number }, relay: Relay): Server<undefined> {
+  try {
+    return Bun.serve({
+      hostname: at.hostname,
+      port: at.port,
+      fetch(req) {
+        const { pathname } = requestUrl(req);
+        if (pathname === "/metrics") return relay.metricsResponse();
+        if (pathname === "/healthz") return new Response("ok\n");
+        return new Response("not found\n", { status: 404 });
+      },
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "EADDRINUSE" ? "address already in use" : (e as Error).message;
+    throw usageError(`relay: cannot listen for metrics on ${at.hostname}:${at.port}: ${why}`, ["pick another --metrics-listen address"]);
+  }
+}
+
+function httpUrl(scheme: string, hostname: string, port: number): string {
+  return `${scheme}://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+}
+
 export function startRelay(opts: RelayOptions): RelayHandle {
   const o = resolveOptions(opts);
   const relay = new Relay(o, loadTokens(o));
   const server = listen(o, relay);
+  let metrics: Server<undefined> | undefined;
+  try {
+    metrics = o.metricsListen ? listenMetrics(o.metricsListen, relay) : undefined;
+  } catch (e) {
+    server.stop(true);
+    throw e;
+  }
   const ticker = setInterval(() => relay.tick(), 1000);
   const pinger = setInterval(() => relay.ping(), o.pingIntervalMs);
 
   const port = server.port!;
-  const host = o.hostname.includes(":") ? `[${o.hostname}]` : o.hostname;
   let stopped: Promise<void> | null = null;
   return {
-    url: `${o.tls ? "https" : "http"}://${host}:${port}`,
+    url: httpUrl(o.tls ? "https" : "http", o.hostname, port),
     port,
+    ...(metrics ? { metricsUrl: httpUrl("http", o.metricsListen!.hostname, metrics.port!) } : {}),
     metricsText: () => relay.metricsText(),
     reloadTokens: () => relay.reloadTokens(),
     stop(graceful = true) {
@@ -440,6 +522,7 @@ export function startRelay(opts: RelayOptions): RelayHandle {
           while (relay.sockets.size > 0 && Date.now() < deadline) await Bun.sleep(10);
         }
         await server.stop(true);
+        await metrics?.stop(true);
       })();
       return stopped;
     },

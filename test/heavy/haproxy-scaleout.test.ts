@@ -2,7 +2,10 @@
 // loopback routing by a consistent hash of the rendezvous path. 300 sessions through HAProxy all
 // pair and echo both ways, they spread over the three instances (each relay's /metrics), and
 // stopping one instance breaks only its own sessions, whose daemons then reconnect and pair again.
+// A relay behind HAProxy with --trust-proxy applies its per-source rate limit to each client's
+// own address (HAProxy's X-Forwarded-For), not to HAProxy's.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { connect } from "node:net";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -155,4 +158,56 @@ test(
     }
   },
   240_000,
+);
+
+/** A plain GET through HAProxy from a chosen loopback source address; resolves to the status. */
+function getFrom(localAddress: string, port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: "127.0.0.1", port, localAddress });
+    let data = "";
+    sock.on("connect", () => {
+      const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+      sock.write(`GET ${path} HTTP/1.1\r\nHost: relay.test\r\nConnection: close\r\n${extra}\r\n`);
+    });
+    sock.on("data", (b) => (data += b.toString()));
+    sock.on("close", () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0)));
+    sock.on("error", reject);
+  });
+}
+
+test(
+  "behind HAProxy with --trust-proxy the per-source rate limit applies to the real source",
+  async () => {
+    const relayPort = freePort();
+    const front = freePort();
+    const tokens = join(dir, "tokens.txt");
+    const relay = await startRelay(relayPort, tokens, ["--trust-proxy", "127.0.0.1", "--rate", "1", "--rate-burst", "3", "--log-level", "debug"]);
+    const proxy = await startHaproxy(join(dir, "trust"), haproxyConfig(front, [{ name: "relay1", port: relayPort }]), front);
+    try {
+      // Through HAProxy every connection reaches the relay from 127.0.0.1. The health checks and
+      // startHaproxy's probe come from 127.0.0.1 too; the clients below use other sources.
+      const path = () => `/v1/rendezvous/${newRid()}?role=daemon`;
+      const wrong = { authorization: "Bearer not-a-token" };
+      const a: number[] = [];
+      for (let i = 0; i < 10; i++) a.push(await getFrom("127.0.0.2", front, path(), wrong));
+      expect(a.slice(0, 3)).toEqual([401, 401, 401]);
+      expect(a.filter((s) => s === 429).length).toBeGreaterThanOrEqual(5);
+      // Another source behind the same proxy has its own bucket.
+      expect(await getFrom("127.0.0.3", front, path(), wrong)).toBe(401);
+      // A client naming another address in its own X-Forwarded-For is still itself.
+      const spoofed: number[] = [];
+      for (let i = 0; i < 5; i++) spoofed.push(await getFrom("127.0.0.2", front, path(), { ...wrong, "x-forwarded-for": `198.51.100.${i}` }));
+      expect(spoofed.filter((s) => s === 429).length).toBeGreaterThanOrEqual(3);
+      // The relay's log names the real source.
+      await waitFor(() => relay.stderr().includes("request refused: rate limited"), "rate-limit log line");
+      const limited = relay.stderr().split("\n").filter((l) => l.includes("request refused: rate limited"));
+      expect(limited.every((l) => l.includes("source=127.0.0.2"))).toBe(true);
+      expect(relay.stderr()).toContain("source=127.0.0.3");
+      expect(relay.stderr()).not.toContain("198.51.100.");
+    } finally {
+      await stopProcess(proxy, "SIGKILL");
+      await stopProcess(relay, "SIGKILL");
+    }
+  },
+  60_000,
 );

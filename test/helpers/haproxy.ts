@@ -20,13 +20,14 @@ export function haproxyBinary(): string {
   return found;
 }
 
-/** The backend lines marked `# routing` in deploy/haproxy.cfg (balance, hash-type), comments cut. */
+/** The backend lines marked `# routing` (balance, hash-type) or `# forwarding` (option forwardfor) in deploy/haproxy.cfg, comments cut. */
 export function documentedRoutingLines(): string[] {
   const text = readFileSync(join(ROOT, "deploy", "haproxy.cfg"), "utf8");
-  const lines = text.split("\n").filter((l) => /#\s*routing\b/.test(l)).map((l) => l.replace(/#.*$/, "").trim());
+  const lines = text.split("\n").filter((l) => /#\s*(routing|forwarding)\b/.test(l)).map((l) => l.replace(/#.*$/, "").trim());
   if (!lines.some((l) => l.startsWith("balance")) || !lines.some((l) => l.startsWith("hash-type"))) {
     throw new Error("deploy/haproxy.cfg lost its `# routing` balance/hash-type lines");
   }
+  if (!lines.includes("option forwardfor")) throw new Error("deploy/haproxy.cfg lost its `# forwarding` option forwardfor line");
   return lines;
 }
 
@@ -53,7 +54,7 @@ export function haproxyConfig(frontendPort: number, relays: RelayBackend[]): str
     "backend openscope_relays",
     ...documentedRoutingLines().map((l) => `    ${l}`),
     "    option httpchk",
-    "    http-check send meth GET uri /metrics ver HTTP/1.1 hdr host openscope-relay",
+    "    http-check send meth GET uri /healthz ver HTTP/1.1 hdr host openscope-relay",
     "    http-check expect status 200",
     "    default-server check inter 250ms fall 1 rise 1 observe layer4 error-limit 1 on-error mark-down",
     ...relays.map((r) => `    server ${r.name} 127.0.0.1:${r.port}`),
@@ -81,7 +82,7 @@ export async function startRelay(port: number, tokensFile: string, extra: string
   const r = spawnLogged([process.execPath, join(ROOT, "relay.ts"), "--listen", `127.0.0.1:${port}`, "--tokens-file", tokensFile, ...extra], ROOT);
   await waitFor(async () => {
     if (r.proc.exitCode !== null) throw new Error(`relay exited ${r.proc.exitCode}: ${r.stderr()}`);
-    return r.stderr().includes(`listening on http://127.0.0.1:${port}`) && (await fetch(`http://127.0.0.1:${port}/metrics`)).ok;
+    return r.stderr().includes(`listening on http://127.0.0.1:${port}`) && (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
   }, `relay on port ${port}`, 20_000);
   return r;
 }

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runProgram, waitFor } from "../helpers/spawn.ts";
+import { ROOT, runProgram, waitFor } from "../helpers/spawn.ts";
+import { freePort } from "../helpers/haproxy.ts";
 import { newRid, openLeg, openPair, PAIRED, PEER_GONE, spawnRelay, upgradeStatus, type RelayProcess } from "./legs.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "relay-cli-"));
@@ -40,6 +41,10 @@ describe("flags", () => {
       [["--listen", "127.0.0.1:0", "--tokens-file", tokensFile, "--grace", "5"], /relay: --grace: "5" is not a duration/],
       [["--listen", "127.0.0.1:0", "--tokens-file", tokensFile, "--rate", "-3"], /--rate "-3" is not a positive whole number/],
       [["--listen", "127.0.0.1:0", "--tokens-file", tokensFile, "--tls-cert", "c.pem"], /--tls-cert and --tls-key go together/],
+      [["--listen", "127.0.0.1:0", "--tokens-file", tokensFile, "--trust-proxy", "10.0.0.0/33"], /--trust-proxy "10.0.0.0\/33" is not an address or CIDR range/],
+      [["--listen", "127.0.0.1:0", "--tokens-file", tokensFile, "--metrics-listen", "9100"], /--metrics-listen "9100" is not host:port/],
+      [["--listen", "127.0.0.1:0", "--tokens-file", tokensFile, "--log-format", "xml"], /--log-format "xml" is not one of: text, json/],
+      [["--listen", "127.0.0.1:0", "--tokens-file", tokensFile, "--log-level", "loud"], /--log-level "loud" is not one of: error, warn, info, debug/],
     ];
     // A tokens file others can read or write is refused like verbs.toml (THREAT-MODEL "Relay").
     const exposed = join(dir, "tokens-exposed.txt");
@@ -96,6 +101,37 @@ describe("the relay process", () => {
     await waitFor(() => r.stderr().includes("tokens not reloaded"), "reload error line");
     expect(await upgradeStatus(r.port, `/v1/rendezvous/${newRid()}?role=daemon`, { authorization: "Bearer t2" })).toBe(101);
     expect(r.stderr()).not.toContain(s1.rid);
+  }, 60_000);
+
+  test("--log-format json: one JSON object per line with time and level; --log-level warn drops info", async () => {
+    writeFileSync(tokensFile, "t1\n", { mode: 0o600 });
+    const r = await relay(["--log-format", "json"]);
+    const s = await openPair(r.url, "t1");
+    s.client.ws.close();
+    await s.client.waitClosed();
+    await waitFor(() => r.stderr().includes("client leg down"), "leg-down line");
+    const lines = r.stderr().trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const l of lines) {
+      expect(typeof l.time).toBe("string");
+      expect(Number.isNaN(Date.parse(l.time as string))).toBe(false);
+      expect(["error", "warn", "info", "debug"]).toContain(l.level as string);
+    }
+    expect(lines.find((l) => l.msg === "client leg down: happy")).toMatchObject({ level: "info", role: "client", outcome: "happy", source: "127.0.0.1" });
+    expect(r.stderr()).not.toContain(s.rid);
+
+    // --log-level warn: the listening line (info) is not written, a refused token (warn) is.
+    const port = freePort();
+    const proc = Bun.spawn([process.execPath, "relay.ts", "--listen", `127.0.0.1:${port}`, "--tokens-file", tokensFile, "--log-level", "warn"], { cwd: ROOT, stderr: "pipe", stdout: "ignore" });
+    try {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok === true, "quiet relay up");
+      expect(await upgradeStatus(port, `/v1/rendezvous/${newRid()}?role=daemon`, { authorization: "Bearer nope" })).toBe(401);
+    } finally {
+      proc.kill("SIGTERM");
+    }
+    await proc.exited;
+    const err = await new Response(proc.stderr).text();
+    expect(err).toContain(" warn  daemon leg refused: deployment token not accepted");
+    expect(err).not.toContain(" info  ");
   }, 60_000);
 
   test("--tls-cert/--tls-key serve wss:// directly", async () => {

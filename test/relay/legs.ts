@@ -145,7 +145,7 @@ export async function spawnRelay(args: string[]): Promise<RelayProcess> {
     const dec = new TextDecoder();
     for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) err += dec.decode(chunk);
   })();
-  const url = await waitFor(() => /listening on (https?:\/\/[^\s]+)/.exec(err)?.[1] ?? (proc.exitCode !== null ? "exited" : null), "relay listening line", 15_000);
+  const url = await waitFor(() => /listening on (https?:\/\/[^\s"]+)/.exec(err)?.[1] ?? (proc.exitCode !== null ? "exited" : null), "relay listening line", 15_000);
   if (url === "exited") throw new Error(`relay exited: ${err}`);
   return { proc, url, port: Number(new URL(url).port), stderr: () => err };
 }

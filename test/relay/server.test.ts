@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { isValidRid, startRelay, type RelayHandle } from "../../lib/relay/server.ts";
 import { waitFor } from "../helpers/spawn.ts";
+import { createLogger } from "../../cmd/log.ts";
 import { newRid, openLeg, openPair, PAIRED, PEER_GONE, rawRequest, upgradeStatus } from "./legs.ts";
 
 const TOKEN = "tok-" + randomBytes(12).toString("hex");
@@ -15,7 +16,7 @@ let relay: RelayHandle;
 const logs: string[] = [];
 
 beforeAll(() => {
-  relay = startRelay({ tokens: [TOKEN, OTHER], graceMs: 300, ratePerSecond: 10_000, rateBurst: 10_000, log: (l) => logs.push(l) });
+  relay = startRelay({ tokens: [TOKEN, OTHER], graceMs: 300, ratePerSecond: 10_000, rateBurst: 10_000, logger: createLogger({ level: "debug", write: (l) => logs.push(l) }) });
 });
 afterAll(async () => {
   await relay.stop(false);
@@ -110,7 +111,7 @@ describe("pairing and forwarding", () => {
   });
 
   test("a client leg that arrives first waits out the grace period and pairs when the daemon comes", async () => {
-    const slow = startRelay({ tokens: [TOKEN], graceMs: 5_000, log: () => {} });
+    const slow = startRelay({ tokens: [TOKEN], graceMs: 5_000 });
     try {
       const rid = newRid(32);
       const client = openLeg(slow.url, rid, "client");
@@ -188,7 +189,7 @@ describe("pairing and forwarding", () => {
 
 describe("liveness", () => {
   test("a leg without a peer past the unpaired wait is closed with 4004 (lonely)", async () => {
-    const short = startRelay({ tokens: [TOKEN], unpairedMaxMs: 100, log: () => {} });
+    const short = startRelay({ tokens: [TOKEN], unpairedMaxMs: 100 });
     try {
       const leg = openLeg(short.url, newRid(), "daemon", TOKEN);
       expect((await leg.waitClosed()).code).toBe(4004);
@@ -199,7 +200,7 @@ describe("liveness", () => {
   });
 
   test("the relay pings its legs", async () => {
-    const pinging = startRelay({ tokens: [TOKEN], pingIntervalMs: 50, log: () => {} });
+    const pinging = startRelay({ tokens: [TOKEN], pingIntervalMs: 50 });
     try {
       const rid = newRid();
       let seen = "";
@@ -253,7 +254,7 @@ describe("refusals", () => {
   });
 
   test("429 past the per-source rate limit", async () => {
-    const tight = startRelay({ tokens: [TOKEN], ratePerSecond: 1, rateBurst: 3, log: () => {} });
+    const tight = startRelay({ tokens: [TOKEN], ratePerSecond: 1, rateBurst: 3 });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 6; i++) statuses.push(await upgradeStatus(tight.port, path(newRid(), "daemon")));
@@ -266,7 +267,7 @@ describe("refusals", () => {
   });
 
   test("429 past the legs allowed per token", async () => {
-    const few = startRelay({ tokens: [TOKEN], maxLegsPerToken: 2, log: () => {} });
+    const few = startRelay({ tokens: [TOKEN], maxLegsPerToken: 2 });
     try {
       const a = openLeg(few.url, newRid(), "daemon", TOKEN);
       const b = openLeg(few.url, newRid(), "daemon", TOKEN);
@@ -321,9 +322,29 @@ describe("metrics and logs", () => {
     daemon.ws.close();
     client.ws.close();
     await client.waitClosed();
-    await waitFor(() => logs.some((l) => l.includes("ended")), "a log line");
+    await waitFor(() => logs.some((l) => l.includes("leg down")), "a log line");
     expect(logs.join("\n")).not.toContain(rid);
     expect(logs.join("\n")).not.toContain(TOKEN);
+  });
+
+  test("each leg up and down is one timestamped line with a level, its role, rid hash, outcome and source", async () => {
+    const { daemon, client } = await openPair(relay.url, TOKEN);
+    client.ws.close();
+    await client.waitClosed();
+    daemon.ws.close();
+    await waitFor(() => logs.filter((l) => / info  client leg down: happy /.test(l)).length > 0, "a leg-down line");
+    const down = logs.find((l) => / info  client leg down: happy /.test(l))!;
+    expect(down).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info  client leg down: happy role=client rid=#[0-9a-f]{8} outcome=happy code=\d+ source=127\.0\.0\.1 seconds=\d+$/);
+    expect(logs.some((l) => / info  daemon leg up role=daemon rid=#[0-9a-f]{8} source=127\.0\.0\.1$/.test(l))).toBe(true);
+  });
+
+  test("a refused deployment token is a warning naming the source, never the token", async () => {
+    const wrong = "wrong-" + randomBytes(8).toString("hex");
+    expect(await upgradeStatus(relay.port, `/v1/rendezvous/${newRid()}?role=daemon`, { Authorization: `Bearer ${wrong}` })).toBe(401);
+    await waitFor(() => logs.some((l) => l.includes("deployment token not accepted")), "the warning");
+    const line = logs.find((l) => l.includes("deployment token not accepted"))!;
+    expect(line).toMatch(/ warn  daemon leg refused: deployment token not accepted refusal=bad_token status=401 source=127\.0\.0\.1 rid=#[0-9a-f]{8}$/);
+    expect(logs.join("\n")).not.toContain(wrong);
   });
 
   test("isValidRid accepts base64url of 16 to 32 bytes only", () => {
