@@ -91,7 +91,7 @@ export class DaemonSession {
   private readonly cancelReasons = new Map<number, string>();
   /** Calls waiting for the operator's approval, and what each is (SPEC.md §17.2). */
   private readonly waiting = new Map<number, CallAbout>();
-  /** What each running call is, and which ones the operator killed (SPEC.md §17.3). */
+  /** What each running call is, and which ones the operator killed (SPEC.md §17.1). */
   private readonly runningAbout = new Map<number, CallAbout>();
   private readonly killedByOperator = new Set<number>();
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -371,7 +371,7 @@ export class DaemonSession {
   }
 
   /**
-   * The operator ends calls of this share (`share kill`, SPEC.md §17.3): every one, or the one with
+   * The operator ends calls of this share (`share kill`, SPEC.md §17.1): every one, or the one with
    * this audit callId. Running verbs are killed (audited first); waiting ones are withdrawn.
    * Returns the callIds it ended.
    */

@@ -91,7 +91,7 @@ export interface VerbEnd {
   signal: string | null;
   timedOut: boolean;
   cancelled: boolean;
-  /** Set when the operator ended the call (`share kill`, SPEC.md §17.3). */
+  /** Set when the operator ended the call (`share kill`, SPEC.md §17.1). */
   cancelledBy?: "recipient" | "operator";
 }
 

@@ -1,4 +1,4 @@
-// `openscope share watch --json` and `share kill` on the compiled binaries (SPEC.md §17.1, §17.3):
+// `openscope share watch --json` and `share kill` on the compiled binaries (SPEC.md §17.1):
 // the events of a share's whole life, one JSON object per line (its history first, then calls,
 // decisions, output chunks, the operator's kill, the revoke, after which the watch ends by itself);
 // and a watcher that stops reading does not slow a streaming verb: it loses its own events and is
