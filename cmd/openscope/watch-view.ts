@@ -118,7 +118,7 @@ export class WatchView {
         this.partial.delete(key);
         const parts = [
           `exit ${ev.exitCode ?? "?"}`,
-          ev.durationMs !== undefined ? `${formatDuration(Number(ev.durationMs))} (${ev.durationMs} ms)` : "",
+          ev.durationMs !== undefined ? (Number(ev.durationMs) < 1000 ? `${ev.durationMs} ms` : formatDuration(Number(ev.durationMs))) : "",
           ev.bytesOut !== undefined ? bytes(Number(ev.bytesOut)) : "",
           ev.truncated ? "truncated" : "",
           redactionText(ev.redactions),
