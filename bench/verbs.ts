@@ -171,7 +171,7 @@ export async function benchAudit(d: BenchDeployment, n: VerbBenchSizes): Promise
   const name = `calls/s with durable audit (${MAX_CONCURRENT_CALLS} in flight, ${rowsPerCall.toFixed(1)} rows per call)`;
   return [
     withRatio({ item: 7, name, value: perSec, unit: "calls/s", baseline: spawn, baselineName: `Bun.spawn(\`true\`), ${MAX_CONCURRENT_CALLS} in flight, no audit` }),
-    withRatio({ item: 7, name, value: perSec, unit: "calls/s", baseline: appends / rowsPerCall, baselineName: "lib/audit.ts appends (synchronous=FULL) ÷ rows per call" }),
+    withRatio({ item: 7, name, value: perSec, unit: "calls/s", baseline: appends / rowsPerCall, baselineName: "lib/store/audit.ts appends (synchronous=FULL) ÷ rows per call" }),
   ];
 }
 

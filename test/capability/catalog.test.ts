@@ -1,4 +1,4 @@
-// The verbs.toml loader (lib/catalog.ts): the SPEC.md §2 example parses; every refusal names
+// The verbs.toml loader (lib/capability/catalog.ts): the SPEC.md §2 example parses; every refusal names
 // the verb and field; random text and random structures give a typed error and nothing else.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";

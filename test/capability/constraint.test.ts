@@ -1,4 +1,4 @@
-// Constraints (lib/constraint.ts): admission of raw wire strings, the subset order, descriptions.
+// Constraints (lib/capability/constraint.ts): admission of raw wire strings, the subset order, descriptions.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import {

@@ -1,4 +1,4 @@
-// Grants and attenuation (lib/grant.ts, SPEC.md §4): grant add from specs, merge, and attenuate,
+// Grants and attenuation (lib/capability/grant.ts, SPEC.md §4): grant add from specs, merge, and attenuate,
 // which can only narrow; properties over random specs show it never widens.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";

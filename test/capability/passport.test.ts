@@ -1,4 +1,4 @@
-// Passports (lib/passport.ts, SPEC.md §5): canonical bytes, Ed25519 signatures, fail-closed
+// Passports (lib/capability/passport.ts, SPEC.md §5): canonical bytes, Ed25519 signatures, fail-closed
 // verification. Properties: verify(sign(p)) = p, and one flipped bit anywhere fails.
 import { describe, expect, test } from "bun:test";
 import { ed25519 } from "@noble/curves/ed25519.js";

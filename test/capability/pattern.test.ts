@@ -1,4 +1,4 @@
-// The restricted pattern engine (lib/pattern.ts): what the subset accepts and refuses, the exact
+// The restricted pattern engine (lib/capability/pattern.ts): what the subset accepts and refuses, the exact
 // safety analysis, and a differential check against JavaScript's own RegExp on random inputs.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";

@@ -1,4 +1,4 @@
-// The chokepoint (lib/policy.ts, SPEC.md §6): a named table of negative cases with exact deny
+// The chokepoint (lib/capability/policy.ts, SPEC.md §6): a named table of negative cases with exact deny
 // reasons, the fill-in rules for pins and defaults, and ≥10,000 random (grant, request, call)
 // triples showing that every allowed call is inside the passport, the current grant and the catalog.
 import { describe, expect, test } from "bun:test";

@@ -1,4 +1,4 @@
-// The `--verb` spec syntax (lib/verbspec.ts, SPEC.md §3).
+// The `--verb` spec syntax (lib/capability/verbspec.ts, SPEC.md §3).
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { OpenScopeError } from "../../lib/errors.ts";

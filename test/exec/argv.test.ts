@@ -1,4 +1,4 @@
-// Argv rendering (lib/argv.ts, SPEC.md §7): hostile values through every path, exec and ssh. Each
+// Argv rendering (lib/exec/argv.ts, SPEC.md §7): hostile values through every path, exec and ssh. Each
 // is refused (by decide or by renderArgv's re-check) or stays one inert argument, shown by running
 // the rendered argv for real and the ssh remote command line through /bin/sh and bash.
 import { describe, expect, test } from "bun:test";

@@ -1,6 +1,6 @@
 // The ssh adapter end to end against a real sshd on 127.0.0.1: the system ssh client runs
 // through startVerb (scrubbed env, no shell on our side), and hostile parameter values, quoted
-// by lib/argv.ts, reach the remote side as one inert argument each.
+// by lib/exec/argv.ts, reach the remote side as one inert argument each.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
