@@ -152,7 +152,8 @@ export function printPassportCard(hello: Hello, write: (s: string) => void = (s)
     `${paint("Passport", "bold", process.stderr)} from ${p.principal} on daemon ${hello.daemonName} (${hello.fingerprint})`,
     ...Object.entries(p.verbs).map(([verb, params]) => {
       const words = Object.entries(params).map(([k, c]) => describeParamPlain(k, c));
-      return `  ${verb}${words.length ? ` — ${words.join(", ")}` : ""}`;
+      const approval = p.approval?.includes(verb) ? " (each call waits for the operator's approval)" : "";
+      return `  ${verb}${words.length ? ` — ${words.join(", ")}` : ""}${approval}`;
     }),
     `Time left: ${formatDuration(timeLeft(hello))}. Every call is recorded.`,
     "",

@@ -8,7 +8,7 @@ import { connectionError, OpenScopeError, usageError } from "../../lib/errors.ts
 import { parseWatchLine, type WatchEvent } from "../../lib/share/watch.ts";
 import type { HomePaths } from "../../lib/host/home.ts";
 import { homeArg, jsonArg } from "../args.ts";
-import { paint, printJsonLine, setHumanOutput } from "../output.ts";
+import { exitWhenStdoutCloses, paint, printJsonLine, setHumanOutput } from "../output.ts";
 import { homeFrom } from "./_shared.ts";
 import { WatchView } from "./watch-view.ts";
 
@@ -54,7 +54,10 @@ export default defineCommand({
     const body = await openWatchStream(paths.socket, id);
     if (args.json || !process.stdout.isTTY) {
       setHumanOutput(false);
+      // `share watch --json | head -1`: end once the reader has gone, even while nothing happens.
+      const stopPolling = await exitWhenStdoutCloses();
       for await (const ev of events(body)) printJsonLine(ev);
+      stopPolling();
       return;
     }
     await liveView(paths, id, body);
