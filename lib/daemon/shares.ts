@@ -7,7 +7,7 @@ import type { ShareRow, Store } from "../store/store.ts";
 import type { Catalog } from "../capability/catalog.ts";
 import type { GrantVerbs } from "../capability/grant.ts";
 import type { ShareState } from "../capability/policy.ts";
-import { shareOverError, usageError } from "../errors.ts";
+import { OpenScopeError, shareOverError, usageError } from "../errors.ts";
 import type { DaemonIdentity } from "../host/keyfile.ts";
 import { defaultRandom, type Random } from "../noise/crypto.ts";
 import { sharePrologue } from "../wire/channel.ts";
@@ -123,7 +123,16 @@ export class ShareManager {
   /** `share extend`: a new expiry and a passport re-issued now (lib/share/lifetime.ts), told to a connected client. */
   extend(id: string, ttl: string): ShareSummary {
     const row = this.requireLiveRow(id);
-    const { expiresAt, passport } = extendShare(row, ttl, this.now(), this.deps.identity.signPrivate);
+    const { signPrivate: signPrivateKey, signPublic: signPublicKey } = this.deps.identity;
+    let extended: { expiresAt: number; passport: string };
+    try {
+      extended = extendShare(row, ttl, this.now(), { signPrivateKey, signPublicKey });
+    } catch (e) {
+      // An edited row is refused and recorded, never re-signed (THREAT-MODEL.md).
+      if (e instanceof OpenScopeError && e.kind === "denied") this.deps.audit.append({ kind: "share.extend_refused", shareId: id, agent: row.agent, detail: e.message });
+      throw e;
+    }
+    const { expiresAt, passport } = extended;
     row.expiresAt = expiresAt;
     row.passport = passport;
     this.deps.store.updateShare(id, { expiresAt, passport });

@@ -4,7 +4,8 @@
 // ShareManager keeps the timers and writes the store.
 import * as v from "valibot";
 import { parseShareTtl } from "../capability/limits.ts";
-import { decodePassportUnverified, signPassport } from "../capability/passport.ts";
+import { signPassport, verifyPassport, type SignatureCheck } from "../capability/passport.ts";
+import { deniedError, OpenScopeError } from "../errors.ts";
 import { SHARE_STATES, type ShareState } from "../capability/policy.ts";
 
 /** A share as stored (SPEC.md §15.1). */
@@ -78,13 +79,33 @@ export function afterRestart(row: Pick<ShareRow, "state" | "endedAt" | "expiresA
 
 /**
  * `share extend`: the expiry becomes now + ttl (at most 30 minutes) and the passport is re-issued
- * now with that expiry, so a passport never spans more than the cap (SPEC.md §5, §6).
+ * now with that expiry, so a passport never spans more than the cap (SPEC.md §5, §6). The stored
+ * passport is verified first: an edited database row is refused, never given a fresh signature
+ * (THREAT-MODEL.md, "What must never happen").
  */
-export function extendShare(row: Pick<ShareRow, "passport">, ttl: string, now: number, signPrivateKey: Uint8Array): { expiresAt: number; passport: string } {
+export function extendShare(
+  row: Pick<ShareRow, "id" | "passport">,
+  ttl: string,
+  now: number,
+  keys: { signPrivateKey: Uint8Array; signPublicKey: Uint8Array; check?: SignatureCheck },
+): { expiresAt: number; passport: string } {
   const expiresAt = now + parseShareTtl(ttl);
-  // The daemon signed it itself; decoding here is for re-signing with a new expiry.
-  const passport = signPassport({ ...decodePassportUnverified(row.passport), issuedAt: now, expiresAt }, signPrivateKey);
+  let stored;
+  try {
+    stored = verifyPassport(row.passport, keys.signPublicKey, keys.check);
+  } catch (e) {
+    throw storedPassportRefused(row.id, e);
+  }
+  const passport = signPassport({ ...stored, issuedAt: now, expiresAt }, keys.signPrivateKey);
   return { expiresAt, passport };
+}
+
+/** The refusal of a stored passport that does not verify: the row was changed outside the daemon. */
+export function storedPassportRefused(shareId: string, cause: unknown): OpenScopeError {
+  const why = cause instanceof OpenScopeError ? cause.message : "passport: damaged";
+  return deniedError(`share ${shareId}: the stored passport does not verify (${why}); not re-signed`, [
+    "the share's database row was changed outside the daemon: revoke it with `openscope share revoke` and open a new share",
+  ]);
 }
 
 /** A timer's delay to `at`: never negative, and within what setTimeout can hold. */

@@ -17,6 +17,7 @@ export const AUDIT_KINDS: readonly AuditKind[] = [
   "share.connected",
   "share.disconnected",
   "share.extended",
+  "share.extend_refused",
   "share.revoked",
   "share.expired",
   "call.allowed",
@@ -36,7 +37,7 @@ export const AUDIT_KINDS: readonly AuditKind[] = [
 
 /** A share's life: who, and a human detail (recipient, TTL, new expiry, why it disconnected). */
 interface ShareEvent {
-  kind: "share.opened" | "share.connected" | "share.disconnected" | "share.extended" | "share.revoked" | "share.expired";
+  kind: "share.opened" | "share.connected" | "share.disconnected" | "share.extended" | "share.extend_refused" | "share.revoked" | "share.expired";
   shareId?: string;
   agent?: string;
   detail?: string;

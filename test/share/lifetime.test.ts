@@ -3,10 +3,10 @@
 // extension that re-issues the passport now.
 import { describe, expect, test } from "bun:test";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { buildPassport, signPassport, verifyPassport } from "../../lib/capability/passport.ts";
+import { buildPassport, decodePassportUnverified, signPassport, verifyPassport } from "../../lib/capability/passport.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
 import { afterRestart, currentState, delayUntil, extendShare, LINGER_MS, lingerEndsAt, summarize, type ShareRow } from "../../lib/share/lifetime.ts";
-import { toBase64url } from "../../lib/bytes.ts";
+import { decodeBase64url, toBase64url } from "../../lib/bytes.ts";
 
 const NOW = 1_790_000_000_000;
 const MIN = 60_000;
@@ -40,6 +40,8 @@ describe("linger and restart", () => {
 
 describe("extendShare", () => {
   const sk = new Uint8Array(32).fill(7);
+  const keys = { signPrivateKey: sk, signPublicKey: ed25519.getPublicKey(sk) };
+  const SHARE = "0a1b2c3d4e5f";
   const signed = signPassport(
     buildPassport({
       id: toBase64url(new Uint8Array(16).fill(1)),
@@ -56,15 +58,40 @@ describe("extendShare", () => {
   );
 
   test("the expiry becomes now + ttl and the passport is re-issued now, same id and verbs", () => {
-    const { expiresAt, passport } = extendShare({ passport: signed }, "15m", NOW, sk);
+    const { expiresAt, passport } = extendShare({ id: SHARE, passport: signed }, "15m", NOW, keys);
     expect(expiresAt).toBe(NOW + 15 * MIN);
     const before = verifyPassport(signed, ed25519.getPublicKey(sk));
     expect(verifyPassport(passport, ed25519.getPublicKey(sk))).toEqual({ ...before, issuedAt: NOW, expiresAt: NOW + 15 * MIN });
   });
 
   test("a TTL over the cap is a usage error", () => {
-    expect(() => extendShare({ passport: signed }, "31m", NOW, sk)).toThrow(OpenScopeError);
+    expect(() => extendShare({ id: SHARE, passport: signed }, "31m", NOW, keys)).toThrow(OpenScopeError);
   });
+
+  // THREAT-MODEL.md: an edited database row is never given a fresh signature.
+  const edits: Array<[string, (s: string) => string]> = [
+    ["a verb added to the payload, the old signature kept", (s) => {
+      const [, payload, sig] = s.split(".");
+      const doc = JSON.parse(new TextDecoder().decode(decodeBase64url(payload!)!));
+      doc.verbs["ssh.tail_logs"] = {};
+      return `osp1.${toBase64url(new TextEncoder().encode(JSON.stringify(doc)))}.${sig}`;
+    }],
+    ["one flipped signature character", (s) => s.slice(0, -2) + (s.at(-2) === "A" ? "B" : "A") + s.at(-1)],
+    ["signed by another key", () => signPassport(decodePassportUnverified(signed), new Uint8Array(32).fill(9))],
+    ["not a passport", () => "osp1.garbage"],
+  ];
+  for (const [what, edit] of edits)
+    test(`a stored passport that does not verify is refused (denied), not re-signed: ${what}`, () => {
+      let thrown: unknown;
+      try {
+        extendShare({ id: SHARE, passport: edit(signed) }, "15m", NOW, keys);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(OpenScopeError);
+      expect((thrown as OpenScopeError).kind).toBe("denied");
+      expect((thrown as OpenScopeError).message).toContain(`share ${SHARE}: the stored passport does not verify`);
+    });
 });
 
 test("delayUntil is never negative and fits a timer", () => {
