@@ -6,6 +6,8 @@ import { usageError } from "../../lib/errors.ts";
 import { refuseExposedSecretFile } from "../../lib/host/file-mode.ts";
 import { homeArg } from "../args.ts";
 import { homeFrom } from "./_shared.ts";
+import { logArgs, loggerFromArgs } from "../log.ts";
+import { lineLogger } from "../../lib/host/log.ts";
 
 /**
  * The deployment token, from the first of: --relay-token (warned: every local user can read a
@@ -52,12 +54,14 @@ export default defineCommand({
       valueHint: "file",
     },
     "relay-token": { type: "string", description: "Deployment token on the command line (visible to local users: prefer --relay-token-file)", valueHint: "token" },
+    ...logArgs,
   },
   async run({ args }) {
-    const log = (line: string) => process.stderr.write(`openscope: ${line}\n`);
+    const logger = loggerFromArgs(args);
+    const log = lineLogger(logger);
     const relayToken = relayTokenFrom(args, process.env, log);
     cryptoFromEnv(); // a bad OPENSCOPE_CRYPTO is a usage error now, not a failed handshake later
-    const daemon = await runDaemon({ paths: homeFrom(args), relayUrl: args.relay, relayToken, log });
+    const daemon = await runDaemon({ paths: homeFrom(args), relayUrl: args.relay, relayToken, logger, log });
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
         log(`${sig}: stopping`);

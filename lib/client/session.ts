@@ -14,6 +14,7 @@ import type { RunResult } from "../exec/process.ts";
 import { openSealed } from "../crypto/sealedbox.ts";
 import { toBase64url } from "../bytes.ts";
 import { Link, linkError, shareEndedError, tamperedError, type Effect, type Event, type Hello } from "./link.ts";
+import { diagnoseDial, unreachableError } from "../relay/reach.ts";
 
 export type { Hello };
 
@@ -210,6 +211,7 @@ export class ClientSession {
     return new Promise<Hello>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       let upgradeStatus: number | undefined;
+      let dialError = "";
       const feed = (event: Event) => carryOut(link.on(event));
       carryLater = (effects) => carryOut(effects);
       const carryOut = (effects: Effect[]) => {
@@ -233,7 +235,9 @@ export class ClientSession {
               // A failed attempt is not a lost link: its close must not start another reconnect loop.
               if (this.ws === ws) this.ws = undefined;
               ws.close();
-              reject(linkError(e.outcome, this.handle.relayUrl));
+              if (e.outcome.kind === "refused" && e.outcome.status === undefined) {
+                void unreachableLinkError(this.handle.relayUrl, dialError, linkError(e.outcome, this.handle.relayUrl)).then(reject);
+              } else reject(linkError(e.outcome, this.handle.relayUrl));
               break;
             case "deliver": {
               const done = this.startConsuming();
@@ -257,6 +261,7 @@ export class ClientSession {
       ws.onclose = () => feed({ kind: "closed", status: upgradeStatus, now: Date.now() });
       ws.onerror = (ev) => {
         // onclose follows; Bun names the refused upgrade's status in the message ("Expected 101 status code: 409").
+        dialError = (ev as ErrorEvent).message ?? "";
         const m = /status code:? (\d{3})/.exec((ev as ErrorEvent).message ?? "");
         if (m) upgradeStatus = Number(m[1]);
       };
@@ -400,4 +405,13 @@ export class ClientSession {
       }
     }
   }
+}
+
+/**
+ * A leg that failed before the relay answered at all: the cause named (connection refused, DNS,
+ * TLS and which, timeout) when a probe finds one; else the link's own words (`fallback`).
+ */
+async function unreachableLinkError(relayUrl: string, dialError: string, fallback: OpenScopeError): Promise<OpenScopeError> {
+  const u = await diagnoseDial(relayUrl, dialError, { timeoutMs: 2_000 });
+  return u.cause === "status" ? fallback : unreachableError(u, relayUrl, "client");
 }

@@ -1,8 +1,10 @@
 // One outbound WebSocket leg at the relay for one share (SPEC.md §12): the
 // daemon dials out (it never listens on the network), reconnects with jittered backoff when the
-// relay drops, and reports pairing, peer departure and binary frames to its owner.
-import { connectionError } from "../errors.ts";
+// relay drops, and reports pairing, peer departure and binary frames to its owner. A dial that
+// fails is diagnosed (lib/relay/reach.ts): the first one fails `start` at once with the cause,
+// and each change of cause while reconnecting is one log line.
 import { backoffDelay, encodeSignal, LEG_CLOSE, parseRelaySignal, rendezvousUrl, type Backoff } from "../relay/protocol.ts";
+import { describeUnreachable, diagnoseDial, unreachableError } from "../relay/reach.ts";
 
 export interface LegEvents {
   onPaired(): void;
@@ -18,6 +20,8 @@ export interface RelayLegOptions {
   token: string;
   events: LegEvents;
   log?: (line: string) => void;
+  /** Names the leg in log lines (the share id). */
+  label?: string;
   backoff?: Backoff;
   /** Re-dial a leg left unpaired this long (behind a hashing load balancer, a relay instance that
    *  comes back should get its rids back; the relay also drops long-unpaired legs). */
@@ -34,20 +38,25 @@ export class RelayLeg {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private redialTimer: ReturnType<typeof setTimeout> | undefined;
   private firstOpen: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+  /** The last cause logged for a failed dial, so a relay that stays down is one line, not one per retry. */
+  private lastProblem: string | undefined;
+  private everOpened = false;
   readonly url: string;
 
   constructor(private readonly opts: RelayLegOptions) {
     this.url = rendezvousUrl(opts.relayUrl, opts.rid, "daemon");
   }
 
-  /** Connects; resolves once the relay holds the leg (the upgrade succeeded). */
+  /**
+   * Connects; resolves once the relay holds the leg (the upgrade succeeded). A first dial that
+   * fails rejects with its cause (refused, DNS, TLS, 401, 429…) as soon as it is known; a relay
+   * that does not answer at all rejects after `timeoutMs`.
+   */
   start(timeoutMs = 10_000): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.firstOpen = undefined;
-        reject(connectionError(`relay ${this.opts.relayUrl} did not accept the share's leg within ${timeoutMs / 1000}s`, [
-          "check the relay URL and the deployment token (config.toml or --relay/--relay-token)",
-        ]));
+        reject(unreachableError({ cause: "timeout", ms: timeoutMs }, this.opts.relayUrl, "daemon"));
       }, timeoutMs);
       this.firstOpen = {
         resolve: () => {
@@ -97,8 +106,12 @@ export class RelayLeg {
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     let opened = false;
+    let dialError = "";
     ws.onopen = () => {
       opened = true;
+      if (this.lastProblem !== undefined || this.everOpened) this.logLine(`relay leg up again${this.attempt > 1 ? ` after ${this.attempt} attempts` : ""}`);
+      this.lastProblem = undefined;
+      this.everOpened = true;
       this.attempt = 0;
       this.armRedial(ws);
       this.firstOpen?.resolve();
@@ -118,16 +131,44 @@ export class RelayLeg {
       }
       this.opts.events.onBinary(new Uint8Array(ev.data as ArrayBuffer));
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       clearTimeout(this.redialTimer);
       this.ws = undefined;
-      if (opened) this.opts.events.onDisconnected();
+      if (opened) {
+        const redial = ev.code === LEG_CLOSE.redial.code;
+        if (!redial) this.logLine(`warning: relay leg down (close ${ev.code}${ev.reason ? ` ${ev.reason}` : ""}); reconnecting`);
+        this.opts.events.onDisconnected();
+      } else {
+        void this.dialFailed(dialError);
+      }
       this.scheduleReconnect();
     };
-    ws.onerror = () => {
-      /* onclose follows and schedules the retry */
+    ws.onerror = (ev) => {
+      // onclose follows and schedules the retry; Bun's message names a refused status or a TLS failure.
+      dialError = (ev as ErrorEvent).message ?? "";
     };
+  }
+
+  /** A dial that never opened: find out why, fail a pending start with it, log a new cause once. */
+  private async dialFailed(message: string): Promise<void> {
+    const u = await diagnoseDial(this.opts.relayUrl, message, { token: this.opts.token, timeoutMs: 2_000 });
+    if (this.closed) return;
+    if (this.firstOpen) {
+      const first = this.firstOpen;
+      this.firstOpen = undefined;
+      first.reject(unreachableError(u, this.opts.relayUrl, "daemon"));
+    }
+    const why = describeUnreachable(u, this.opts.relayUrl, "daemon");
+    if (why !== this.lastProblem) this.logLine(`warning: relay leg cannot connect: ${why}; retrying`);
+    this.lastProblem = why;
+  }
+
+  private logLine(line: string): void {
+    if (!this.opts.log) return;
+    const label = this.opts.label ? `share ${this.opts.label}: ` : "";
+    const m = /^(warning|error): (.*)$/s.exec(line);
+    this.opts.log(m ? `${m[1]}: ${label}${m[2]}` : `${label}${line}`);
   }
 
   private armRedial(ws: WebSocket): void {

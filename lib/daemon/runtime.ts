@@ -17,16 +17,21 @@ import { RunningVerbs } from "./running-verbs.ts";
 import { ShareManager } from "./shares.ts";
 import { ObservedAuditLog } from "./observed-audit.ts";
 import { OperatorDesk } from "./operator.ts";
+import { lineLogger, type Logger } from "../host/log.ts";
+import { auditLogEvent } from "./audit-lines.ts";
 
 export interface DaemonOptions {
   paths: HomePaths;
   relayUrl?: string;
   relayToken?: string;
-  log: (line: string) => void;
+  /** Where the daemon's log lines go (cmd/log.ts); `log` is the same as plain lines. */
+  logger?: Logger;
+  log?: (line: string) => void;
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<void> }> {
-  const { paths, log } = opts;
+  const { paths } = opts;
+  const log = opts.log ?? (opts.logger ? lineLogger(opts.logger) : () => {});
   if (!existsSync(paths.identity)) throw usageError(`no daemon identity at ${paths.identity}`, ["run: openscope init"]);
   const identity = readDaemonIdentity(paths.identity);
   const catalog = readCatalogFile(paths.catalog); // an invalid catalog stops the daemon here (exit 2)
@@ -39,6 +44,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
   const store = Store.open(paths.database);
   // Every committed row is also shown to watchers and, for some, sent as a notification (SPEC.md §17).
   const audit = new ObservedAuditLog(store, log);
+  // Each committed row is also one log line (the audit stays the record; the log is for eyes and journald).
+  const logger = opts.logger;
+  if (logger)
+    audit.listen((row) => {
+      const e = auditLogEvent(row);
+      logger[e.level](e.msg, e.fields);
+    });
   const daemonName = config.name ?? hostname();
   const operator = new OperatorDesk({ audit, store, catalog: () => catalog, config, daemonName, now: Date.now, log });
   const fp = fingerprint(identity.noisePublic);

@@ -217,6 +217,7 @@ export class ShareManager {
       rid: row.rid,
       token: relay.token,
       log: this.deps.log,
+      label: row.id,
       events: {
         onPaired: () => {
           live.session?.close("replaced by a new connection");

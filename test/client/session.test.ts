@@ -1,11 +1,15 @@
 // ClientSession (lib/client/session.ts) against an in-process fake relay: a refused leg is named
 // by its status (409 another client, 404 no daemon, 429 rate limit, past expiry → share over), an
-// unreachable relay says so, and a garbled handshake reply is "handshake failed" (exit 4).
+// unreachable relay names why (refused, DNS, TLS), and a garbled handshake reply is "handshake failed" (exit 4).
 import { afterEach, describe, expect, test } from "bun:test";
 import { ClientSession, sessionKeys } from "../../lib/client/session.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
 import type { Handle } from "../../lib/wire/handle.ts";
 import { generateX25519 } from "../../lib/crypto/keys.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { makeCerts } from "../helpers/tls.ts";
 
 let server: ReturnType<typeof Bun.serve> | undefined;
 afterEach(() => {
@@ -68,13 +72,33 @@ describe("a refused client leg is named by the relay's status", () => {
     expect(e.message).toContain("rate-limiting");
   });
 
-  test("nothing listening: could not reach the share (exit 4)", async () => {
+  test("nothing listening: connection refused, named as such (exit 4)", async () => {
     const port = refusing(500);
     server!.stop(true);
     server = undefined;
     const e = await connectError(handleFor(port));
     expect(e.exitCode).toBe(4);
-    expect(e.message).toContain("could not reach the share at the relay");
+    expect(e.message).toBe(`relay ws://127.0.0.1:${port}: connection refused at 127.0.0.1:${port} (nothing listens there)`);
+    expect(e.hints).toEqual(["the relay may be down; ask the operator"]);
+  });
+
+  test("a relay host name that does not resolve: DNS, named as such (exit 4)", async () => {
+    const e = await connectError({ ...handleFor(1), relayUrl: "ws://relay.invalid:8443" });
+    expect(e.exitCode).toBe(4);
+    expect(e.message).toBe('relay ws://relay.invalid:8443: host name "relay.invalid" does not resolve (DNS)');
+  });
+
+  test("a relay with a self-signed certificate: TLS, unknown CA (exit 4)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "openscope-client-tls-"));
+    try {
+      const { good } = makeCerts(dir);
+      server = Bun.serve({ port: 0, hostname: "127.0.0.1", tls: { cert: Bun.file(good.cert), key: Bun.file(good.key) }, fetch: () => new Response("no", { status: 500 }) });
+      const e = await connectError({ ...handleFor(server.port!), relayUrl: `wss://127.0.0.1:${server.port}` });
+      expect(e.exitCode).toBe(4);
+      expect(e.message).toContain("TLS: its certificate is not signed by a trusted CA");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -120,7 +120,7 @@ describe("one-shot call", () => {
     const out = JSON.parse(r.stdout) as { stdout: string; redactions: Record<string, number> };
     expect(out.stdout).toBe(LEAK);
     expect(out.redactions).toEqual({});
-    expect(c.daemon!.stderr()).toContain('warning: verb "leak.raw": redact = false');
+    expect(c.daemon!.stderr()).toContain(' warn  verb "leak.raw": redact = false');
   });
 });
 

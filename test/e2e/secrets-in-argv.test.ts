@@ -39,7 +39,7 @@ describe("the daemon's deployment token", () => {
     writeFileSync(file, `${c.token}\n`, { mode: 0o600 });
     await c.startDaemon(["--relay-token-file", file]);
     expect(cmdline(c.daemon!.proc.pid)).not.toContain(c.token);
-    expect(c.daemon!.stderr()).not.toContain("warning");
+    expect(c.daemon!.stderr()).not.toContain(" warn  ");
     await expectShareOpens(c);
   });
 
@@ -54,7 +54,7 @@ describe("the daemon's deployment token", () => {
     c = await clusterWithoutConfigToken();
     await c.startDaemon(["--relay-token", c.token]);
     const err = c.daemon!.stderr();
-    expect(err).toContain("warning: --relay-token is readable by every local user in the process list");
+    expect(err).toContain(" warn  --relay-token is readable by every local user in the process list");
     expect(err).toContain("--relay-token-file");
     await expectShareOpens(c);
   });
