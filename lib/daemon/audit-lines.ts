@@ -11,8 +11,8 @@ export interface LogEvent {
   fields: LogFields;
 }
 
-/** The words of each kind in a log line. */
-const MESSAGES: Record<AuditRow["kind"], string> = {
+/** The words of each kind in a log line (a kind not named here reads as itself: "share extend refused"). */
+const MESSAGES: Partial<Record<AuditRow["kind"], string>> = {
   "share.opened": "share opened",
   "share.connected": "share connected",
   "share.disconnected": "share disconnected",
@@ -49,5 +49,5 @@ export function auditLogEvent(row: AuditRow): LogEvent {
   };
   // An outcome the daemon could not learn (a restart mid-call) or a runner failure deserves a look.
   const level: LogLevel = row.kind === "call.outcome" && row.exitCode === -1 ? "warn" : "info";
-  return { level, msg: MESSAGES[row.kind] ?? row.kind, fields };
+  return { level, msg: MESSAGES[row.kind] ?? row.kind.replace(/[._]/g, " "), fields };
 }
