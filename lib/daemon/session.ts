@@ -17,6 +17,7 @@ import {
   encodeChunk,
   encodeMessage,
   MAX_CONCURRENT_CALLS,
+  MAX_CONTROL_MESSAGE_BYTES,
   RPC_VERSION,
   type DaemonMessage,
   type VerbInfo,
@@ -200,7 +201,10 @@ export class DaemonSession {
   private handshake(message1: Uint8Array): void {
     let accepted: ReturnType<typeof acceptInitiator>;
     try {
-      accepted = acceptInitiator({ daemonPrivateKey: this.host.daemonPrivateKey, prologue: this.host.prologue, message1, channel: { crypto: sessionCrypto() } });
+      // A client message is at most the RPC limit: reassembly stops there (THREAT-MODEL.md), so a
+      // recipient cannot make the daemon hold more than one record beyond it.
+      const channel = { crypto: sessionCrypto(), maxMessageBytes: MAX_CONTROL_MESSAGE_BYTES };
+      accepted = acceptInitiator({ daemonPrivateKey: this.host.daemonPrivateKey, prologue: this.host.prologue, message1, channel });
     } catch {
       this.fail("handshake failed");
       return;

@@ -4,6 +4,7 @@
 // real recipient still gets through afterwards.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { buildPrologue, startInitiator } from "../../lib/wire/channel.ts";
@@ -204,7 +205,7 @@ describe("malformed frames at the daemon's channel", () => {
       te.encode(JSON.stringify({ type: "call", id: 2, verb: "echo.word", params: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, "v"])) })),
       Uint8Array.of(0x01, 0, 0, 0, 1, 1, 65),
       new Uint8Array(0),
-      te.encode(`{"type":"list","id":1,"x":"${"y".repeat(70_000)}"}`),
+      te.encode(`{"type":"list","id":1,"x":"${"y".repeat(60_000)}"}`),
       Uint8Array.of(0x7b, 0xff, 0xfe),
     ];
     for (const p of bad) sendPayload(p);
@@ -228,6 +229,43 @@ describe("malformed frames at the daemon's channel", () => {
     const rows = await c.auditRows(share.id);
     expect(rows.filter((r) => r.kind === "call.denied" && r.reason === "malformed").length).toBeGreaterThanOrEqual(bad.length - 1);
     await legitCallWorks("rpc");
+  });
+
+  test("one message over the RPC limit (64 KiB): the daemon stops reassembling it, evicts and audits; its memory stays flat", async () => {
+    // THREAT-MODEL.md: the daemon's receive side is capped at the RPC limit. Before, it took in up
+    // to 64 MiB of one message (granting credit as it went) before refusing it.
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${c.daemon!.proc.pid}/status`, "utf8"))![1]) * 1024;
+    const before = await disconnects("record rejected");
+    const rssBefore = rss();
+    const { leg, channel } = await handshakeAs(share.handle, keyFile);
+    await leg.waitBinaries(1); // the hello
+    let processed = 0;
+    let sent = 0;
+    const push = (wires: Uint8Array[]) => {
+      for (const w of wires) {
+        sent += w.length;
+        leg.send(w);
+      }
+    };
+    // A 32 MiB "list": sent as fast as the daemon's credit allows (the window is 1 MiB).
+    push(channel.write(new TextEncoder().encode(`{"type":"list","id":1,"x":"${"y".repeat(32 << 20)}"}`)));
+    await waitFor(() => {
+      for (; processed < leg.binaries.length; processed++) {
+        try {
+          push(channel.receive(leg.binaries[processed]!).out);
+        } catch {
+          /* not ours to judge */
+        }
+      }
+      return leg.closed !== null || sent >= 32 << 20;
+    }, "the daemon to end the session or take it all", 30_000);
+    expect(leg.closed).not.toBeNull();
+    // No credit beyond the first window: the daemon never let more than 1 MiB (and a record) in.
+    expect(sent).toBeLessThanOrEqual((1 << 20) + 65_536);
+    expect(rss() - rssBefore).toBeLessThan(24 << 20);
+    await waitFor(async () => (await disconnects("record rejected")) === before + 1, "the eviction audited");
+    expect(c.daemon!.proc.exitCode).toBeNull();
+    await legitCallWorks("capped");
   });
 
   test("a client that pairs and never speaks is evicted after the handshake timeout; the rid is usable again", async () => {
