@@ -22,12 +22,12 @@ export default defineCommand({
   async run() {
     setHumanOutput(false);
     let ended: string | undefined;
-    const { session } = await connectToShare({
+    const { session, hello } = await connectToShare({
       interactiveConfirm: false,
       events: { onEnded: (_s, message) => (ended = message) },
     });
     const verbs = await session.list();
-    const tools = toolsFromVerbs(verbs);
+    const tools = toolsFromVerbs(verbs, hello.passport.approval);
     const { verbOf } = toolNamesFor(verbs.map((v) => v.name));
     const server = new Server({ name: "openscope", version: VERSION }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));

@@ -62,7 +62,7 @@ export interface ToolDef {
   inputSchema: { type: "object"; properties: Record<string, unknown>; required: string[]; additionalProperties: false };
 }
 
-export function toolsFromVerbs(verbs: VerbInfo[]): ToolDef[] {
+export function toolsFromVerbs(verbs: VerbInfo[], approval: readonly string[] = []): ToolDef[] {
   const { toolOf } = toolNamesFor(verbs.map((v) => v.name));
   return verbs.map((v) => {
     const properties: Record<string, unknown> = {};
@@ -81,7 +81,10 @@ export function toolsFromVerbs(verbs: VerbInfo[]): ToolDef[] {
     return {
       name: toolOf.get(v.name)!,
       title: v.name,
-      description: `${v.name}: ${v.summary || "no summary"} (runs on the operator's system through OpenScope; every call is recorded)`,
+      description:
+        `${v.name}: ${v.summary || "no summary"} (runs on the operator's system through OpenScope; every call is recorded` +
+        // SPEC.md §17.2: the call stays open until a person answers, so an agent should expect a wait.
+        `${approval.includes(v.name) ? "; each call waits for the operator's approval, which may take minutes" : ""})`,
       inputSchema: { type: "object", properties, required, additionalProperties: false },
     };
   });

@@ -124,3 +124,11 @@ describe("tool names every MCP host loads (SPEC.md §13.1)", () => {
     expect(verbOf.get(toolOf.get(hashed)!)).toBe(hashed);
   });
 });
+
+describe("tools of verbs that wait for approval (SPEC.md §17.2)", () => {
+  test("say so in their description; the others do not", () => {
+    const tools = toolsFromVerbs(verbs, [verbs[0]!.name]);
+    expect(tools[0]!.description).toContain("each call waits for the operator's approval");
+    for (const t of tools.slice(1)) expect(t.description).not.toContain("approval");
+  });
+});

@@ -201,6 +201,12 @@ describe("approval from MCP and the timeout", () => {
 
   const text = (r: unknown) => ((r as { content: Array<{ text: string }> }).content)[0]!.text;
 
+  test("a tool whose calls wait for approval says so in its description", async () => {
+    const { tools } = await client.listTools();
+    expect(tools.find((t) => t.name === "danger_touch")!.description).toContain("each call waits for the operator's approval");
+    expect(tools.find((t) => t.name === "echo_word")!.description).not.toContain("approval");
+  });
+
   test("the tool call stays open with progress notifications; approve runs it", async () => {
     rmSync(join(c.dir, "data", "run", "danger.a"), { force: true });
     const progress: Array<{ progress: number; message?: string }> = [];
