@@ -29,7 +29,7 @@ export default defineCommand({
       }
       // Resolve once the bytes are handed on: a reader that stops reading stops the verb.
       return new Promise<void>((resolve) => (stream === "stdout" ? process.stdout : process.stderr).write(data, () => resolve()));
-    }, (p) => process.stderr.write(`${approvalWaitLine(p)}\n`));
+    }, { onPending: (p) => process.stderr.write(`${approvalWaitLine(p)}\n`) });
     process.once("SIGINT", () => session.cancel(id));
     let result;
     try {

@@ -170,7 +170,7 @@ async function runOne(session: ClientSession, verb: string, words: string[], ver
       verb,
       params,
       (stream, data) => (stream === "stdout" ? process.stdout : process.stderr).write(data),
-      (p) => process.stderr.write(`${approvalWaitLine(p).replace(/^openscope-reflect-client: /, "")} (Ctrl-C withdraws it)\n`),
+      { onPending: (p) => process.stderr.write(`${approvalWaitLine(p).replace(/^openscope-reflect-client: /, "")} (Ctrl-C withdraws it)\n`) },
     );
     setRunning(call);
     const r = await call.done;

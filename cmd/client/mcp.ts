@@ -64,7 +64,7 @@ export default defineCommand({
             stopProgress();
             chunks.push(data.slice());
           },
-          onPending,
+          { onPending, onStarted: stopProgress },
         );
         const r = await done.finally(stopProgress);
         const output = Buffer.concat(chunks).toString("utf8");

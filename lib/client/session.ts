@@ -22,6 +22,12 @@ export type { Hello };
 export type CallResult = Omit<RunResult, "outputDigest"> & { params: Record<string, string>; cancelledBy?: "recipient" | "operator" };
 // redactions: counts by rule id of the secrets the daemon replaced (SPEC.md §17.3); {} when none
 
+/** What a caller may hear of a call before its output: it waits for approval, then it started. */
+export interface CallEvents {
+  onPending?(p: PendingApproval): void;
+  onStarted?(): void;
+}
+
 /** A call that waits for the operator's approval (SPEC.md §17.2): the request id to quote, and for how long. */
 export interface PendingApproval {
   request: string;
@@ -39,7 +45,7 @@ export interface SessionEvents {
 interface PendingCall {
   /** May return a promise: credit for more output is granted only once it settles (backpressure). */
   onChunk?: (stream: "stdout" | "stderr", data: Uint8Array) => unknown;
-  onPending?: (p: PendingApproval) => void;
+  events?: CallEvents;
   resolve(r: CallResult): void;
   reject(e: unknown): void;
   params: Record<string, string>;
@@ -113,12 +119,12 @@ export class ClientSession {
     verb: string,
     params: Record<string, string>,
     onChunk?: PendingCall["onChunk"],
-    onPending?: PendingCall["onPending"],
+    events?: CallEvents,
   ): { id: number; done: Promise<CallResult> } {
     const id = this.nextId++;
     const done = new Promise<CallResult>((resolve, reject) => {
       if (this.ended) return reject(this.ended);
-      this.pending.set(id, { onChunk, onPending, resolve, reject, params, started: false });
+      this.pending.set(id, { onChunk, events, resolve, reject, params, started: false });
       this.armDeadline(id, ANSWER_DEADLINE_MS);
       this.send({ type: "call", id, verb, params });
     });
@@ -317,7 +323,7 @@ export class ClientSession {
         if (p) {
           // Waiting for a person: the answer deadline is the request's own timeout, plus a grace.
           this.armDeadline(msg.id, msg.timeoutMs + RESULT_GRACE_MS);
-          p.onPending?.({ request: msg.request, timeoutMs: msg.timeoutMs, message: msg.message });
+          p.events?.onPending?.({ request: msg.request, timeoutMs: msg.timeoutMs, message: msg.message });
         }
         return;
       }
@@ -326,6 +332,7 @@ export class ClientSession {
         if (p) {
           p.params = msg.params;
           p.started = true;
+          p.events?.onStarted?.();
           this.armDeadline(msg.id, (msg.timeoutMs ?? 30 * 60_000) + RESULT_GRACE_MS);
         }
         return;
