@@ -34,7 +34,7 @@ describe("global flags and values", () => {
     expect(before.stderr).toBe("");
     expect(before.code).toBe(0);
     expect(before.stdout).toBe(after.stdout);
-    expect(before.stdout).toMatch(/^SHA256:/);
+    expect(before.stdout).toMatch(/^fingerprint: SHA256:/);
   }, 30_000);
 
   test("a string flag with no value is a usage error, never the default", async () => {

@@ -10,8 +10,8 @@ import type { Constraint } from "../../lib/capability/constraint.ts";
 import { formatDuration } from "../../lib/units.ts";
 import { connectionError, usageError } from "../../lib/errors.ts";
 import { decodeHandle, type Handle } from "../../lib/wire/handle.ts";
-import { fingerprint, fingerprintMatches } from "../../lib/crypto/fingerprint.ts";
-import { knownDaemonsPath, knownFingerprint, rememberDaemon, trustOf } from "../../lib/client/known-daemons.ts";
+import { fingerprint, isFingerprintText, normalizeCode, parseVerification, verificationMatches } from "../../lib/crypto/fingerprint.ts";
+import { isKnown, knownDaemonsPath, rememberDaemon, trustOf } from "../../lib/client/known-daemons.ts";
 import { readRecipientKey } from "../../lib/host/keyfile.ts";
 import { paint } from "../output.ts";
 
@@ -57,74 +57,65 @@ function openHandle(): { handle: Handle; privateKey: Uint8Array | undefined } {
   return { handle, privateKey: readRecipientKey(keyPath).privateKey };
 }
 
-/** --fingerprint, when given, must name the handle's daemon key before anything is dialed. */
-function checkPinnedFingerprint(handle: Handle, expected: string | undefined): void {
-  if (expected === undefined || fingerprintMatches(handle.daemonPublicKey, expected)) return;
-  throw connectionError(`fingerprint mismatch: the handle's daemon is ${fingerprint(handle.daemonPublicKey)}, not ${expected.trim()}`, [
-    "do not connect; ask the operator to read `openscope fingerprint` to you again",
-  ]);
-}
-
-/** A person at a TTY reads the fingerprint and answers y/N. */
-async function confirmAtTty(hello: Hello): Promise<boolean> {
-  process.stderr.write(`daemon "${hello.daemonName}" fingerprint: ${paint(hello.fingerprint, "bold", process.stderr)}\n`);
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = (await rl.question("Does it match what the operator read to you? [y/N] ")).trim().toLowerCase();
-  rl.close();
-  return answer === "y" || answer === "yes";
-}
-
-function keyChangedError(hello: Hello, was: string, file: string): Error {
-  process.stderr.write(
-    [
-      "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
-      "@    WARNING: THE DAEMON'S KEY HAS CHANGED                @",
-      "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@",
-      `daemon "${hello.daemonName}" was ${was}`,
-      `it now presents ${hello.fingerprint}`,
-      "",
-    ].join("\n"),
-  );
-  return connectionError(`the key of daemon "${hello.daemonName}" changed; refusing to connect`, [
-    `if the operator confirms the new fingerprint, pass --fingerprint or remove the line from ${file}`,
-  ]);
-}
+/** How many times a person may retype the code before the client gives up. */
+const CODE_ATTEMPTS = 3;
 
 /**
- * handle → key → relay → handshake → hello, then the fingerprint check: `--fingerprint` must
- * match exactly; else a known daemon must match; else a person confirms at a TTY (y/N).
+ * The person's check of the daemon (SPEC.md §8.2), before anything is sent to the relay: the
+ * handle's two keys must match `--verify CODE` / `--fingerprint FP`, else a known daemon, else
+ * the code a person at a TTY types after hearing it from the operator. Errors and hints never
+ * show the expected value: a swapped handle would hand the attacker's value to the victim.
  */
+async function verifyDaemon(handle: Handle, interactive: boolean): Promise<{ remember: boolean }> {
+  const fp = fingerprint(handle.daemonPublicKey, handle.signPublicKey);
+  const given = globalFlag("verify") ?? globalFlag("fingerprint");
+  const flag = globalFlag("verify") !== undefined ? "--verify" : "--fingerprint";
+  if (given !== undefined) {
+    const v = parseVerification(given, flag); // garbage: usage error, exit 2
+    if (!verificationMatches(handle.daemonPublicKey, handle.signPublicKey, v))
+      throw connectionError(`${flag}: the daemon in this handle does not match the ${v.kind === "code" ? "verification code" : "fingerprint"} you were given; not connecting`, [
+        "the handle may have been swapped on its way to you: ask the operator to send it again, and to read you the code from `openscope fingerprint` by phone",
+      ]);
+    return { remember: true };
+  }
+  const trust = trustOf(false, isKnown(knownDaemonsPath(configDir()), fp));
+  if (trust.kind === "known") return { remember: false };
+  if (interactive && process.stdin.isTTY) {
+    process.stderr.write("This daemon is new to you. Ask the operator to read you its verification code (openscope fingerprint).\n");
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      for (let attempt = 1; attempt <= CODE_ATTEMPTS; attempt++) {
+        const typed = (await rl.question("Type the code you heard (XXXXX-XXXXX-…): ")).trim();
+        if (typed === "") break;
+        if (normalizeCode(typed) !== undefined || isFingerprintText(typed)) {
+          const v = parseVerification(typed, "--verify");
+          if (verificationMatches(handle.daemonPublicKey, handle.signPublicKey, v)) return { remember: true };
+          process.stderr.write("That code does not match this handle's daemon.\n");
+        } else process.stderr.write("That is not a verification code: 26 letters and digits, in groups of five.\n");
+      }
+    } finally {
+      rl.close();
+    }
+    throw connectionError("the daemon's verification code was not confirmed; not connecting", [
+      "if the code you heard does not match, the handle may have been swapped: ask the operator to send it again",
+    ]);
+  }
+  throw connectionError("this daemon is not known yet; confirm its verification code", [
+    "ask the operator to read you the code from `openscope fingerprint` by phone, then pass --verify CODE",
+  ]);
+}
+
+/** handle → key → the person's check of the daemon's keys → relay → handshake → hello. */
 export async function connectToShare(opts: { interactiveConfirm: boolean; events?: ConstructorParameters<typeof ClientSession>[2] }): Promise<Connected> {
   const { handle, privateKey } = openHandle();
-  const session = new ClientSession(handle, sessionKeys(handle, privateKey), opts.events);
-  const expected = globalFlag("fingerprint");
-  checkPinnedFingerprint(handle, expected);
+  // Usage errors first (exit 2), before any question is asked or anything dialed.
+  const given = globalFlag("verify") ?? globalFlag("fingerprint");
+  if (given !== undefined) parseVerification(given, globalFlag("verify") !== undefined ? "--verify" : "--fingerprint");
+  const keys = sessionKeys(handle, privateKey);
+  const { remember } = await verifyDaemon(handle, opts.interactiveConfirm);
+  const session = new ClientSession(handle, keys, opts.events);
   const hello = await session.connect();
-  const file = knownDaemonsPath(configDir());
-  const trust = trustOf(expected !== undefined, knownFingerprint(file, hello.daemonName), hello.fingerprint);
-  switch (trust.kind) {
-    case "known":
-      break;
-    case "pinned":
-      rememberDaemon(file, hello.daemonName, hello.fingerprint);
-      break;
-    case "changed":
-      session.close();
-      throw keyChangedError(hello, trust.was, file);
-    case "unknown":
-      if (!opts.interactiveConfirm || !process.stdin.isTTY) {
-        session.close();
-        throw connectionError(`daemon "${hello.daemonName}" is not known yet; confirm its fingerprint`, [
-          `if the operator read you ${hello.fingerprint}, pass --fingerprint '${hello.fingerprint}'`,
-        ]);
-      }
-      if (!(await confirmAtTty(hello))) {
-        session.close();
-        throw connectionError("fingerprint not confirmed; disconnected");
-      }
-      rememberDaemon(file, hello.daemonName, hello.fingerprint);
-      break;
-  }
+  if (remember) rememberDaemon(knownDaemonsPath(configDir()), hello.fingerprint, hello.daemonName);
   return { session, hello };
 }
 
@@ -149,7 +140,9 @@ export function printPassportCard(hello: Hello, write: (s: string) => void = (s)
   const p = hello.passport;
   const lines = [
     "",
-    `${paint("Passport", "bold", process.stderr)} from ${p.principal} on daemon ${hello.daemonName} (${hello.fingerprint})`,
+    // Ours first, on its own line; then what the daemon chose (its name, the principal).
+    `daemon ${hello.fingerprint} (verified)`,
+    `${paint("Passport", "bold", process.stderr)} from ${p.principal} on daemon ${hello.daemonName}`,
     ...Object.entries(p.verbs).map(([verb, params]) => {
       const words = Object.entries(params).map(([k, c]) => describeParamPlain(k, c));
       const approval = p.approval?.includes(verb) ? " (each call waits for the operator's approval)" : "";

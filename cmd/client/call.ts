@@ -18,7 +18,7 @@ export default defineCommand({
     const json = Boolean(args.json) || hasFlag("json");
     if (json) setHumanOutput(false);
     const verb = args.verb;
-    if (!verb) throw usageError("call needs a verb", ["usage: openscope-reflect-client --passport H --fingerprint FP call VERB k=v …"]);
+    if (!verb) throw usageError("call needs a verb", ["usage: openscope-reflect-client --passport H --verify CODE call VERB k=v …"]);
     const params = parseCallArgs(args._.slice(1));
     const { session } = await connectToShare({ interactiveConfirm: true });
     const out: Record<"stdout" | "stderr", Uint8Array[]> = { stdout: [], stderr: [] };

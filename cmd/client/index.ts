@@ -7,7 +7,8 @@ export const clientMain = defineCommand({
   meta: { name: "openscope-reflect-client", version: VERSION, description: "Connect to a share with a handle, confirm the daemon, call the sanctioned verbs" },
   args: {
     passport: { type: "string", description: "The handle the operator sent you", valueHint: "handle" },
-    fingerprint: { type: "string", description: "Confirm the daemon fingerprint non-interactively", valueHint: "fp" },
+    verify: { type: "string", description: "The verification code the operator read to you (openscope fingerprint)", valueHint: "code" },
+    fingerprint: { type: "string", description: "Or the daemon's full fingerprint (SHA256:…)", valueHint: "fp" },
     key: { type: "string", description: "Recipient key file (default $XDG_CONFIG_HOME/openscope/recipient.key)", valueHint: "file" },
     json: { type: "boolean", description: "Print JSON on stdout" },
   },

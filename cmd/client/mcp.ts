@@ -1,6 +1,6 @@
 // `mcp`: a stdio MCP server over one share (official SDK, low-level Server with JSON Schema).
 // stdout is the protocol channel, so every diagnostic goes to stderr. Fingerprint confirmation is
-// --fingerprint or the known-daemons file: there is no prompt on stdio.
+// --verify, --fingerprint or the known-daemons file: there is no prompt on stdio.
 import { defineCommand } from "citty";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";

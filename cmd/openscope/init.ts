@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fingerprint } from "../../lib/crypto/fingerprint.ts";
+import { fingerprint, verificationCode } from "../../lib/crypto/fingerprint.ts";
 import { ensurePrivateDir } from "../../lib/host/home.ts";
 import { generateDaemonIdentity, readDaemonIdentity, writeDaemonIdentity } from "../../lib/host/keyfile.ts";
 import { sampleCatalog } from "../../lib/host/sample-catalog.ts";
@@ -47,13 +47,15 @@ export default defineCommand({
       writeFileSync(paths.config, CONFIG_TEMPLATE, { mode: 0o600 });
       created.push(paths.config);
     }
-    const fp = fingerprint(identity.noisePublic);
+    const fp = fingerprint(identity.noisePublic, identity.signPublic);
+    const code = verificationCode(identity.noisePublic, identity.signPublic);
     if (args.json) {
-      printJson({ fingerprint: fp, home: paths.stateDir, created });
+      printJson({ fingerprint: fp, code, home: paths.stateDir, created });
       return;
     }
     for (const c of created) log.success(`created ${c}`);
     if (created.length === 0) log.info("everything was already there; nothing overwritten");
     log.info(`daemon fingerprint: ${fp}`);
+    log.info(`verification code: ${code}`);
   },
 });

@@ -44,11 +44,13 @@ const open = defineCommand({
     else {
       log.success(`share ${opened.id} open for ${opened.recipient}: ${opened.verbs.join(", ")} until ${opened.expires_at}`);
       log.info("");
+      const who = opened.recipient === "bearer" ? "the recipient" : opened.recipient;
+      log.info(`send this handle to ${who}:`);
       log.info(`handle: ${opened.handle}`);
-      log.info(`fingerprint: ${opened.fingerprint}`);
+      log.info(`they connect with: ${opened.command}`);
       log.info("");
-      log.info(`send this to ${opened.recipient === "bearer" ? "the recipient" : opened.recipient} (and read the fingerprint to them out of band):`);
-      log.info(`  ${opened.command}`);
+      // Apart from the handle, never in the same message: a swapped handle would come with a swapped code.
+      log.info(`read this code to ${who} by phone: ${opened.code}`);
       if (approve.length) log.info(`\neach call of ${approve.join(", ")} waits for your approval: see openscope approvals, or openscope share watch ${opened.id}`);
     }
     if (args.wait) await waitForConnection(paths, opened, Boolean(args.json));

@@ -7,13 +7,13 @@
 // effects go to `emit` (with a synchronous suite everything is returned from `on`).
 import { verifyPassport, type Passport, type SignatureCheck } from "../capability/passport.ts";
 import { fingerprint } from "../crypto/fingerprint.ts";
-import { fromBase64url } from "../bytes.ts";
+import { decodeBase64url, equalBytes } from "../bytes.ts";
 import { connectionError, shareOverError, type OpenScopeError } from "../errors.ts";
 import { parseRelaySignal, STATUS } from "../relay/protocol.ts";
 import { startInitiator, type Channel, type ChannelSink } from "../wire/channel.ts";
 import type { NoiseCrypto } from "../noise/crypto.ts";
 import { helloRefusedError } from "../wire/outcome.ts";
-import { decodeDaemonMessage, type DaemonMessage, type OutputChunk } from "../wire/rpc.ts";
+import { DAEMON_NAME, decodeDaemonMessage, type DaemonMessage, type OutputChunk } from "../wire/rpc.ts";
 
 export interface Hello {
   passport: Passport;
@@ -67,6 +67,10 @@ export type Effect =
 
 export interface LinkOptions {
   daemonPublicKey: Uint8Array;
+  /** The handle's passport-signing key: the only key a passport is verified with (SPEC.md §8.2). */
+  signPublicKey: Uint8Array;
+  /** Whom the passport must name: our own key for a sealed handle, nobody for a bearer one. */
+  recipient: Passport["recipient"];
   clientPrivateKey: Uint8Array;
   psk: Uint8Array;
   prologue: Uint8Array;
@@ -92,7 +96,7 @@ export class Link {
 
   constructor(private readonly opts: LinkOptions) {
     this.expiresAt = opts.expiresAt;
-    this.daemonFingerprint = fingerprint(opts.daemonPublicKey);
+    this.daemonFingerprint = fingerprint(opts.daemonPublicKey, opts.signPublicKey);
   }
 
   /** The socket is dialing: arm the pairing timer. */
@@ -230,17 +234,30 @@ export class Link {
     };
   }
 
-  /** The daemon's hello: its passport must verify, and name the key the handshake proved. */
+  /**
+   * The daemon's hello (SPEC.md §13): its passport must verify under the handle's signing key
+   * (covered by the fingerprint and code the person checked; never a key the peer names now, or
+   * whoever holds the Noise key could mint any passport), name the keys the handshake proved,
+   * be ours, and the daemon's name must be plain text.
+   */
   private onHello(msg: Extract<DaemonMessage, { type: "hello" }>, now: number): Effect[] {
+    const named = decodeBase64url(msg.signPublicKey);
+    if (!named || !equalBytes(named, this.opts.signPublicKey)) return this.fail({ kind: "hello_refused", detail: "names another passport-signing key than the handle's" });
     let passport: Passport;
     try {
-      passport = verifyPassport(msg.passport, fromBase64url(msg.signPublicKey), this.opts.checkSignature);
+      passport = verifyPassport(msg.passport, this.opts.signPublicKey, this.opts.checkSignature);
     } catch {
       return this.fail({ kind: "hello_refused", detail: "carries a passport that does not verify" });
     }
     if (msg.fingerprint !== this.daemonFingerprint || passport.daemonKeyId !== this.daemonFingerprint) {
       return this.fail({ kind: "hello_refused", detail: "does not match its key" });
     }
+    const want = this.opts.recipient;
+    const got = passport.recipient;
+    if (got.kind !== want.kind || (got.kind === "key" && want.kind === "key" && got.publicKey !== want.publicKey))
+      return this.fail({ kind: "hello_refused", detail: "carries a passport for another recipient" });
+    // The name is the daemon's own text: refused, never shown, when it could carry escapes or lines.
+    if (!DAEMON_NAME.test(msg.daemonName)) return this.fail({ kind: "hello_refused", detail: "names the daemon with more than letters, digits, '.', '_' and '-'" });
     this.phase = "open";
     const hello: Hello = {
       passport,

@@ -6,7 +6,7 @@ import { sharePrologue, type Channel } from "../wire/channel.ts";
 import { cryptoFromEnv, signatureCheckFor } from "../platform/crypto.ts";
 import { defaultRandom, type NoiseCrypto } from "../noise/crypto.ts";
 import { connectionError, OpenScopeError, shareOverError, usageError } from "../errors.ts";
-import { type Handle } from "../wire/handle.ts";
+import { sealContext, type Handle } from "../wire/handle.ts";
 import { encodeMessage, type ClientMessage, type DaemonMessage, type OutputChunk, type VerbInfo } from "../wire/rpc.ts";
 import { errorFromWire } from "../wire/outcome.ts";
 import { backoffDelay, LEG_CLOSE, rendezvousUrl, type Backoff } from "../relay/protocol.ts";
@@ -67,7 +67,7 @@ export function sessionKeys(handle: Handle, recipientPrivateKey: Uint8Array | un
       "create one with: openscope-reflect-client keygen (and send the public key to the operator), or pass --key FILE",
     ]);
   }
-  return { psk: openSealed(recipientPrivateKey, handle.secret.sealed, suite), clientPrivateKey: recipientPrivateKey };
+  return { psk: openSealed(recipientPrivateKey, handle.secret.sealed, sealContext(handle), suite), clientPrivateKey: recipientPrivateKey };
 }
 
 /** Backoff between reconnect attempts while the share's TTL runs. */
@@ -201,7 +201,10 @@ export class ClientSession {
   private connectOnce(): Promise<Hello> {
     const link = new Link({
       daemonPublicKey: this.handle.daemonPublicKey,
+      signPublicKey: this.handle.signPublicKey,
       clientPrivateKey: this.keys.clientPrivateKey,
+      // A sealed handle is ours alone: its passport must name our key; a bearer handle's, nobody's.
+      recipient: this.handle.secret.kind === "sealed" ? { kind: "key", publicKey: toBase64url(this.clientPublicKey) } : { kind: "bearer" },
       psk: this.keys.psk,
       prologue: sharePrologue(this.ridText, this.handle.relayUrl),
       expiresAt: this.hello?.expiresAt ?? this.handle.expiresAt,

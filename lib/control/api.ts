@@ -50,6 +50,8 @@ export const OpenedShare = v.looseObject({
   id: v.string(),
   handle: v.string(),
   fingerprint: v.string(),
+  /** The speakable verification code (SPEC.md §8.2), read to the recipient apart from the handle. */
+  code: v.string(),
   expires_at: v.string(),
   recipient: v.string(),
   verbs: v.array(v.string()),

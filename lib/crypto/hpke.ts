@@ -58,10 +58,18 @@ export function encapDeterministic(recipientPublic: Uint8Array, ephemeralPrivate
   return { sharedSecret: extractAndExpand(dh, concat(encapsulated, recipientPublic)), enc: encapsulated };
 }
 
+/** X25519 as a suite: noble by default, or the platform's (byte-identical; test/noise checks). */
+export interface X25519Suite {
+  publicKey(privateKey: Uint8Array): Uint8Array;
+  /** MUST throw on a low-order public key (an all-zero result). */
+  dh(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+}
+const nobleX25519: X25519Suite = { publicKey: (k) => x25519.getPublicKey(k), dh: (k, p) => x25519.getSharedSecret(k, p) };
+
 /** Decap (§4.1). Throws on a low-order `enc`. */
-export function decap(encapsulated: Uint8Array, recipientPrivate: Uint8Array): Uint8Array {
-  const dh = x25519.getSharedSecret(recipientPrivate, encapsulated);
-  return extractAndExpand(dh, concat(encapsulated, x25519.getPublicKey(recipientPrivate)));
+export function decap(encapsulated: Uint8Array, recipientPrivate: Uint8Array, suite: X25519Suite = nobleX25519): Uint8Array {
+  const dh = suite.dh(recipientPrivate, encapsulated);
+  return extractAndExpand(dh, concat(encapsulated, suite.publicKey(recipientPrivate)));
 }
 
 export interface HpkeContext {
@@ -116,6 +124,6 @@ export function sealBase(
 }
 
 /** Single-shot OpenBase (§6.1). Throws (with no detail worth showing) on any failure. */
-export function openBase(encapsulated: Uint8Array, recipientPrivate: Uint8Array, info: Uint8Array, aad: Uint8Array, ct: Uint8Array): Uint8Array {
-  return contextOpen(keySchedule(decap(encapsulated, recipientPrivate), info), 0, aad, ct);
+export function openBase(encapsulated: Uint8Array, recipientPrivate: Uint8Array, info: Uint8Array, aad: Uint8Array, ct: Uint8Array, suite?: X25519Suite): Uint8Array {
+  return contextOpen(keySchedule(decap(encapsulated, recipientPrivate, suite), info), 0, aad, ct);
 }

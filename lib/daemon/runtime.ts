@@ -2,9 +2,10 @@
 // runs until SIGTERM/SIGINT. The daemon opens no listening network port: relay legs dial out.
 import { readCatalogFile } from "../host/catalog-file.ts";
 import { catalogWarnings } from "../capability/catalog.ts";
-import { normalizeRelayUrl, readConfig } from "../host/config.ts";
+import { readConfig } from "../host/config.ts";
+import { parseOperatorRelayUrl } from "../wire/relay-url.ts";
 import { usageError } from "../errors.ts";
-import { fingerprint } from "../crypto/fingerprint.ts";
+import { fingerprint, verificationCode } from "../crypto/fingerprint.ts";
 import type { HomePaths } from "../host/home.ts";
 import { readDaemonIdentity } from "../host/keyfile.ts";
 import { Store } from "../store/store.ts";
@@ -37,7 +38,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
   const catalog = readCatalogFile(paths.catalog); // an invalid catalog stops the daemon here (exit 2)
   for (const w of catalogWarnings(catalog)) log(`warning: ${w}`);
   const config = readConfig(paths.config);
-  const relayUrl = opts.relayUrl ?? config.relay;
+  const relayText = opts.relayUrl ?? config.relay;
+  // Refused here, at start, with the handle's own rules (SPEC.md §10.2): no user, query or fragment.
+  const relayUrl = relayText === undefined ? undefined : parseOperatorRelayUrl(relayText).url;
   const relayToken = opts.relayToken ?? config.relay_token;
   if (relayUrl && !relayToken)
     throw usageError("a relay URL is set but no deployment token", ["pass --relay-token-file FILE, set OPENSCOPE_RELAY_TOKEN, or set relay_token in config.toml"]);
@@ -53,7 +56,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
     });
   const daemonName = config.name ?? hostname();
   const operator = new OperatorDesk({ audit, store, catalog: () => catalog, config, daemonName, now: Date.now, log });
-  const fp = fingerprint(identity.noisePublic);
+  const fp = fingerprint(identity.noisePublic, identity.signPublic);
   const runningVerbs = new RunningVerbs(join(paths.stateDir, "running.json"));
   const shares = new ShareManager({
     runningVerbs,
@@ -63,8 +66,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
     fingerprint: fp,
     daemonName,
     operator,
+    code: verificationCode(identity.noisePublic, identity.signPublic),
     catalog: () => catalog,
-    relay: relayUrl && relayToken ? { url: normalizeRelayUrl(relayUrl), token: relayToken } : undefined,
+    relay: relayUrl && relayToken ? { url: relayUrl, token: relayToken } : undefined,
     ssh: {
       knownHostsFile: config.ssh_known_hosts,
       identityFile: config.ssh_identity,
@@ -82,7 +86,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
   await shares.recover();
   const server = startControlServer({ socketPath: paths.socket, shares, store, operator });
   log(`daemon running; fingerprint ${fp}`);
-  log(relayUrl ? `relay ${normalizeRelayUrl(relayUrl)}` : "no relay configured: share open will refuse until one is set");
+  log(relayUrl ? `relay ${relayUrl}` : "no relay configured: share open will refuse until one is set");
   log(`control socket ${paths.socket}; ${catalog.size} verbs in the catalog`);
   let stopped = false;
   return {

@@ -25,6 +25,7 @@ export interface ShareManagerDeps {
   audit: AuditLog;
   identity: DaemonIdentity;
   fingerprint: string;
+  code: string;
   daemonName: string;
   catalog: () => Catalog;
   relay: { url: string; token: string } | undefined;
@@ -112,8 +113,9 @@ export class ShareManager {
       this.detach(row.id);
       throw e;
     }
-    const command = `openscope-reflect-client --passport ${handle} --fingerprint '${fingerprint}'`;
-    return { id: row.id, handle, fingerprint, expires_at, recipient, verbs: row.verbs, command };
+    // Never the fingerprint or code: a swapped message would carry a swapped one (SPEC.md §8.2).
+    const command = `openscope-reflect-client --passport ${handle}`;
+    return { id: row.id, handle, fingerprint, code: this.deps.code, expires_at, recipient, verbs: row.verbs, command };
   }
 
   list(): ShareSummary[] {

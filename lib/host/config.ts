@@ -32,10 +32,11 @@ const NotifySchema = v.strictObject({
   // Per delivery; a slower target is abandoned and counted as failed.
   timeout: v.optional(durationWithin("notify.timeout", 100, 60_000)),
 });
+import { DAEMON_NAME } from "../wire/rpc.ts";
 
 const ConfigSchema = v.strictObject({
   // How recipients' known-daemons files name this daemon (default: the host name).
-  name: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be a simple name"))),
+  name: v.optional(v.pipe(v.string(), v.regex(DAEMON_NAME, "must be a simple name"))),
   relay: v.optional(v.pipe(v.string(), v.regex(/^(ws|wss|http|https):\/\/[^\s]+$/, "must be a ws:// or wss:// URL"))),
   relay_token: v.optional(v.pipe(v.string(), v.minLength(1))),
   // The ssh adapter's known_hosts (operator-controlled) and client key.
@@ -58,13 +59,6 @@ export function readConfig(path: string): Config {
   const r = v.safeParse(ConfigSchema, raw);
   if (!r.success) throw usageError(`config.toml: ${v.summarize(r.issues).replace(/\n/g, "; ")}`, [`fix ${path}`]);
   return r.output;
-}
-
-/** ws(s):// URL of the relay, accepting http(s):// as a synonym. */
-export function normalizeRelayUrl(url: string): string {
-  const u = url.replace(/^http:/, "ws:").replace(/^https:/, "wss:").replace(/\/+$/, "");
-  if (!/^wss?:\/\/[^\s/]+/.test(u)) throw usageError(`relay URL "${url}" is not a ws:// or wss:// URL`);
-  return u;
 }
 
 /** The approval timeout in ms (checked by the schema already). */

@@ -12,7 +12,7 @@ import { decodePublicKey } from "../crypto/keys.ts";
 import { sealToRecipient } from "../crypto/sealedbox.ts";
 import type { Random } from "../noise/crypto.ts";
 import { deniedError, usageError } from "../errors.ts";
-import { encodeHandle } from "../wire/handle.ts";
+import { encodeHandle, sealContext } from "../wire/handle.ts";
 import { toBase64url } from "../bytes.ts";
 import type { ShareRow } from "./lifetime.ts";
 import { passportApprovals } from "./approval.ts";
@@ -43,7 +43,7 @@ export interface GrantSource {
 export interface IssueContext {
   now: number;
   random: Random;
-  identity: { signPrivate: Uint8Array; noisePublic: Uint8Array };
+  identity: { signPrivate: Uint8Array; signPublic: Uint8Array; noisePublic: Uint8Array };
   fingerprint: string;
   relayUrl: string;
   /** The registered recipient's public key text (`osk1…`) for `request.to`; undefined if none is registered. */
@@ -112,12 +112,12 @@ export function issueShare(req: ShareRequest, grant: GrantSource | undefined, ca
     endedAt: null,
     originalExpiresAt: passport.expiresAt,
   };
+  // The handle carries both daemon keys (the code the person checks covers both, SPEC.md §8.2);
+  // the sealed secret is bound to everything else in it (SPEC.md §9).
+  const context = { relayUrl: ctx.relayUrl, rid, daemonPublicKey: ctx.identity.noisePublic, signPublicKey: ctx.identity.signPublic, expiresAt: passport.expiresAt };
   const handle = encodeHandle({
-    relayUrl: ctx.relayUrl,
-    rid,
-    daemonPublicKey: ctx.identity.noisePublic,
-    expiresAt: passport.expiresAt,
-    secret: recipientKey ? { kind: "sealed", sealed: sealToRecipient(recipientKey, psk, ctx.random) } : { kind: "bearer", psk },
+    ...context,
+    secret: recipientKey ? { kind: "sealed", sealed: sealToRecipient(recipientKey, psk, sealContext(context), ctx.random) } : { kind: "bearer", psk },
   });
   return { row, passport: signed, handle };
 }

@@ -12,6 +12,11 @@ export const RPC_VERSION = 1;
 export const MAX_CONTROL_MESSAGE_BYTES = 64 * 1024;
 export const MAX_CONCURRENT_CALLS = 4;
 const CHUNK_TAG = 0x01;
+/**
+ * A daemon's name (config.toml `name`, the hello's `daemonName`): the client refuses a hello whose
+ * name breaks this rule, so a name can never carry escapes or line breaks (SPEC.md §13).
+ */
+export const DAEMON_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const CallId = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(0xffffffff));
 const Params = v.pipe(

@@ -1,7 +1,7 @@
-// Connecting to a share from source against a real relay and daemon: the known-daemons file
-// (a confirmed fingerprint is remembered, a changed key is refused loudly with exit 4, an unknown
-// daemon with no TTY and no --fingerprint gets exit 4 and the fingerprint hint), a damaged handle
-// (exit 2), a --to handle with the wrong key (exit 3) or with no key file (exit 2, keygen hint).
+// Connecting to a share from source against a real relay and daemon: the person's check of the
+// daemon (--verify CODE or --fingerprint FP, compared before anything is sent; an error never
+// shows the expected value), the known-daemons file (keyed by the daemon's keys, not its name),
+// a damaged handle (exit 2), a --to handle with the wrong key (exit 3) or no key file (exit 2).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -28,50 +28,73 @@ afterAll(async () => {
 
 const knownFile = (r: Recipient) => join(r.configHome, "openscope", "known_daemons");
 
-describe("known daemons", () => {
-  test("an unknown daemon, no TTY and no --fingerprint: exit 4 with the fingerprint to check", async () => {
+describe("verification and known daemons", () => {
+  test("an unknown daemon, no TTY and no --verify: exit 4, and the hint names no value to pass", async () => {
     const r = await vendor.client(["--passport", share.handle, "call", "echo.word", "word=x"]);
     expect(r.code).toBe(4);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("is not known yet");
-    expect(r.stderr).toContain(`--fingerprint '${share.fingerprint}'`);
+    expect(r.stderr).toContain("--verify CODE");
+    expect(r.stderr).not.toContain(share.fingerprint);
+    expect(r.stderr).not.toContain(share.code);
     expect(existsSync(knownFile(vendor))).toBe(false);
   });
 
-  test("a confirmed fingerprint is remembered (0600), and later calls need no --fingerprint", async () => {
-    const first = await vendor.call(share, "echo.word", ["word=one"]);
+  test("a wrong code or fingerprint: exit 4 before anything is sent; neither value is printed", async () => {
+    const wrongCode = "00000-00000-00000-00000-00000-0";
+    const wrongFp = "SHA256:" + "A".repeat(43);
+    for (const [flag, value] of [["--verify", wrongCode], ["--fingerprint", wrongFp], ["--verify", wrongFp]] as const) {
+      const r = await vendor.client(["--passport", share.handle, flag, value, "call", "echo.word", "word=x"]);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain("does not match");
+      expect(r.stderr).not.toContain(share.fingerprint);
+      expect(r.stderr).not.toContain(share.code);
+      expect(r.stderr).not.toContain(share.code.replaceAll("-", ""));
+    }
+    expect(existsSync(knownFile(vendor))).toBe(false);
+  });
+
+  test("garbage given to --verify or --fingerprint is a usage error (exit 2)", async () => {
+    for (const flag of ["--verify", "--fingerprint"]) {
+      const r = await vendor.client(["--passport", share.handle, flag, "yes", "call", "echo.word", "word=x"]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${flag}: not a verification code or fingerprint`);
+    }
+  });
+
+  test("the code, typed loosely (lowercase, spaces), is accepted and remembered by key (0600)", async () => {
+    const typed = share.code.toLowerCase().replaceAll("-", " ");
+    const first = await vendor.client(["--passport", share.handle, "--verify", typed, "call", "echo.word", "word=one"]);
+    expect(first.stderr).toBe("");
     expect(first.code).toBe(0);
     expect(first.stdout).toBe("one\n");
     const lines = readFileSync(knownFile(vendor), "utf8").trim().split("\n");
     expect(lines.length).toBe(1);
-    expect(lines[0]!.split(" ")[1]).toBe(share.fingerprint);
+    expect(lines[0]!.split(" ")[0]).toBe(share.fingerprint);
     expect(statSync(knownFile(vendor)).mode & 0o777).toBe(0o600);
     const later = await vendor.client(["--passport", share.handle, "call", "echo.word", "word=two"]);
     expect(later.code).toBe(0);
     expect(later.stdout).toBe("two\n");
-    // Confirming again does not duplicate the line.
+    // Confirming again (here with the full fingerprint) does not duplicate the line.
     expect((await vendor.call(share, "echo.word", ["word=three"])).code).toBe(0);
     expect(readFileSync(knownFile(vendor), "utf8").trim().split("\n").length).toBe(1);
   });
 
-  test("a changed key for a known daemon is refused loudly (exit 4), nothing runs", async () => {
+  test("a line with the daemon's name but another key does not vouch for it: exit 4, nothing runs", async () => {
     const file = knownFile(vendor);
     const original = readFileSync(file, "utf8");
-    const name = original.split(" ")[0]!;
-    const old = "SHA256:" + "A".repeat(43);
-    writeFileSync(file, `${name} ${old}\n`, { mode: 0o600 });
+    const name = original.trim().split(" ")[1]!;
+    const other = "SHA256:" + "A".repeat(43);
+    writeFileSync(file, `${other} ${name}\n`, { mode: 0o600 });
     try {
+      const before = (await c.auditRows(share.id)).length;
       const r = await vendor.client(["--passport", share.handle, "call", "echo.word", "word=x"]);
       expect(r.code).toBe(4);
       expect(r.stdout).toBe("");
-      expect(r.stderr).toContain("WARNING: THE DAEMON'S KEY HAS CHANGED");
-      expect(r.stderr).toContain(`was ${old}`);
-      expect(r.stderr).toContain(`now presents ${share.fingerprint}`);
-      expect(r.stderr).toContain("refusing to connect");
-      // The file is left alone: only the person decides.
-      expect(readFileSync(file, "utf8")).toBe(`${name} ${old}\n`);
-      const rows = (await c.auditRows(share.id)).filter((x) => x.kind === "call.allowed" && x.verb === "echo.word");
-      expect(rows.length).toBe(3);
+      expect(r.stderr).toContain("is not known yet");
+      // The file is left alone, and the daemon never heard of the attempt.
+      expect(readFileSync(file, "utf8")).toBe(`${other} ${name}\n`);
+      expect((await c.auditRows(share.id)).length).toBe(before);
     } finally {
       writeFileSync(file, original, { mode: 0o600 });
     }

@@ -21,7 +21,10 @@ const client = generateX25519();
 const psk = new Uint8Array(32).fill(3);
 const prologue = sharePrologue("cmlkLXJpZC1yaWQtcmlkLXJp", "ws://relay.test:8080");
 const signKey = new Uint8Array(32).fill(7);
-const FP = fingerprint(daemon.publicKey);
+const signPublic = ed25519.getPublicKey(signKey);
+const FP = fingerprint(daemon.publicKey, signPublic);
+/** Someone who holds (or replaced) the daemon's Noise key but not its passport-signing key. */
+const foreignSignKey = new Uint8Array(32).fill(8);
 
 function passport(over: Partial<Passport> = {}): Passport {
   return {
@@ -39,11 +42,11 @@ function passport(over: Partial<Passport> = {}): Passport {
   } as Passport;
 }
 
-function hello(over: Partial<Extract<DaemonMessage, { type: "hello" }>> = {}, p = passport()): DaemonMessage {
+function hello(over: Partial<Extract<DaemonMessage, { type: "hello" }>> = {}, p = passport(), signer = signKey): DaemonMessage {
   return {
     type: "hello",
     version: RPC_VERSION,
-    passport: signPassport(p, signKey),
+    passport: signPassport(p, signer),
     signPublicKey: toBase64url(ed25519.getPublicKey(signKey)),
     fingerprint: FP,
     daemonName: "d1",
@@ -55,7 +58,15 @@ function hello(over: Partial<Extract<DaemonMessage, { type: "hello" }>> = {}, p 
 
 /** The link, and a daemon on the far side of a perfect relay. */
 class Harness {
-  readonly link = new Link({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue, expiresAt: EXPIRES });
+  readonly link = new Link({
+    daemonPublicKey: daemon.publicKey,
+    signPublicKey: signPublic,
+    recipient: { kind: "bearer" },
+    clientPrivateKey: client.privateKey,
+    psk,
+    prologue,
+    expiresAt: EXPIRES,
+  });
   readonly effects: Effect[] = [...this.link.start()];
   private daemonChannel: Channel | undefined;
 
@@ -112,6 +123,25 @@ const rows: Row[] = [
   ["a hello with another fingerprint", [paired, handshake, says(hello({ fingerprint: "SHA256:someone-else" }))], "failed", "hello_refused"],
   ["a hello whose passport names another key", [paired, handshake, says(hello({}, passport({ daemonKeyId: "SHA256:someone-else" })))], "failed", "hello_refused"],
   ["a hello whose passport does not verify", [paired, handshake, says(hello({ signPublicKey: toBase64url(ed25519.getPublicKey(new Uint8Array(32).fill(8))) }))], "failed", "hello_refused"],
+  // A forged hello (SPEC.md §13): the peer completed the handshake with the daemon's Noise key but
+  // names its own signing key and signs a passport of its choosing with it. Only the handle's key counts.
+  [
+    "a forged hello: a foreign signing key with a passport it signed itself",
+    [paired, handshake, says(hello({ signPublicKey: toBase64url(ed25519.getPublicKey(foreignSignKey)) }, passport(), foreignSignKey))],
+    "failed",
+    "hello_refused",
+  ],
+  ["a hello naming the handle's key but with a passport signed by another", [paired, handshake, says(hello({}, passport(), foreignSignKey))], "failed", "hello_refused"],
+  ["a hello whose signing key is not base64url", [paired, handshake, says(hello({ signPublicKey: "!!" }))], "failed", "hello_refused"],
+  [
+    "a hello whose passport is for a recipient key, on a bearer handle",
+    [paired, handshake, says(hello({}, passport({ recipient: { kind: "key", publicKey: toBase64url(client.publicKey) } })))],
+    "failed",
+    "hello_refused",
+  ],
+  ["a daemon name with a terminal escape", [paired, handshake, says(hello({ daemonName: 'prod-db" fingerprint: SHA256:x\x1b[8m' }))], "failed", "hello_refused"],
+  ["a daemon name with a newline", [paired, handshake, says(hello({ daemonName: "vm\nSHA256:AAAA other" }))], "failed", "hello_refused"],
+  ["a daemon name of 65 characters", [paired, handshake, says(hello({ daemonName: "a".repeat(65) }))], "failed", "hello_refused"],
   ["the share ended before the hello", [paired, handshake, says({ type: "ended", state: "revoked", message: "revoked" })], "failed", "ended"],
   ["refused upgrade (409) before the expiry", [closed(409)], "failed", "refused"],
   ["closed after the handle's expiry", [closed(404, EXPIRES)], "failed", "expired"],
@@ -212,7 +242,17 @@ describe("link effects", () => {
 
   test("on an asynchronous suite, records opened after their event reach emit, in wire order", async () => {
     const later: Effect[] = [];
-    const link = new Link({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue, expiresAt: EXPIRES, crypto: platform, emit: (e) => later.push(...e) });
+    const link = new Link({
+      daemonPublicKey: daemon.publicKey,
+      signPublicKey: signPublic,
+      recipient: { kind: "bearer" },
+      clientPrivateKey: client.privateKey,
+      psk,
+      prologue,
+      expiresAt: EXPIRES,
+      crypto: platform,
+      emit: (e) => later.push(...e),
+    });
     const now: Effect[] = [...link.start(), ...link.on({ kind: "text", text: encodeSignal("paired") })];
     const message1 = now.flatMap((e) => (e.kind === "send" ? [e.data] : [])).at(-1)!;
     const { message2, channel } = acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue, message1 }).respond(psk);

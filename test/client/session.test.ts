@@ -22,6 +22,7 @@ function handleFor(port: number, expiresAt = Date.now() + 600_000): Handle {
     relayUrl: `ws://127.0.0.1:${port}`,
     rid: crypto.getRandomValues(new Uint8Array(16)),
     daemonPublicKey: generateX25519().publicKey,
+    signPublicKey: crypto.getRandomValues(new Uint8Array(32)),
     expiresAt,
     secret: { kind: "bearer", psk: crypto.getRandomValues(new Uint8Array(32)) },
   };

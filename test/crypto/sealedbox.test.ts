@@ -1,13 +1,24 @@
-// Sealed session secret: opened only by the right private key; any damage is the same denial.
+// Sealed session secret (SPEC.md §9): HPKE to the recipient, bound to its handle. Opened only by
+// the right private key, in the handle it was made for, at its one valid length; any damage is
+// the same denial.
 import { describe, expect, test } from "bun:test";
-import { createPrivateKey, createPublicKey, diffieHellman, hkdfSync } from "node:crypto";
+import { createHmac, createPrivateKey, createPublicKey, diffieHellman } from "node:crypto";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { OpenScopeError } from "../../lib/errors.ts";
 import { generateX25519 } from "../../lib/crypto/keys.ts";
-import { openSealed, SEALED_OVERHEAD, sealToRecipient } from "../../lib/crypto/sealedbox.ts";
+import { openSealed, SEALED_SECRET_LEN, sealToRecipient } from "../../lib/crypto/sealedbox.ts";
+import { sealContext, type HandleContext } from "../../lib/wire/handle.ts";
 
 const recipient = generateX25519();
 const psk = crypto.getRandomValues(new Uint8Array(32));
+const handle: HandleContext = {
+  relayUrl: "wss://relay.example.com",
+  rid: crypto.getRandomValues(new Uint8Array(16)),
+  daemonPublicKey: crypto.getRandomValues(new Uint8Array(32)),
+  signPublicKey: crypto.getRandomValues(new Uint8Array(32)),
+  expiresAt: 1_790_000_000_000,
+};
+const ctx = sealContext(handle);
 
 function denial(f: () => unknown): OpenScopeError {
   try {
@@ -20,48 +31,63 @@ function denial(f: () => unknown): OpenScopeError {
 }
 
 describe("sealed box", () => {
-  test("the recipient's private key opens it", () => {
-    const sealed = sealToRecipient(recipient.publicKey, psk);
-    expect(sealed.length).toBe(32 + SEALED_OVERHEAD);
-    expect(openSealed(recipient.privateKey, sealed)).toEqual(psk);
+  test("the recipient's private key opens it; it is exactly 80 bytes", () => {
+    const sealed = sealToRecipient(recipient.publicKey, psk, ctx);
+    expect(SEALED_SECRET_LEN).toBe(80);
+    expect(sealed.length).toBe(SEALED_SECRET_LEN);
+    expect(openSealed(recipient.privateKey, sealed, ctx)).toEqual(psk);
   });
 
   test("fresh each time: two seals of the same secret differ", () => {
-    expect(sealToRecipient(recipient.publicKey, psk)).not.toEqual(sealToRecipient(recipient.publicKey, psk));
+    expect(sealToRecipient(recipient.publicKey, psk, ctx)).not.toEqual(sealToRecipient(recipient.publicKey, psk, ctx));
   });
 
   test("another key is denied, with the handle's message", () => {
-    const sealed = sealToRecipient(recipient.publicKey, psk);
-    const e = denial(() => openSealed(generateX25519().privateKey, sealed));
+    const sealed = sealToRecipient(recipient.publicKey, psk, ctx);
+    const e = denial(() => openSealed(generateX25519().privateKey, sealed, ctx));
     expect(e.kind).toBe("denied");
     expect(e.message).toBe("this handle is sealed to another key");
   });
 
+  test("moved into another handle (rid, relay, daemon key, signing key or expiry changed), it does not open", () => {
+    const sealed = sealToRecipient(recipient.publicKey, psk, ctx);
+    const other = (patch: Partial<HandleContext>) => sealContext({ ...handle, ...patch });
+    for (const c of [
+      other({ rid: crypto.getRandomValues(new Uint8Array(16)) }),
+      other({ relayUrl: "wss://relay.example.org" }),
+      other({ daemonPublicKey: crypto.getRandomValues(new Uint8Array(32)) }),
+      other({ signPublicKey: crypto.getRandomValues(new Uint8Array(32)) }),
+      other({ expiresAt: handle.expiresAt + 1 }),
+    ])
+      expect(denial(() => openSealed(recipient.privateKey, sealed, c)).message).toBe("this handle is sealed to another key");
+  });
+
   test("every flipped bit, truncation or extension is denied the same way", () => {
-    const sealed = sealToRecipient(recipient.publicKey, psk);
+    const sealed = sealToRecipient(recipient.publicKey, psk, ctx);
     for (let i = 0; i < sealed.length * 8; i += 3) {
       const bad = sealed.slice();
       bad[i >> 3]! ^= 1 << (i & 7);
-      expect(denial(() => openSealed(recipient.privateKey, bad)).message).toBe("this handle is sealed to another key");
+      expect(denial(() => openSealed(recipient.privateKey, bad, ctx)).message).toBe("this handle is sealed to another key");
     }
     for (let n = 0; n < sealed.length; n += 5)
-      expect(denial(() => openSealed(recipient.privateKey, sealed.subarray(0, n))).kind).toBe("denied");
+      expect(denial(() => openSealed(recipient.privateKey, sealed.subarray(0, n), ctx)).kind).toBe("denied");
     const longer = new Uint8Array(sealed.length + 1);
     longer.set(sealed);
-    expect(denial(() => openSealed(recipient.privateKey, longer)).kind).toBe("denied");
+    expect(denial(() => openSealed(recipient.privateKey, longer, ctx)).kind).toBe("denied");
   });
 
-  test("deterministic with injected randomness; a low-order recipient key is refused", () => {
+  test("only a 32-byte psk is sealed; a low-order recipient key is refused", () => {
     const r = (n: number) => new Uint8Array(n).fill(5);
-    expect(sealToRecipient(recipient.publicKey, psk, r)).toEqual(sealToRecipient(recipient.publicKey, psk, r));
-    expect(denial(() => sealToRecipient(new Uint8Array(32), psk)).kind).toBe("usage");
+    expect(sealToRecipient(recipient.publicKey, psk, ctx, r)).toEqual(sealToRecipient(recipient.publicKey, psk, ctx, r));
+    expect(denial(() => sealToRecipient(recipient.publicKey, new Uint8Array(3), ctx)).kind).toBe("usage");
+    expect(denial(() => sealToRecipient(new Uint8Array(32), psk, ctx)).kind).toBe("usage");
   });
 });
 
-// A known-answer vector with fixed randomness and keys, checked against an independent derivation
-// (node:crypto X25519 and HKDF, not the noble code the module uses): sealing and opening share one
-// deriveKey, so a round trip cannot see a KDF that drops an input (mutation testing, issue 22).
-// SPEC.md §9: key = HKDF-SHA256(ikm = X25519(e, R), salt = "", info = label ‖ E ‖ R, 32).
+// A known answer with fixed randomness and keys, checked against an independent derivation of
+// RFC 9180 (node:crypto X25519 and HMAC-SHA256, not the noble code the module uses), so a KDF or
+// an info that drops an input cannot pass by round trip alone (mutation testing, issue 22).
+// SPEC.md §9: HPKE base mode, info = "openscope handle v1" ‖ 0x00 ‖ the handle context, aad empty.
 describe("sealed box: known answer", () => {
   const hex = (b: Uint8Array | Buffer) => Buffer.from(b).toString("hex");
   const recipientPrivate = new Uint8Array(32).map((_, i) => 0x40 + i);
@@ -79,32 +105,56 @@ describe("sealed box: known answer", () => {
     createPublicKey({ key: Buffer.concat([Buffer.from("302a300506032b656e032100", "hex"), raw]), format: "der", type: "spki" });
   const R = publicRaw(recipientPrivate);
   const E = publicRaw(ephemeralPrivate);
-  const VECTOR =
-    "01605a725d2a4adfeeb1a29e17edd621c1b7593ee8cdbc44ac6c4ab6e2f805d23c81135502bf9ed121db5014d02e1a2decfa2efe6904c6cf0699820b5277de1e9859176a6e284ec40e8626a1edfeb6e59d";
+  const fixedHandle: HandleContext = {
+    relayUrl: "wss://relay.example.com",
+    rid: new Uint8Array(16).fill(1),
+    daemonPublicKey: new Uint8Array(32).fill(2),
+    signPublicKey: new Uint8Array(32).fill(3),
+    expiresAt: 1_790_000_000_000,
+  };
+  const context = sealContext(fixedHandle);
 
-  test("the recipient key of the vector", () => {
-    expect(hex(R)).toBe("79a631eede1bf9c98f12032cdeadd0e7a079398fc786b88cc846ec89af85a51a");
+  // RFC 9180 §4 and §5.1, written out with node:crypto.
+  const hmac = (key: Uint8Array, data: Uint8Array) => new Uint8Array(createHmac("sha256", key).update(data).digest());
+  const I2OSP2 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
+  const extract = (salt: Uint8Array, ikm: Uint8Array) => hmac(salt.length ? salt : new Uint8Array(32), ikm);
+  const expand = (prk: Uint8Array, info: Uint8Array, len: number) => {
+    let t = new Uint8Array(0);
+    let out = Buffer.alloc(0);
+    for (let i = 1; out.length < len; i++) {
+      t = hmac(prk, Buffer.concat([t, info, Buffer.from([i])]));
+      out = Buffer.concat([out, t]);
+    }
+    return new Uint8Array(out.subarray(0, len));
+  };
+  const kemSuite = Buffer.concat([Buffer.from("KEM"), I2OSP2(0x20)]);
+  const hpkeSuite = Buffer.concat([Buffer.from("HPKE"), I2OSP2(0x20), I2OSP2(1), I2OSP2(3)]);
+  const labeledExtract = (suite: Buffer, salt: Uint8Array, label: string, ikm: Uint8Array) =>
+    extract(salt, Buffer.concat([Buffer.from("HPKE-v1"), suite, Buffer.from(label), ikm]));
+  const labeledExpand = (suite: Buffer, prk: Uint8Array, label: string, info: Uint8Array, len: number) =>
+    expand(prk, Buffer.concat([I2OSP2(len), Buffer.from("HPKE-v1"), suite, Buffer.from(label), info]), len);
+  const EMPTY = new Uint8Array(0);
+
+  function independentSeal(): Uint8Array {
+    const dh = new Uint8Array(diffieHellman({ privateKey: privateKey(ephemeralPrivate), publicKey: publicKey(R) }));
+    const eaePrk = labeledExtract(kemSuite, EMPTY, "eae_prk", dh);
+    const shared = labeledExpand(kemSuite, eaePrk, "shared_secret", Buffer.concat([E, R]), 32);
+    const info = Buffer.concat([Buffer.from("openscope handle v1"), Buffer.from([0]), context]);
+    const ksContext = Buffer.concat([Buffer.from([0]), labeledExtract(hpkeSuite, EMPTY, "psk_id_hash", EMPTY), labeledExtract(hpkeSuite, EMPTY, "info_hash", info)]);
+    const sec = labeledExtract(hpkeSuite, shared, "secret", EMPTY);
+    const key = labeledExpand(hpkeSuite, sec, "key", ksContext, 32);
+    const nonce = labeledExpand(hpkeSuite, sec, "base_nonce", ksContext, 12);
+    return Uint8Array.of(...E, ...chacha20poly1305(key, nonce).encrypt(secret));
+  }
+
+  test("the sealed secret is enc ‖ ciphertext, as an independent HPKE derivation gives it", () => {
+    const sealed = sealToRecipient(R, secret, context, fixedRandom);
+    expect(hex(sealed.subarray(0, 32))).toBe(hex(E));
+    expect(hex(sealed)).toBe(hex(independentSeal()));
   });
-  test("version, ephemeral key and ciphertext match an independent derivation", () => {
-    const sealed = sealToRecipient(R, secret, fixedRandom);
-    expect(sealed[0]).toBe(1);
-    expect(hex(sealed.subarray(1, 33))).toBe(hex(E));
-    const shared = diffieHellman({ privateKey: privateKey(ephemeralPrivate), publicKey: publicKey(R) });
-    expect(hex(shared)).toBe(hex(diffieHellman({ privateKey: privateKey(recipientPrivate), publicKey: publicKey(E) })));
-    const info = Buffer.concat([Buffer.from("openscope sealed secret v1"), E, R]);
-    const key = new Uint8Array(hkdfSync("sha256", shared, new Uint8Array(0), info, 32));
-    const expected = chacha20poly1305(key, new Uint8Array(12), Uint8Array.of(1)).encrypt(secret);
-    expect(hex(sealed.subarray(33))).toBe(hex(expected));
-    expect(hex(sealed)).toBe(VECTOR);
-  });
-  test("the vector opens with the recipient's private key, and only with it", () => {
-    expect(openSealed(recipientPrivate, new Uint8Array(Buffer.from(VECTOR, "hex")))).toEqual(secret);
-    expect(denial(() => openSealed(ephemeralPrivate, new Uint8Array(Buffer.from(VECTOR, "hex")))).kind).toBe("denied");
-  });
-  test("a box sealed with the version byte outside the AEAD's associated data does not open", () => {
-    const shared = diffieHellman({ privateKey: privateKey(ephemeralPrivate), publicKey: publicKey(R) });
-    const key = new Uint8Array(hkdfSync("sha256", shared, new Uint8Array(0), Buffer.concat([Buffer.from("openscope sealed secret v1"), E, R]), 32));
-    const noAd = chacha20poly1305(key, new Uint8Array(12)).encrypt(secret);
-    expect(denial(() => openSealed(recipientPrivate, Uint8Array.of(1, ...E, ...noAd))).kind).toBe("denied");
+  test("it opens with the recipient's private key, and only with it", () => {
+    const sealed = independentSeal();
+    expect(openSealed(recipientPrivate, sealed, context)).toEqual(secret);
+    expect(denial(() => openSealed(ephemeralPrivate, sealed, context)).kind).toBe("denied");
   });
 });

@@ -37,8 +37,10 @@ describe("a --to share through the relay", () => {
   test("share open prints id, handle, fingerprint and expiry", async () => {
     expect(share.id).toMatch(/^[0-9a-f]{12}$/);
     expect(share.handle).toStartWith("osh1");
-    const fp = await c.openscope(["fingerprint"]);
-    expect(share.fingerprint).toBe(fp.stdout.trim());
+    const fp = JSON.parse((await c.openscope(["fingerprint", "--json"])).stdout);
+    expect(share.fingerprint).toBe(fp.fingerprint);
+    expect(share.code).toBe(fp.code);
+    expect(share.code).toMatch(/^[0-9A-Z]{5}(-[0-9A-Z]{5}){4}-[0-9A-Z]$/);
     expect(Date.parse(share.expires_at)).toBeGreaterThan(Date.now());
   });
 
@@ -85,7 +87,7 @@ describe("a --to share through the relay", () => {
   test("a wrong --fingerprint is refused before anything is sent (exit 4)", async () => {
     const r = await vendor.client(["--passport", share.handle, "--fingerprint", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "call", "echo.word", "word=x"]);
     expect(r.code).toBe(4);
-    expect(r.stderr).toContain("fingerprint mismatch");
+    expect(r.stderr).toContain("does not match the fingerprint you were given");
   });
 
   test("the handle stolen by someone with another key does not open the share (exit 3)", async () => {

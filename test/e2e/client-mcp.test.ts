@@ -172,7 +172,8 @@ describe("mcp without a confirmed fingerprint", () => {
     }, "the share's client slot to be free", 10_000);
     expect(r.code).toBe(4);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toContain("--fingerprint");
+    expect(r.stderr).toContain("--verify CODE");
+    expect(r.stderr).not.toContain(share.fingerprint);
   });
 });
 

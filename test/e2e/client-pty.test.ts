@@ -1,5 +1,6 @@
-// The interactive prompt of the compiled client driven through a real terminal (tmux): the y/N
-// fingerprint question, the passport card, `list`, a call whose output appears, a long call
+// The interactive prompt of the compiled client driven through a real terminal (tmux): the
+// person types the verification code they heard (a wrong one is refused without showing the
+// right one), the passport card, `list`, a call whose output appears, a long call
 // cancelled with Ctrl-C (the daemon kills the verb and audits it cancelled, the prompt returns),
 // a live countdown and an extension notice, tab completion of verb names and enum values, Ctrl-C
 // on a typed line and on an empty one. The screen is read with capture-pane, polled with deadlines.
@@ -64,11 +65,22 @@ afterAll(async () => {
 });
 
 describe("the interactive prompt in a terminal", () => {
-  test("asks to confirm the daemon fingerprint; y shows the passport card and the prompt", async () => {
-    const s = await screenShows("[y/N]");
-    expect(s).toContain(share.fingerprint);
-    keys("y", "Enter");
+  test("asks for the code the operator read; a wrong one is refused, the right one shows the passport card", async () => {
+    const s = await screenShows("Type the code you heard");
+    // The client never shows the value it expects: the person must have heard it.
+    expect(s).not.toContain(share.fingerprint);
+    expect(s).not.toContain(share.code);
+    typeText("00000-00000-00000-00000-00000-0");
+    keys("Enter");
+    const after = await screenShows("That code does not match this handle's daemon.");
+    expect(after).not.toContain(share.code);
+    // Typed as people do: lowercase, with spaces for the hyphens.
+    typeText(share.code.toLowerCase().replaceAll("-", " "));
+    keys("Enter");
     const card = await screenShows(/\[[0-9hms]+ left\] openscope>$/, "the prompt with a countdown");
+    // The checked fingerprint comes first, on its own line, before any text the daemon chose.
+    expect(card).toMatch(new RegExp(`^daemon ${share.fingerprint.replace(/[+/]/g, "\\$&")} \\(verified\\)$`, "m"));
+    expect(card.indexOf(`daemon ${share.fingerprint}`)).toBeLessThan(card.indexOf("Passport from you"));
     expect(card).toContain("Passport from you");
     expect(card).toMatch(/ssh\.restart_service — service: (web or api|api or web)/);
     expect(card).toContain("Every call is recorded.");

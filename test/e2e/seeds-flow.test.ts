@@ -16,6 +16,7 @@ setDefaultTimeout(60_000);
 let c: Cluster;
 let vendor: Recipient;
 let fingerprint: string;
+let code: string;
 /** The share opened with the text output, as the seeds' quick start does. */
 let share: OpenedShare;
 let printedCommand: string;
@@ -30,7 +31,9 @@ beforeAll(async () => {
   vendor = c.recipient("vendor");
   const pub = await vendor.keygen();
   expect((await c.openscope(["recipients", "add", "vendor-b", pub])).code).toBe(0);
-  fingerprint = (await c.openscope(["fingerprint"])).stdout.trim();
+  const printed = (await c.openscope(["fingerprint"])).stdout;
+  fingerprint = printed.match(/^fingerprint: (\S+)$/m)![1]!;
+  code = printed.match(/^verification code: (\S+)$/m)![1]!;
 }, 60_000);
 
 afterAll(async () => {
@@ -38,7 +41,7 @@ afterAll(async () => {
 });
 
 describe("seeds quick start: share open, connect, list, extend, revoke, audit", () => {
-  test("share open without --json prints the handle, the fingerprint and the exact client command", async () => {
+  test("share open without --json prints the handle and the client command, and apart from them the code to read by phone", async () => {
     const r = await c.openscope([
       "share", "open",
       "--agent", "you",
@@ -51,28 +54,29 @@ describe("seeds quick start: share open, connect, list, extend, revoke, audit", 
     expect(r.code).toBe(0);
     const id = r.stdout.match(/share ([0-9a-f]{12}) open for vendor-b/)?.[1];
     const handle = r.stdout.match(/^handle: (osh1\S+)$/m)?.[1];
-    const fp = r.stdout.match(/^fingerprint: (\S+)$/m)?.[1];
-    const cmd = r.stdout.match(/^\s*(openscope-reflect-client --passport .*)$/m)?.[1];
+    const cmd = r.stdout.match(/^they connect with: (openscope-reflect-client --passport .*)$/m)?.[1];
     expect(id).toBeDefined();
     expect(handle).toBeDefined();
-    expect(fp).toBe(fingerprint);
-    expect(cmd).toBe(`openscope-reflect-client --passport ${handle} --fingerprint '${fingerprint}'`);
+    expect(r.stdout).toContain(`read this code to vendor-b by phone: ${code}\n`);
+    // Neither the code nor the fingerprint travels with the handle.
+    expect(cmd).toBe(`openscope-reflect-client --passport ${handle}`);
+    expect(r.stdout).not.toContain(fingerprint);
     const row = await shareRow(c, id!);
     expect(row).toBeDefined();
-    share = { id: id!, handle: handle!, fingerprint, expires_at: row!.expires_at };
+    share = { id: id!, handle: handle!, fingerprint, code, expires_at: row!.expires_at };
     printedCommand = cmd!;
   });
 
-  test("a newcomer copies the printed command as is and calls a verb", async () => {
+  test("a newcomer copies the printed command, adds the code they heard, and calls a verb", async () => {
     // Run through a shell exactly as pasted, with the binaries on PATH and no known daemons yet.
     expect(existsSync(join(vendor.configHome, "openscope", "known_daemons"))).toBe(false);
-    const r = await runCommand(["sh", "-c", `${printedCommand} call echo.word word=hello`], {
+    const r = await runCommand(["sh", "-c", `${printedCommand} --verify '${code}' call echo.word word=hello`], {
       env: { PATH: pathWithDist(), XDG_CONFIG_HOME: vendor.configHome },
     });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("hello\n");
-    // The confirmed fingerprint is remembered for next time.
+    // The confirmed daemon is remembered for next time.
     expect(existsSync(join(vendor.configHome, "openscope", "known_daemons"))).toBe(true);
   });
 
@@ -133,7 +137,7 @@ describe("seeds quick start: share open, connect, list, extend, revoke, audit", 
     })();
     const handle = (await waitFor(() => out.match(/^handle: (osh1\S+)$/m), "share open --wait to print the handle"))[1]!;
     expect(proc.exitCode).toBeNull();
-    const r = await vendor.call({ id: "", handle, fingerprint, expires_at: "" }, "echo.word", ["word=waited"]);
+    const r = await vendor.call({ id: "", handle, fingerprint, code, expires_at: "" }, "echo.word", ["word=waited"]);
     expect(r.code).toBe(0);
     expect(await proc.exited).toBe(0);
     clearTimeout(timer);

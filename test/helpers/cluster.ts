@@ -81,6 +81,7 @@ export interface OpenedShare {
   id: string;
   handle: string;
   fingerprint: string;
+  code: string;
   expires_at: string;
 }
 

@@ -126,9 +126,10 @@ describe("platform handshake primitives vs noble", () => {
   test("a sealed session secret (SPEC.md §9) opens the same on the platform suite", () => {
     const recipient = crypto.getRandomValues(new Uint8Array(32));
     const secret = crypto.getRandomValues(new Uint8Array(32));
-    const sealed = sealToRecipient(noble.publicKey(recipient), secret);
-    expect(same(openSealed(recipient, sealed, platform), secret)).toBe(true);
-    expect(() => openSealed(crypto.getRandomValues(new Uint8Array(32)), sealed, platform)).toThrow(/sealed to another key/);
+    const context = new TextEncoder().encode("a handle's context");
+    const sealed = sealToRecipient(noble.publicKey(recipient), secret, context);
+    expect(same(openSealed(recipient, sealed, context, platform), secret)).toBe(true);
+    expect(() => openSealed(crypto.getRandomValues(new Uint8Array(32)), sealed, context, platform)).toThrow(/sealed to another key/);
   });
 
   test("a key of the wrong length is refused", () => {

@@ -13,7 +13,7 @@ import { encodePublicKey } from "../../lib/crypto/keys.ts";
 import { openSealed } from "../../lib/crypto/sealedbox.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
 import { issueShare, type IssueContext, type ShareRequest } from "../../lib/share/issue.ts";
-import { decodeHandle } from "../../lib/wire/handle.ts";
+import { decodeHandle, sealContext } from "../../lib/wire/handle.ts";
 import { toBase64url } from "../../lib/bytes.ts";
 
 const NOW = 1_790_000_000_000;
@@ -25,6 +25,7 @@ const noisePrivate = new Uint8Array(32).fill(4);
 const recipientPrivate = new Uint8Array(32).fill(5);
 const recipientPublic = x25519.getPublicKey(recipientPrivate);
 const noisePublic = x25519.getPublicKey(noisePrivate);
+const signPublic = ed25519.getPublicKey(signPrivate);
 
 /** Bytes 0, 1, 2, … across calls: each draw is visible in the output. */
 function counter(): (n: number) => Uint8Array {
@@ -37,8 +38,8 @@ function ctx(over: Partial<IssueContext> = {}): IssueContext {
   return {
     now: NOW,
     random: counter(),
-    identity: { signPrivate, noisePublic },
-    fingerprint: fingerprint(noisePublic),
+    identity: { signPrivate, signPublic, noisePublic },
+    fingerprint: fingerprint(noisePublic, signPublic),
     relayUrl: "wss://relay.example:8443",
     recipientKey: encodePublicKey(recipientPublic),
     ...over,
@@ -46,7 +47,7 @@ function ctx(over: Partial<IssueContext> = {}): IssueContext {
 }
 
 const GOLDEN_HANDLE =
-  "osh1AgAAAaDEYruAEBAREhMUFRYXGBkaGxwdHh-sAbIgnoY1T7hTI3td4PT6sTx_y_QzphwBk2lhf-zxCwAYd3NzOi8vcmVsYXkuZXhhbXBsZTo4NDQzAFEBFD_cWge1ctJjnZ0UBuHSxcbEoBk7EwI-xYlHjQCxZjuEN2GakNPqBnggwNAGhR6XI5KZHhUxUCwSBHCQQDeZhtbJbNbIChC4dErNEYaxIr7V1_ly";
+  "osh1AgAAAaDEYruAEBAREhMUFRYXGBkaGxwdHh-sAbIgnoY1T7hTI3td4PT6sTx_y_QzphwBk2lhf-zxC-1JKMYo0cLG6ukDOJBZlWEpWSc6XGP5NjbBRhSshzfRABh3c3M6Ly9yZWxheS5leGFtcGxlOjg0NDMUP9xaB7Vy0mOdnRQG4dLFxsSgGTsTAj7FiUeNALFmO66smnyJTfaEhZ6_We-DpqCQxsEZf2OMcz8IoqFModBqmr_PM3PUh7R39GAp2BuADjMJ45g";
 
 const toVendor: ShareRequest = { agent: "you", verbs: ["ssh.tail_logs:service=web,lines=1..50"], to: "vendor-b", ttl: "20m" };
 
@@ -72,7 +73,7 @@ describe("issueShare", () => {
     });
     // Pinned: a change of draw order, encoding or signing shows here first.
     expect(a.handle).toBe(GOLDEN_HANDLE);
-    expect(a.passport.endsWith(".j30hdDB4h3LyqmJ27Ou6jl3nZydbX2r7echEttE6xmuylviAeUCLa4rsfTwQ7Xnob68AGF3fXDV-EVPPXoB9Bw")).toBe(true);
+    expect(a.passport.endsWith(".kLo0J8HdzC9baHIqgt2oWiTdOim27M-waADcA-yE9nc64pys_sgFNOOI_r4UVRGT9kUVix1uzZbsHOM_om-HCQ")).toBe(true);
   });
 
   test("the passport is the attenuated grant, signed by the daemon, bound to the recipient key", () => {
@@ -81,7 +82,7 @@ describe("issueShare", () => {
       v: 1,
       id: toBase64url(bytes(0, 16)),
       principal: "you",
-      daemonKeyId: fingerprint(noisePublic),
+      daemonKeyId: fingerprint(noisePublic, signPublic),
       recipient: { kind: "key", publicKey: toBase64url(recipientPublic) },
       verbs: { "ssh.tail_logs": { lines: { kind: "range", min: 1, max: 50 }, service: { kind: "enum", values: ["web"] } } },
       issuedAt: NOW,
@@ -97,9 +98,10 @@ describe("issueShare", () => {
     expect(h.relayUrl).toBe("wss://relay.example:8443");
     expect(toBase64url(h.rid)).toBe(row.rid);
     expect(h.daemonPublicKey).toEqual(noisePublic);
+    expect(h.signPublicKey).toEqual(signPublic);
     expect(h.expiresAt).toBe(row.expiresAt);
     if (h.secret.kind !== "sealed") throw new Error("expected a sealed secret");
-    expect(openSealed(recipientPrivate, h.secret.sealed)).toEqual(row.psk);
+    expect(openSealed(recipientPrivate, h.secret.sealed, sealContext(h))).toEqual(row.psk);
   });
 
   test("a bearer handle carries the secret in clear and the passport names no key", () => {
