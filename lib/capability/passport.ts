@@ -7,12 +7,23 @@ import { type Constraint, validateConstraint } from "./constraint.ts";
 import { LIMITS, lifetimeWithinCap } from "./limits.ts";
 import { OpenScopeError, usageError } from "../errors.ts";
 import { GrantVerbsSchema, type GrantVerbs } from "./grant.ts";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { decodeBase64url, toBase64url } from "../bytes.ts";
 import { VERB_NAME } from "./catalog.ts";
+
+/** A share id (SPEC.md §14): 12 lowercase hex characters. */
+export const SHARE_ID = /^[0-9a-f]{12}$/;
+
+/** What a passport binds of its share's rendezvous id: base64url(SHA-256(raw rid bytes)) (SPEC.md §5.1). */
+export function ridHashOf(rid: Uint8Array): string {
+  return toBase64url(sha256(rid));
+}
 
 export interface Passport {
   v: 1;
   id: string; // base64url of 16 random bytes
+  shareId: string; // the share this passport belongs to: 12 lowercase hex (SPEC.md §14)
+  ridHash: string; // base64url of SHA-256 of the share's raw rendezvous id bytes
   principal: string;
   daemonKeyId: string; // the daemon fingerprint string
   recipient: { kind: "key"; publicKey: string /* base64url X25519 */ } | { kind: "bearer" };
@@ -45,6 +56,8 @@ const SafeInt = v.pipe(v.number(), v.safeInteger());
 const PassportSchema = v.strictObject({
   v: v.literal(1),
   id: b64urlBytes(16, "id"),
+  shareId: v.pipe(v.string(), v.regex(SHARE_ID, "shareId must be 12 lowercase hex characters")),
+  ridHash: b64urlBytes(32, "ridHash"),
   principal: Label,
   daemonKeyId: Label,
   recipient: v.variant("kind", [
@@ -81,6 +94,8 @@ function canonicalObject(p: Passport): Passport {
   return {
     v: p.v,
     id: p.id,
+    shareId: p.shareId,
+    ridHash: p.ridHash,
     principal: p.principal,
     daemonKeyId: p.daemonKeyId,
     recipient: p.recipient.kind === "key" ? { kind: "key", publicKey: p.recipient.publicKey } : { kind: "bearer" },
@@ -205,6 +220,8 @@ export function decodePassportUnverified(signed: string): Passport {
 /** Builds a passport for `share open`, refusing a TTL over 30 minutes (exit 2). */
 export function buildPassport(input: {
   id: string;
+  shareId: string;
+  ridHash: string;
   principal: string;
   daemonKeyId: string;
   recipient: Passport["recipient"];
@@ -221,6 +238,8 @@ export function buildPassport(input: {
   const p: Passport = {
     v: 1,
     id: input.id,
+    shareId: input.shareId,
+    ridHash: input.ridHash,
     principal: input.principal,
     daemonKeyId: input.daemonKeyId,
     recipient: input.recipient,

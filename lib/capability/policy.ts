@@ -7,7 +7,8 @@ import type { Catalog } from "./catalog.ts";
 import { admits, describeConstraint, displayValue, pinnedValue } from "./constraint.ts";
 import { LIMITS, lifetimeWithinCap } from "./limits.ts";
 import type { GrantVerbs } from "./grant.ts";
-import { type Passport, type SignatureCheck, verifyPassport } from "./passport.ts";
+import { type Passport, type SignatureCheck, ridHashOf, verifyPassport } from "./passport.ts";
+import { decodeBase64url } from "../bytes.ts";
 import { MAX_VALUE_LENGTH } from "./pattern.ts";
 import { PARAM_NAME } from "./catalog.ts";
 
@@ -51,18 +52,26 @@ const CallSchema = v.strictObject({
 
 const deny = (reason: DenyReason, message: string): Decision => ({ allow: false, reason, message });
 
+/** The share row a passport is read from: its id and rendezvous id (base64url), as stored. */
+export interface ShareBinding {
+  shareId: string;
+  rid: string;
+}
+
 /** Everything a decision weighs besides the passport. */
 interface DecisionContext {
   call: unknown;
   currentGrant: GrantVerbs | undefined;
   share: ShareState;
+  /** The row the passport came from: a passport copied onto another share's row denies. */
+  boundTo: ShareBinding;
   callerKey: string | null;
   now: number;
   catalog: Catalog;
 }
 
 export function decide(input: DecisionContext & { passport: Passport }): Decision {
-  const { passport, currentGrant, share, callerKey, now, catalog } = input;
+  const { passport, currentGrant, share, boundTo, callerKey, now, catalog } = input;
 
   // 1. The call's shape. Own keys of the raw object are checked by the schema (so "__proto__" fails).
   const parsed = v.safeParse(CallSchema, input.call);
@@ -74,8 +83,12 @@ export function decide(input: DecisionContext & { passport: Passport }): Decisio
     return deny("malformed", "malformed call: bad parameter name");
   const callVerb = call.verb;
 
-  // 2. The passport itself (already verified when stored; re-checked here, cheaply, fail closed).
+  // 2. The passport itself (already verified when stored; re-checked here, cheaply, fail closed),
+  // and it is this share's: signed for this share id and this rendezvous id (SPEC.md §5.1, §6).
   if (passport.v !== 1 || !lifetimeWithinCap(passport.issuedAt, passport.expiresAt))
+    return deny("malformed", "this share's passport is invalid");
+  const rid = decodeBase64url(boundTo.rid);
+  if (passport.shareId !== boundTo.shareId || rid === undefined || passport.ridHash !== ridHashOf(rid))
     return deny("malformed", "this share's passport is invalid");
 
   // 3. Who is calling, and is the share still on.

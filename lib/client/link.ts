@@ -71,6 +71,8 @@ export interface LinkOptions {
   signPublicKey: Uint8Array;
   /** Whom the passport must name: our own key for a sealed handle, nobody for a bearer one. */
   recipient: Passport["recipient"];
+  /** The handle's rendezvous id, hashed as the passport binds it (SPEC.md §5.1). */
+  ridHash: string;
   clientPrivateKey: Uint8Array;
   psk: Uint8Array;
   prologue: Uint8Array;
@@ -252,6 +254,7 @@ export class Link {
     if (msg.fingerprint !== this.daemonFingerprint || passport.daemonKeyId !== this.daemonFingerprint) {
       return this.fail({ kind: "hello_refused", detail: "does not match its key" });
     }
+    if (passport.ridHash !== this.opts.ridHash) return this.fail({ kind: "hello_refused", detail: "carries a passport for another share" });
     const want = this.opts.recipient;
     const got = passport.recipient;
     if (got.kind !== want.kind || (got.kind === "key" && want.kind === "key" && got.publicKey !== want.publicKey))

@@ -7,6 +7,7 @@ import { cryptoFromEnv, signatureCheckFor } from "../platform/crypto.ts";
 import { defaultRandom, type NoiseCrypto } from "../noise/crypto.ts";
 import { connectionError, OpenScopeError, shareOverError, usageError } from "../errors.ts";
 import { sealContext, type Handle } from "../wire/handle.ts";
+import { ridHashOf } from "../capability/passport.ts";
 import { encodeMessage, type ClientMessage, type DaemonMessage, type OutputChunk, type VerbInfo } from "../wire/rpc.ts";
 import { errorFromWire } from "../wire/outcome.ts";
 import { backoffDelay, LEG_CLOSE, rendezvousUrl, type Backoff } from "../relay/protocol.ts";
@@ -205,6 +206,7 @@ export class ClientSession {
       clientPrivateKey: this.keys.clientPrivateKey,
       // A sealed handle is ours alone: its passport must name our key; a bearer handle's, nobody's.
       recipient: this.handle.secret.kind === "sealed" ? { kind: "key", publicKey: toBase64url(this.clientPublicKey) } : { kind: "bearer" },
+      ridHash: ridHashOf(this.handle.rid),
       psk: this.keys.psk,
       prologue: sharePrologue(this.ridText, this.handle.relayUrl),
       expiresAt: this.hello?.expiresAt ?? this.handle.expiresAt,

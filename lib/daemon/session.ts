@@ -33,6 +33,8 @@ import type { OutputSink } from "./verb-runner.ts";
 /** What a session needs from the daemon around it (kept narrow so tests can drive it). */
 export interface SessionHost {
   shareId: string;
+  /** The share's rendezvous id (base64url), as stored: the passport must be bound to it. */
+  rid: string;
   agent: string;
   /** base64url X25519 key the share is sealed to, or null for a bearer share. */
   recipientKey: string | null;
@@ -412,6 +414,7 @@ export class DaemonSession {
       daemonPublicKey: this.host.signPublicKey,
       currentGrant: this.host.currentGrant(),
       share: this.host.shareState(),
+      boundTo: { shareId: this.host.shareId, rid: this.host.rid },
       callerKey: this.clientKey,
       now: this.host.now(),
       catalog: this.host.catalog(),

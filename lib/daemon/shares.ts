@@ -251,6 +251,7 @@ export class ShareManager {
     const { row } = live;
     return {
       shareId: row.id,
+      rid: row.rid,
       agent: row.agent,
       recipientKey: row.recipientKey,
       psk: row.psk,

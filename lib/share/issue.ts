@@ -6,7 +6,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import type { Catalog } from "../capability/catalog.ts";
 import { attenuate, type GrantVerbs } from "../capability/grant.ts";
 import { parseShareTtl } from "../capability/limits.ts";
-import { buildPassport, signPassport } from "../capability/passport.ts";
+import { buildPassport, ridHashOf, signPassport } from "../capability/passport.ts";
 import { parseVerbSpec } from "../capability/verbspec.ts";
 import { decodePublicKey } from "../crypto/keys.ts";
 import { sealToRecipient } from "../crypto/sealedbox.ts";
@@ -69,6 +69,8 @@ function checkAudience(req: ShareRequest): void {
  * Issues a share: usage errors for a malformed request, denied when it reaches outside the
  * agent's grant (or the agent has none). The random draws, in order: passport id (16 bytes),
  * rendezvous id (16), session secret (32), share id (6), then the seal's ephemeral key (32).
+ * The passport is signed for this share id and rendezvous id (SPEC.md §5.1), so it is valid on
+ * this share's row only.
  */
 export function issueShare(req: ShareRequest, grant: GrantSource | undefined, catalog: Catalog, ctx: IssueContext): IssuedShare {
   checkAudience(req);
@@ -82,8 +84,14 @@ export function issueShare(req: ShareRequest, grant: GrantSource | undefined, ca
     if (ctx.recipientKey === undefined) throw usageError(`unknown recipient "${req.to}"`, ["register it with: openscope recipients add <alias> <public-key>"]);
     recipientKey = decodePublicKey(ctx.recipientKey);
   }
+  const passportId = toBase64url(ctx.random(16));
+  const rid = ctx.random(16);
+  const psk = ctx.random(32);
+  const shareId = bytesToHex(ctx.random(6)); // short, typeable, never starts with "-"
   const passport = buildPassport({
-    id: toBase64url(ctx.random(16)),
+    id: passportId,
+    shareId,
+    ridHash: ridHashOf(rid),
     principal: req.agent,
     daemonKeyId: ctx.fingerprint,
     recipient: recipientKey ? { kind: "key", publicKey: toBase64url(recipientKey) } : { kind: "bearer" },
@@ -94,11 +102,9 @@ export function issueShare(req: ShareRequest, grant: GrantSource | undefined, ca
     grantRevision: grant.revision,
     ...(approval ? { approval } : {}),
   });
-  const rid = ctx.random(16);
-  const psk = ctx.random(32);
   const signed = signPassport(passport, ctx.identity.signPrivate);
   const row: ShareRow = {
-    id: bytesToHex(ctx.random(6)), // short, typeable, never starts with "-"
+    id: shareId,
     agent: req.agent,
     recipientAlias: req.to ?? null,
     recipientKey: recipientKey ? toBase64url(recipientKey) : null,

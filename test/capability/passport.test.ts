@@ -22,6 +22,8 @@ const NOW = 1_790_000_000_000;
 const samplePassport = (over: Partial<Passport> = {}): Passport => ({
   v: 1,
   id: toBase64url(new Uint8Array(16).fill(1)),
+  shareId: "0123456789ab",
+  ridHash: toBase64url(new Uint8Array(32).fill(2)),
   principal: "you",
   daemonKeyId: "OS1-abcd-efgh",
   recipient: { kind: "key", publicKey: toBase64url(new Uint8Array(32).fill(9)) },
@@ -116,7 +118,7 @@ describe("verifyPassport", () => {
 });
 
 describe("buildPassport", () => {
-  const base = { id: samplePassport().id, principal: "you", daemonKeyId: "fp", recipient: { kind: "bearer" } as const, verbs: samplePassport().verbs, now: NOW, grantId: "g", grantRevision: 0 };
+  const base = { id: samplePassport().id, shareId: "0123456789ab", ridHash: samplePassport().ridHash, principal: "you", daemonKeyId: "fp", recipient: { kind: "bearer" } as const, verbs: samplePassport().verbs, now: NOW, grantId: "g", grantRevision: 0 };
   test("a TTL of exactly 30 minutes is fine", () => expect(buildPassport({ ...base, ttlMs: 30 * 60_000 }).expiresAt).toBe(NOW + 30 * 60_000));
   test("an over-30-minute TTL is a usage error (exit 2)", () => {
     expect(() => buildPassport({ ...base, ttlMs: 30 * 60_000 + 1 })).toThrow("is over the 30m cap");
@@ -141,6 +143,8 @@ const constraintArb = fc.oneof(
 const passportArb: fc.Arbitrary<Passport> = fc.record({
   v: fc.constant(1 as const),
   id: b64(16),
+  shareId: fc.stringMatching(/^[0-9a-f]{12}$/),
+  ridHash: b64(32),
   principal: label,
   daemonKeyId: label,
   recipient: fc.oneof(b64(32).map((k) => ({ kind: "key" as const, publicKey: k })), fc.constant({ kind: "bearer" as const })),

@@ -9,8 +9,8 @@ import { parseCatalog } from "../../lib/capability/catalog.ts";
 import { admits } from "../../lib/capability/constraint.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
 import { type GrantVerbs, attenuate, grantVerbsFromSpecs } from "../../lib/capability/grant.ts";
-import { type Passport, buildPassport, canonicalPassportBytes, signPassport } from "../../lib/capability/passport.ts";
-import { type Decision, type DenyReason, type ShareState, DENY_REASONS, decide, decideSigned } from "../../lib/capability/policy.ts";
+import { type Passport, buildPassport, canonicalPassportBytes, ridHashOf, signPassport } from "../../lib/capability/passport.ts";
+import { type Decision, type DenyReason, type ShareBinding, type ShareState, DENY_REASONS, decide, decideSigned } from "../../lib/capability/policy.ts";
 import { parseVerbSpec } from "../../lib/capability/verbspec.ts";
 import { toBase64url } from "../../lib/bytes.ts";
 
@@ -25,8 +25,12 @@ const stranger = toBase64url(new Uint8Array(32).fill(0x22));
 
 const grant = grantVerbsFromSpecs(catalog, specs("ssh.tail_logs:service=web|api", "ssh.restart_service:service=web|api", "files.read", "sys.uptime"));
 const shareVerbs = attenuate(catalog, grant, specs("ssh.tail_logs:service=web,lines=1..500", "ssh.restart_service:service=web", "files.read"));
+/** The share row the passport was issued for (SPEC.md §5.1): its id and rendezvous id. */
+const bound: ShareBinding = { shareId: "0123456789ab", rid: toBase64url(new Uint8Array(16).fill(9)) };
 const passport = buildPassport({
   id: toBase64url(new Uint8Array(16).fill(5)),
+  shareId: bound.shareId,
+  ridHash: ridHashOf(new Uint8Array(16).fill(9)),
   principal: "you",
   daemonKeyId: "fp",
   recipient: { kind: "key", publicKey: holder },
@@ -44,6 +48,7 @@ interface Case {
   signedPassport?: string;
   currentGrant?: GrantVerbs | undefined;
   share?: ShareState;
+  boundTo?: ShareBinding;
   callerKey?: string | null;
   now?: number;
 }
@@ -54,6 +59,7 @@ function run(c: Case): Decision {
     daemonPublicKey: daemonPk,
     currentGrant: "currentGrant" in c ? c.currentGrant : grant,
     share: c.share ?? live,
+    boundTo: c.boundTo ?? bound,
     callerKey: "callerKey" in c ? c.callerKey! : holder,
     now: c.now ?? NOW + MIN,
     catalog,
@@ -119,13 +125,13 @@ describe("decide: allowed calls are complete", () => {
   });
   test("a default outside the share is denied in passport terms", () => {
     const p = buildPassport({ ...passport, verbs: attenuate(catalog, grant, specs("ssh.tail_logs:lines=1..50")), now: NOW, ttlMs: 10 * MIN, id: passport.id });
-    const d = decide({ call: { verb: "ssh.tail_logs", params: { service: "web" } }, passport: p, currentGrant: grant, share: live, callerKey: holder, now: NOW + 1, catalog });
+    const d = decide({ call: { verb: "ssh.tail_logs", params: { service: "web" } }, passport: p, currentGrant: grant, share: live, boundTo: bound, callerKey: holder, now: NOW + 1, catalog });
     expect(d).toEqual({ allow: false, reason: "param_outside_passport", message: "lines=100 (the default) is outside this share (allowed: 1..50)" });
   });
   test("a bearer share admits any caller", () => {
     const p: Passport = { ...passport, recipient: { kind: "bearer" } };
     for (const callerKey of [null, stranger])
-      expect(decide({ call: { verb: "files.read", params: { name: "notes" } }, passport: p, currentGrant: grant, share: live, callerKey, now: NOW + 1, catalog }).allow).toBe(true);
+      expect(decide({ call: { verb: "files.read", params: { name: "notes" } }, passport: p, currentGrant: grant, share: live, boundTo: bound, callerKey, now: NOW + 1, catalog }).allow).toBe(true);
   });
   test("deny messages never reveal the wider grant", () => {
     for (const [, c] of negatives) {
@@ -212,7 +218,7 @@ test("property: whenever decide allows, the call is inside the passport, the cur
         if (how === "any") call.params[k] = gen(fc.constantFrom, ...pool);
         else if (how === "fit" && fitting.length) call.params[k] = gen(fc.constantFrom, ...fitting);
       }
-      const d = decide({ call, passport: p, currentGrant: current, share, callerKey, now: NOW + MIN, catalog });
+      const d = decide({ call, passport: p, currentGrant: current, share, boundTo: bound, callerKey, now: NOW + MIN, catalog });
       if (!d.allow) {
         expect(DENY_REASONS).toContain(d.reason);
         return;
@@ -246,7 +252,7 @@ test("fuzz: any untrusted call value gets a decision, never an exception (3000 r
   );
   fc.assert(
     fc.property(callish, (call) => {
-      const d = decide({ call, passport, currentGrant: grant, share: live, callerKey: holder, now: NOW + MIN, catalog });
+      const d = decide({ call, passport, currentGrant: grant, share: live, boundTo: bound, callerKey: holder, now: NOW + MIN, catalog });
       if (!d.allow) expect(DENY_REASONS).toContain(d.reason);
       else for (const [k, value] of Object.entries(d.params)) expect(admits(passport.verbs[(call as { verb: string }).verb]![k]!, value)).toBe(true);
     }),
@@ -259,7 +265,7 @@ test("fuzz: any untrusted call value gets a decision, never an exception (3000 r
 describe("decide re-checks the passport it is handed", () => {
   const call = { verb: "ssh.tail_logs", params: { lines: "50" } };
   const at = (p: Passport, over: Partial<Parameters<typeof decide>[0]> = {}) =>
-    decide({ call, passport: p, currentGrant: grant, share: live, callerKey: holder, now: NOW + MIN, catalog, ...over });
+    decide({ call, passport: p, currentGrant: grant, share: live, boundTo: bound, callerKey: holder, now: NOW + MIN, catalog, ...over });
 
   test("a passport with a 31-minute lifetime is malformed", () => {
     expect(at({ ...passport, expiresAt: passport.issuedAt + 31 * MIN })).toEqual({ allow: false, reason: "malformed", message: "this share's passport is invalid" });
@@ -338,5 +344,36 @@ describe("decide re-checks the passport it is handed", () => {
     const name = (n: number) => ({ verb: "files.read", params: { name: "a".repeat(n) } });
     expect(at(passport, { call: name(256) })).toMatchObject({ allow: false, reason: "param_outside_passport" });
     expect(at(passport, { call: name(257) })).toEqual({ allow: false, reason: "malformed", message: "malformed call: a value is longer than 256 characters" });
+  });
+});
+
+// The passport is bound to its share (SPEC.md §5.1, §6 check 2): signed for one share id and one
+// rendezvous id. A signed passport copied onto another share's row (a database edit) denies.
+describe("a passport belongs to one share", () => {
+  const otherRid = toBase64url(new Uint8Array(16).fill(10));
+  const invalid: Decision = { allow: false, reason: "malformed", message: "this share's passport is invalid" };
+  test("on its own row it allows", () => {
+    expect(run({}).allow).toBe(true);
+  });
+  test("on a row with another share id it denies", () => {
+    expect(run({ boundTo: { ...bound, shareId: "ba9876543210" } })).toEqual(invalid);
+  });
+  test("on a row with another rendezvous id it denies", () => {
+    expect(run({ boundTo: { ...bound, rid: otherRid } })).toEqual(invalid);
+    expect(run({ boundTo: { ...bound, rid: "not base64url!" } })).toEqual(invalid);
+  });
+  test("a wider share's passport moved onto a narrower share's row denies every call, in scope or not", () => {
+    const wider = signPassport(
+      buildPassport({ ...passport, shareId: "aaaaaaaaaaaa", ridHash: ridHashOf(new Uint8Array(16).fill(10)), verbs: attenuate(catalog, grant, specs("ssh.tail_logs", "sys.uptime")), now: NOW, ttlMs: 30 * MIN }),
+      sk,
+    );
+    for (const call of [{ verb: "ssh.tail_logs", params: { service: "api", lines: "5" } }, { verb: "sys.uptime", params: {} }, { verb: "ssh.tail_logs", params: { lines: "5" } }])
+      expect(run({ signedPassport: wider, call })).toEqual(invalid);
+    // On its own row it is fine: the binding, not the content, is what denied.
+    expect(run({ signedPassport: wider, boundTo: { shareId: "aaaaaaaaaaaa", rid: otherRid }, call: { verb: "sys.uptime", params: {} } }).allow).toBe(true);
+  });
+  test("a passport without the binding fields does not verify", () => {
+    const { shareId: _s, ridHash: _r, ...unbound } = passport;
+    expect(() => signPassport(unbound as Passport, sk)).toThrow();
   });
 });

@@ -5,10 +5,10 @@
 import { describe, expect, test } from "bun:test";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { Link, linkError, type Effect, type Outcome, type Phase } from "../../lib/client/link.ts";
-import { signPassport, type Passport } from "../../lib/capability/passport.ts";
+import { ridHashOf, signPassport, type Passport } from "../../lib/capability/passport.ts";
 import { fingerprint } from "../../lib/crypto/fingerprint.ts";
 import { generateX25519 } from "../../lib/crypto/keys.ts";
-import { toBase64url } from "../../lib/bytes.ts";
+import { fromBase64url, toBase64url } from "../../lib/bytes.ts";
 import { encodeSignal } from "../../lib/relay/protocol.ts";
 import { acceptInitiator, sharePrologue, type Channel } from "../../lib/wire/channel.ts";
 import { encodeChunk, encodeMessage, RPC_VERSION, type DaemonMessage } from "../../lib/wire/rpc.ts";
@@ -19,7 +19,9 @@ const EXPIRES = NOW + 10 * 60_000;
 const daemon = generateX25519();
 const client = generateX25519();
 const psk = new Uint8Array(32).fill(3);
-const prologue = sharePrologue("cmlkLXJpZC1yaWQtcmlkLXJp", "ws://relay.test:8080");
+const RID = "cmlkLXJpZC1yaWQtcmlkLXJp";
+const RID_HASH = ridHashOf(fromBase64url(RID));
+const prologue = sharePrologue(RID, "ws://relay.test:8080");
 const signKey = new Uint8Array(32).fill(7);
 const signPublic = ed25519.getPublicKey(signKey);
 const FP = fingerprint(daemon.publicKey, signPublic);
@@ -30,6 +32,8 @@ function passport(over: Partial<Passport> = {}): Passport {
   return {
     v: 1,
     id: toBase64url(new Uint8Array(16).fill(1)),
+    shareId: "0123456789ab",
+    ridHash: RID_HASH,
     principal: "you",
     daemonKeyId: FP,
     recipient: { kind: "bearer" },
@@ -62,6 +66,7 @@ class Harness {
     daemonPublicKey: daemon.publicKey,
     signPublicKey: signPublic,
     recipient: { kind: "bearer" },
+    ridHash: RID_HASH,
     clientPrivateKey: client.privateKey,
     psk,
     prologue,
@@ -139,6 +144,7 @@ const rows: Row[] = [
     "failed",
     "hello_refused",
   ],
+  ["a hello whose passport is for another share's rendezvous id", [paired, handshake, says(hello({}, passport({ ridHash: ridHashOf(new Uint8Array(16)) })))], "failed", "hello_refused"],
   ["a daemon name with a terminal escape", [paired, handshake, says(hello({ daemonName: 'prod-db" fingerprint: SHA256:x\x1b[8m' }))], "failed", "hello_refused"],
   ["a daemon name with a newline", [paired, handshake, says(hello({ daemonName: "vm\nSHA256:AAAA other" }))], "failed", "hello_refused"],
   ["a daemon name of 65 characters", [paired, handshake, says(hello({ daemonName: "a".repeat(65) }))], "failed", "hello_refused"],
@@ -246,6 +252,7 @@ describe("link effects", () => {
       daemonPublicKey: daemon.publicKey,
       signPublicKey: signPublic,
       recipient: { kind: "bearer" },
+      ridHash: RID_HASH,
       clientPrivateKey: client.privateKey,
       psk,
       prologue,

@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { parseCatalog } from "../../lib/capability/catalog.ts";
 import { grantVerbsFromSpecs } from "../../lib/capability/grant.ts";
-import { buildPassport, signPassport } from "../../lib/capability/passport.ts";
+import { buildPassport, ridHashOf, signPassport } from "../../lib/capability/passport.ts";
 import { parseVerbSpec } from "../../lib/capability/verbspec.ts";
-import { toBase64url } from "../../lib/bytes.ts";
+import { fromBase64url, toBase64url } from "../../lib/bytes.ts";
 import { DaemonSession, type SessionHost } from "../../lib/daemon/session.ts";
 import { startVerb, type RunningVerb } from "../../lib/exec/process.ts";
 import { AuditLog, type AuditRow } from "../../lib/store/audit.ts";
@@ -80,6 +80,8 @@ function rig(opts: { argv?: (params: Record<string, string>) => string[] } = {})
   const passport = signPassport(
     buildPassport({
       id: toBase64url(new Uint8Array(16).fill(5)),
+      shareId: "5a5a5a5a5a5a",
+      ridHash: ridHashOf(fromBase64url(rid)),
       principal: "you",
       daemonKeyId: "fp",
       recipient: { kind: "key", publicKey: clientKey },
@@ -95,7 +97,8 @@ function rig(opts: { argv?: (params: Record<string, string>) => string[] } = {})
   const seenAtStart: AuditRow[][] = [];
   const started: string[] = [];
   const host: SessionHost = {
-    shareId: "sh_1",
+    shareId: "5a5a5a5a5a5a",
+    rid,
     agent: "you",
     recipientKey: clientKey,
     psk,
@@ -165,7 +168,7 @@ describe("daemon session: the audit comes first", () => {
     const atStart = r.seenAtStart[0]!;
     const intent = atStart.filter((x) => x.kind === "call.allowed");
     expect(intent).toHaveLength(1);
-    expect(intent[0]).toMatchObject({ shareId: "sh_1", agent: "you", verb: "echo.word", params: { word: "hello" } });
+    expect(intent[0]).toMatchObject({ shareId: "5a5a5a5a5a5a", agent: "you", verb: "echo.word", params: { word: "hello" } });
     expect(atStart.some((x) => x.kind === "call.outcome")).toBe(false);
     await waitFor(() => r.received.some((m) => m.type === "result"), "the result");
     const rows = audit.list().filter((x) => x.callId === intent[0]!.callId);

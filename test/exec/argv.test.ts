@@ -6,7 +6,8 @@ import fc from "fast-check";
 import { renderArgv, renderSshArgv, shellQuote } from "../../lib/exec/argv.ts";
 import { type VerbDef, parseCatalog } from "../../lib/capability/catalog.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
-import type { Passport } from "../../lib/capability/passport.ts";
+import { ridHashOf, type Passport } from "../../lib/capability/passport.ts";
+import { toBase64url } from "../../lib/bytes.ts";
 import { decide } from "../../lib/capability/policy.ts";
 
 // A narrow verb of each kind, and one deliberately wide verb (all four allow flags), per adapter.
@@ -88,9 +89,13 @@ const HOSTILE: [string, string][] = [
   ["257 chars", "b".repeat(257)],
 ];
 
+const RID = toBase64url(new Uint8Array(16).fill(4));
+const RID_HASH = ridHashOf(new Uint8Array(16).fill(4));
 const passportFor = (verb: string): Passport => ({
   v: 1,
   id: "AQEBAQEBAQEBAQEBAQEBAQ",
+  shareId: "0123456789ab",
+  ridHash: RID_HASH,
   principal: "you",
   daemonKeyId: "fp",
   recipient: { kind: "bearer" },
@@ -106,7 +111,7 @@ const hasBash = Bun.which("bash") !== null;
 
 function outcome(verb: VerbDef, value: string): "refused" | "inert" {
   const grantVerbs = passportFor(verb.name).verbs;
-  const d = decide({ call: { verb: verb.name, params: { v: value } }, passport: passportFor(verb.name), currentGrant: grantVerbs, share: { state: "live", expiresAt: 60_000 }, callerKey: null, now: 1, catalog });
+  const d = decide({ call: { verb: verb.name, params: { v: value } }, passport: passportFor(verb.name), currentGrant: grantVerbs, share: { state: "live", expiresAt: 60_000 }, boundTo: { shareId: "0123456789ab", rid: RID }, callerKey: null, now: 1, catalog });
   // renderArgv re-checks on its own: it must agree with decide.
   let argv: string[] | undefined;
   try {

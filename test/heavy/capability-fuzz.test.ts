@@ -33,6 +33,8 @@ const passportArb: fc.Arbitrary<Passport> = fc
   .record({
     v: fc.constant(1 as const),
     id: b64(16),
+    shareId: fc.stringMatching(/^[0-9a-f]{12}$/),
+    ridHash: b64(32),
     principal: label,
     daemonKeyId: label,
     recipient: fc.oneof(b64(32).map((k) => ({ kind: "key" as const, publicKey: k })), fc.constant({ kind: "bearer" as const })),

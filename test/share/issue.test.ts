@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { parseCatalog } from "../../lib/capability/catalog.ts";
 import { grantVerbsFromSpecs } from "../../lib/capability/grant.ts";
-import { verifyPassport } from "../../lib/capability/passport.ts";
+import { ridHashOf, verifyPassport } from "../../lib/capability/passport.ts";
 import { parseVerbSpec } from "../../lib/capability/verbspec.ts";
 import { fingerprint } from "../../lib/crypto/fingerprint.ts";
 import { encodePublicKey } from "../../lib/crypto/keys.ts";
@@ -73,7 +73,7 @@ describe("issueShare", () => {
     });
     // Pinned: a change of draw order, encoding or signing shows here first.
     expect(a.handle).toBe(GOLDEN_HANDLE);
-    expect(a.passport.endsWith(".kLo0J8HdzC9baHIqgt2oWiTdOim27M-waADcA-yE9nc64pys_sgFNOOI_r4UVRGT9kUVix1uzZbsHOM_om-HCQ")).toBe(true);
+    expect(a.passport.endsWith(".2DbXdLxNlkONda1omQeb4sRocMpRiqeWYQL8xCuZiQn0MJu1UPBDjQPpzl1Z_pgAxly1BV0YJA9q1tKDZz3NDw")).toBe(true);
   });
 
   test("the passport is the attenuated grant, signed by the daemon, bound to the recipient key", () => {
@@ -81,6 +81,9 @@ describe("issueShare", () => {
     expect(verifyPassport(passport, ed25519.getPublicKey(signPrivate))).toEqual({
       v: 1,
       id: toBase64url(bytes(0, 16)),
+      // Bound to its share: the share id (the fourth draw) and the hash of the rid (the second).
+      shareId: "404142434445",
+      ridHash: ridHashOf(bytes(16, 16)),
       principal: "you",
       daemonKeyId: fingerprint(noisePublic, signPublic),
       recipient: { kind: "key", publicKey: toBase64url(recipientPublic) },

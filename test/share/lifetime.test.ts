@@ -45,6 +45,8 @@ describe("extendShare", () => {
   const signed = signPassport(
     buildPassport({
       id: toBase64url(new Uint8Array(16).fill(1)),
+      shareId: "0123456789ab",
+      ridHash: toBase64url(new Uint8Array(32).fill(2)),
       principal: "you",
       daemonKeyId: "SHA256:test",
       recipient: { kind: "bearer" },
