@@ -21,7 +21,7 @@ const summary: ShareSummary = { id: "0a1b2c3d4e5f", agent: "you", recipient: "be
 function fakeShares(over: Partial<Record<"list" | "open" | "extend" | "revoke", (...a: unknown[]) => unknown>> = {}): ShareManager {
   return {
     list: () => [summary],
-    open: async () => ({ id: summary.id, handle: "osh1x", fingerprint: "SHA256:x", expires_at: summary.expires_at, recipient: "bearer", verbs: ["v.x"], command: "c" }),
+    open: async () => ({ id: summary.id, handle: "osh1x", fingerprint: "SHA256:x", code: "00000-00000-00000-00000-00000-0", expires_at: summary.expires_at, recipient: "bearer", verbs: ["v.x"], command: "c" }),
     extend: () => summary,
     revoke: () => ({ ...summary, state: "revoked" }),
     ...over,
