@@ -150,6 +150,31 @@ describe("share watch --json", () => {
   });
 });
 
+describe("share watch --json of every share", () => {
+  test("starts with the live shares and follows each of them until it is stopped", async () => {
+    const all = watch([]);
+    await waitFor(() => kinds(all.events()).includes("watch.started"), "the watch to start");
+    const before = (all.events()[0]!.shares as Array<{ id: string }>).map((s) => s.id);
+    const a = await c.openShare(["--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "5m"]);
+    const b = await c.openShare(["--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "5m"]);
+    const vendor = c.recipient("vendor-b");
+    expect((await vendor.call(a, "echo.word", ["word=froma"])).code).toBe(0);
+    expect((await vendor.call(b, "echo.word", ["word=fromb"])).code).toBe(0);
+    await waitFor(() => all.events().some((e) => e.shareId === b.id && e.kind === "call.outcome"), "both shares' calls");
+    const outputs = all.events().filter((e) => e.kind === "call.output").map((e) => `${e.shareId} ${e.data}`);
+    expect(outputs).toEqual([`${a.id} froma\n`, `${b.id} fromb\n`]);
+    expect(all.events().filter((e) => e.kind === "share.opened").map((e) => e.shareId)).toEqual([a.id, b.id]);
+    expect(before).not.toContain(a.id);
+    // Revoking one share does not end a watch of all of them.
+    expect((await c.openscope(["share", "revoke", a.id])).code).toBe(0);
+    await waitFor(() => all.events().some((e) => e.shareId === a.id && e.kind === "share.revoked"), "the revoke");
+    expect(all.proc.exitCode).toBeNull();
+    all.proc.kill("SIGTERM");
+    await all.exited;
+    expect((await c.openscope(["share", "revoke", b.id])).code).toBe(0);
+  });
+});
+
 describe("a stalled watcher", () => {
   test("does not slow a streaming verb: it loses its own events and is told how many", async () => {
     const vendor = c.recipient("staller");
