@@ -20,6 +20,8 @@ import { Store } from "../../lib/store/store.ts";
 import { buildPrologue, startInitiator, type Channel } from "../../lib/wire/channel.ts";
 import { decodeDaemonMessage, encodeMessage } from "../../lib/wire/rpc.ts";
 import { waitFor } from "../helpers/spawn.ts";
+import { ApprovalDesk } from "../../lib/daemon/approvals.ts";
+import type { ShareState } from "../../lib/capability/policy.ts";
 
 const NOW = 1_790_000_000_000;
 const MIN = 60_000;
@@ -68,8 +70,11 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** argv: what the verb runs (default: echo the word). */
-function rig(opts: { argv?: (params: Record<string, string>) => string[] } = {}): Rig {
+/**
+ * argv: what the verb runs (default: echo the word). desk: calls wait for the operator's approval
+ * there (SPEC.md §17.2); state: the share's state as the chokepoint reads it.
+ */
+function rig(opts: { argv?: (params: Record<string, string>) => string[]; desk?: ApprovalDesk; state?: () => ShareState } = {}): Rig {
   const daemonStatic = x25519.utils.randomSecretKey();
   const clientStatic = x25519.utils.randomSecretKey();
   const signKey = ed25519.utils.randomSecretKey();
@@ -108,7 +113,7 @@ function rig(opts: { argv?: (params: Record<string, string>) => string[] } = {})
     fingerprint: "SHA256:test",
     daemonName: "test",
     passport: () => passport,
-    shareState: () => ({ state: "live", expiresAt: NOW + 30 * MIN }),
+    shareState: opts.state ?? (() => ({ state: "live", expiresAt: NOW + 30 * MIN })),
     currentGrant: () => grant,
     catalog: () => catalog,
     audit: (e) => void audit.append(e),
@@ -125,6 +130,12 @@ function rig(opts: { argv?: (params: Record<string, string>) => string[] } = {})
     evict: () => {},
     now: () => NOW + MIN,
     log: () => {},
+    ...(opts.desk
+      ? {
+          requestApproval: (call: { callId: string; verb: string; params: Record<string, string> }) => opts.desk!.request({ shareId: "5a5a5a5a5a5a", agent: "you", ...call }),
+          withdrawApproval: (callId: string, why: "cancelled" | "disconnected" | "killed") => opts.desk!.withdraw("5a5a5a5a5a5a", callId, why),
+        }
+      : {}),
   };
   const session = new DaemonSession(host);
   const init = startInitiator({ daemonPublicKey: x25519.getPublicKey(daemonStatic), clientPrivateKey: clientStatic, psk, prologue });
@@ -227,5 +238,72 @@ describe("daemon session: a cancelled call keeps its reason", () => {
     r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "x" } });
     r.session.close("recipient left");
     expect((await outcomeOf(r)).detail).toBe("cancelled (recipient left), session ended");
+  });
+});
+
+describe("daemon session: a call that needs approval (SPEC.md §17.2)", () => {
+  const desk = () => new ApprovalDesk({ audit: (e) => void audit.append(e), timeoutMs: 60_000, now: () => NOW + MIN });
+
+  test("waits with nothing run and no intent row; approved, it runs exactly the requested params", async () => {
+    const d = desk();
+    const r = rig({ desk: d });
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "asked" } });
+    const pending = r.received.find((m) => m.type === "pending");
+    expect(pending).toMatchObject({ id: 1, timeoutMs: 60_000 });
+    expect(r.started).toEqual([]);
+    expect(audit.list().map((x) => x.kind)).toEqual(["share.connected", "approval.requested"]);
+    const [req] = d.list();
+    expect(req).toMatchObject({ id: pending!.request, verb: "echo.word", params: { word: "asked" } });
+    d.approve(req!.id);
+    await waitFor(() => r.received.some((m) => m.type === "result"), "the result");
+    expect(r.started).toEqual(["echo.word"]);
+    expect(r.received.find((m) => m.type === "started")).toMatchObject({ id: 1, params: { word: "asked" } });
+    expect(r.seenAtStart[0]!.map((x) => x.kind)).toEqual(["share.connected", "approval.requested", "approval.approved", "call.allowed"]);
+    expect(r.received.filter((m) => m.type === "chunk").map((m) => new TextDecoder().decode(m.data as Uint8Array)).join("")).toBe("asked\n");
+    d.shutdown();
+  });
+
+  test("a share revoked while the call waited: the approval does not run it", async () => {
+    const d = desk();
+    let state: ShareState = { state: "live", expiresAt: NOW + 30 * MIN };
+    const r = rig({ desk: d, state: () => state });
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "late" } });
+    state = { state: "revoked", expiresAt: NOW + 30 * MIN };
+    d.approve(d.list()[0]!.id);
+    await waitFor(() => r.received.some((m) => m.type === "error"), "the refusal");
+    expect(r.received.find((m) => m.type === "error")).toMatchObject({ id: 1, code: "share_over", reason: "revoked" });
+    expect(r.started).toEqual([]);
+    expect(audit.list().some((x) => x.kind === "call.allowed")).toBe(false);
+  });
+
+  test("denied, it answers the operator's reason and runs nothing; a waiting call counts toward the limit", async () => {
+    const d = desk();
+    const r = rig({ desk: d });
+    for (let id = 1; id <= 5; id++) r.send({ type: "call", id, verb: "echo.word", params: { word: `w${id}` } });
+    expect(r.received.filter((m) => m.type === "pending")).toHaveLength(4);
+    expect(r.received.find((m) => m.type === "error")).toMatchObject({ id: 5, code: "busy" });
+    d.deny(d.list()[0]!.id, "not now");
+    await waitFor(() => r.received.some((m) => m.type === "error" && m.id === 1), "the denial");
+    expect(r.received.find((m) => m.type === "error" && m.id === 1)).toMatchObject({ code: "denied", reason: "operator", message: "the operator denied echo.word: not now" });
+    // The recipient cancels a waiting call: it is withdrawn, answered, and nothing runs.
+    r.send({ type: "cancel", id: 2 });
+    await waitFor(() => r.received.some((m) => m.type === "error" && m.id === 2), "the withdrawal");
+    expect(r.received.find((m) => m.type === "error" && m.id === 2)).toMatchObject({ code: "denied", reason: "cancelled" });
+    expect(r.started).toEqual([]);
+    expect(d.list()).toHaveLength(2);
+    d.shutdown();
+  });
+
+  test("the operator kills a running call: audited first, the result says by whom", async () => {
+    const r = rig({ argv: () => ["sleep", "30"] });
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "x" } });
+    const killed = r.session.kill();
+    expect(killed).toHaveLength(1);
+    expect(r.session.kill(killed[0])).toEqual([]); // once
+    await waitFor(() => r.received.some((m) => m.type === "result"), "the result");
+    expect(r.received.find((m) => m.type === "result")).toMatchObject({ id: 1, cancelled: true, cancelledBy: "operator" });
+    const rows = audit.list().filter((x) => x.callId === killed[0]);
+    expect(rows.map((x) => x.kind)).toEqual(["call.allowed", "call.killed", "call.outcome"]);
+    expect(rows[2]!.detail).toBe("cancelled by the operator (share kill)");
   });
 });
