@@ -1,7 +1,7 @@
 // The daemon's audit log with listeners: each row, once committed, is handed to the watch hub and
 // the notifier (SPEC.md §17). A listener that throws is logged and never undoes or delays the row:
 // the audit is the record, the listeners only show it.
-import { AuditLog, type AuditEvent, type AuditRow } from "../store/audit.ts";
+import { AuditLog, type AuditRow } from "../store/audit.ts";
 import type { Store } from "../store/store.ts";
 
 export type AuditListener = (row: AuditRow) => void;
@@ -21,8 +21,7 @@ export class ObservedAuditLog extends AuditLog {
     this.listeners.push(l);
   }
 
-  override append(event: AuditEvent): AuditRow {
-    const row = super.append(event);
+  protected override committed(row: AuditRow): void {
     for (const l of this.listeners) {
       try {
         l(row);
@@ -30,6 +29,5 @@ export class ObservedAuditLog extends AuditLog {
         this.log(`audit listener failed on row ${row.seq}: ${(e as Error)?.message ?? String(e)}`);
       }
     }
-    return row;
   }
 }

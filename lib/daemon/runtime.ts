@@ -96,6 +96,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
       operator.shutdown();
       shares.shutdown();
       await server.stop(true);
+      audit.flushSoon(); // a batch still waiting for its tick is committed, not lost
       store.close();
     },
   };

@@ -50,6 +50,8 @@ export interface SessionHost {
   currentGrant(): GrantVerbs | undefined;
   catalog(): Catalog;
   audit(event: AuditEvent): void;
+  /** Group commit (AuditLog.appendSoon): resolves once the row is durable. Without it, `audit` is used. */
+  auditDurable?(event: AuditEvent): Promise<unknown>;
   /** Starts the verb for already-decided params (adapter chosen by the catalog entry). */
   runVerb(verb: string, params: Record<string, string>, onOutput: OutputSink): RunningVerb;
   send(wire: Uint8Array): void;
@@ -92,6 +94,8 @@ export class DaemonSession {
   private readonly running = new Map<number, RunningVerb>();
   /** Why each cancelled call was cancelled (the first reason given), for its outcome row. */
   private readonly cancelReasons = new Map<number, string>();
+  /** Calls whose intent row is being committed (their verb starts once it is durable). */
+  private readonly starting = new Set<number>();
   /** Calls waiting for the operator's approval, and what each is (SPEC.md §17.2). */
   private readonly waiting = new Map<number, CallAbout>();
   /** What each running call is, and which ones the operator killed (SPEC.md §17.1). */
@@ -335,10 +339,42 @@ export class DaemonSession {
     this.run(id, about, decision.params);
   }
 
+  /** Group commit: the intent joins this tick's batch; once that batch is durable the verb starts. */
   private run(id: number, about: CallAbout, params: Record<string, string>): void {
-    this.commitIntent(id, about, params);
-    const running = this.start(id, about, params);
-    if (running) this.awaitOutcome(id, about, running);
+    this.starting.add(id);
+    this.afterDurable(
+      { kind: "call.allowed", shareId: this.host.shareId, agent: this.host.agent, ...about, params },
+      () => {
+        this.starting.delete(id);
+        if (this.ended) return this.auditOutcome(about, { exitCode: -1, detail: "not started: the session ended" });
+        this.announceStart(id, about, params);
+        const running = this.start(id, about, params);
+        if (!running) return;
+        const reason = this.cancelReasons.get(id);
+        if (reason !== undefined) running.cancel(reason); // cancelled while its intent was committing
+        this.awaitOutcome(id, about, running);
+      },
+      (e: unknown) => {
+        this.starting.delete(id);
+        this.cancelReasons.delete(id);
+        this.host.log(`share ${this.host.shareId}: the intent of ${about.callId} could not be recorded: ${String(e)}; the verb did not run`);
+        this.sendMessage({ type: "error", id, code: "internal", message: "the call could not be recorded, so it did not run" });
+      },
+    );
+  }
+
+  /** Appends `event`, then runs `next` once it is durable: at once without group commit, after this tick's batch with it. */
+  private afterDurable(event: AuditEvent, next: () => void, failed: (e: unknown) => void): void {
+    if (this.host.auditDurable) {
+      this.host.auditDurable(event).then(next, failed);
+      return;
+    }
+    try {
+      this.host.audit(event);
+    } catch (e) {
+      return failed(e);
+    }
+    next();
   }
 
   /**
@@ -401,8 +437,8 @@ export class DaemonSession {
 
   /** The session's own limits, before any decision: one call per id, at most 4 at once. */
   private admit(id: number): { why: Refusal; message: string } | undefined {
-    if (this.running.has(id) || this.waiting.has(id)) return { why: "call_id_in_use", message: "call id already in use" };
-    if (this.running.size + this.waiting.size >= MAX_CONCURRENT_CALLS) return { why: "busy", message: `at most ${MAX_CONCURRENT_CALLS} calls may run at once in a session` };
+    if (this.running.has(id) || this.waiting.has(id) || this.starting.has(id)) return { why: "call_id_in_use", message: "call id already in use" };
+    if (this.running.size + this.waiting.size + this.starting.size >= MAX_CONCURRENT_CALLS) return { why: "busy", message: `at most ${MAX_CONCURRENT_CALLS} calls may run at once in a session` };
     return undefined;
   }
 
@@ -423,8 +459,7 @@ export class DaemonSession {
   }
 
   /** The intent is committed before the verb starts (SPEC.md §15.2); then the client hears `started`. */
-  private commitIntent(id: number, about: CallAbout, params: Record<string, string>): void {
-    this.host.audit({ kind: "call.allowed", shareId: this.host.shareId, agent: this.host.agent, ...about, params });
+  private announceStart(id: number, about: CallAbout, params: Record<string, string>): void {
     const timeoutMs = this.host.catalog().get(about.verb)?.timeoutMs;
     this.sendMessage(timeoutMs === undefined ? { type: "started", id, params } : { type: "started", id, params, timeoutMs });
   }
@@ -459,6 +494,11 @@ export class DaemonSession {
         const byOperator = this.killedByOperator.delete(id) && r0.cancelled;
         const r = byOperator ? { ...r0, cancelledBy: "operator" as const } : r0;
         const durationMs = Math.round(r.durationMs);
+        const { exitCode, signal, timedOut, cancelled, truncated, bytesOut } = r;
+        const redactions = nonEmpty(r.redactions);
+        // the recipient hears the result once its outcome row is durable (group commit)
+        const result = () =>
+          this.sendMessage({ type: "result", id, exitCode, signal, timedOut, cancelled, ...(byOperator ? { cancelledBy: "operator" as const } : {}), truncated, bytesOut, durationMs, ...(redactions && { redactions }) });
         this.auditOutcome(about, {
           exitCode: r.exitCode ?? -1,
           bytesOut: r.bytesOut,
@@ -467,24 +507,26 @@ export class DaemonSession {
           truncated: r.truncated,
           redactions: nonEmpty(r.redactions),
           detail: this.outcomeDetail(r, cancelReason),
-        });
-        const { exitCode, signal, timedOut, cancelled, truncated, bytesOut } = r;
-        const redactions = nonEmpty(r.redactions);
-        this.sendMessage({ type: "result", id, exitCode, signal, timedOut, cancelled, ...(byOperator ? { cancelledBy: "operator" as const } : {}), truncated, bytesOut, durationMs, ...(redactions && { redactions }) });
+        }, result);
       },
       (e: unknown) => {
         this.running.delete(id);
         this.cancelReasons.delete(id);
         this.runningAbout.delete(id);
         this.killedByOperator.delete(id);
-        this.auditOutcome(about, { exitCode: -1, detail: `runner failed: ${String(e)}` });
-        this.sendMessage({ type: "error", id, code: "internal", message: "the verb's runner failed" });
+        this.auditOutcome(about, { exitCode: -1, detail: `runner failed: ${String(e)}` }, () =>
+          this.sendMessage({ type: "error", id, code: "internal", message: "the verb's runner failed" }),
+        );
       },
     );
   }
 
-  private auditOutcome(about: CallAbout, outcome: { exitCode: number; bytesOut?: number; durationMs?: number; outputDigest?: string; truncated?: boolean; redactions?: Record<string, number> | undefined; detail?: string | undefined }): void {
-    this.host.audit({ kind: "call.outcome", shareId: this.host.shareId, agent: this.host.agent, ...about, ...outcome });
+  /** The outcome row, then `next` (the result goes out once the row is durable, or its failure is logged). */
+  private auditOutcome(about: CallAbout, outcome: { exitCode: number; bytesOut?: number; durationMs?: number; outputDigest?: string; truncated?: boolean; redactions?: Record<string, number> | undefined; detail?: string | undefined }, next: () => void = () => {}): void {
+    this.afterDurable({ kind: "call.outcome", shareId: this.host.shareId, agent: this.host.agent, ...about, ...outcome }, next, (e: unknown) => {
+      this.host.log(`share ${this.host.shareId}: the outcome of ${about.callId} could not be recorded: ${String(e)}`);
+      next();
+    });
   }
 
   /** How the verb ended when not by its own exit (in the words of wire/outcome.ts, with why it was cancelled), and whether the session had ended. */
@@ -496,6 +538,7 @@ export class DaemonSession {
 
   /** Ends a running call; the reason goes into its outcome row (the runner only learns that it was cancelled). */
   private cancel(id: number, reason: string): void {
+    if (this.starting.has(id) && !this.cancelReasons.has(id)) this.cancelReasons.set(id, reason); // applied once it starts
     const running = this.running.get(id);
     if (!running) return;
     if (!this.cancelReasons.has(id)) this.cancelReasons.set(id, reason);

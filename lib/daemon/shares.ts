@@ -265,6 +265,7 @@ export class ShareManager {
       currentGrant: () => this.currentGrant(live.row.agent),
       catalog: this.deps.catalog,
       audit: (e: AuditEvent) => void this.deps.audit.append(e),
+      auditDurable: (e: AuditEvent) => this.deps.audit.appendSoon(e),
       runVerb: (verb, params, onOutput) => runVerb(this.deps, verb, params, onOutput),
       send: (w) => live.leg.send(w),
       bufferedAmount: () => live.leg.bufferedAmount,

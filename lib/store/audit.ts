@@ -1,7 +1,9 @@
 // The audit log: append-only rows in the store's database, each holding the SHA-256 of the row
-// before it (SPEC.md §15). An append is its own IMMEDIATE transaction that reads the chain head,
-// so the daemon and a CLI process appending at once still build one chain, and it is committed
-// (WAL, synchronous=FULL) before append() returns: a call's intent is on disk before its verb runs.
+// before it (SPEC.md §15). A commit is one IMMEDIATE transaction that reads the chain head, so the
+// daemon and a CLI process appending at once still build one chain, and it is durable (WAL,
+// synchronous=FULL) before append() returns. Group commit: appendSoon() events arriving in the
+// same tick share one transaction (one fsync), and each promise resolves only once its row is
+// durable, so a call's intent is still on disk before its verb runs.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import * as v from "valibot";
@@ -184,26 +186,80 @@ export class AuditLog {
     this.clock = clock;
   }
 
+  /** Appends one row now (after any batch still waiting, so rows keep the order they were asked in). */
   append(event: AuditEvent): AuditRow {
+    this.flushSoon();
+    return this.commit([event])[0]!;
+  }
+
+  /**
+   * Group commit: the row joins every other event appended in this tick, committed together in
+   * one transaction; resolves once the row is durable (rejects if the commit failed).
+   */
+  appendSoon(event: AuditEvent): Promise<AuditRow> {
+    return new Promise<AuditRow>((resolve, reject) => {
+      this.pending.push({ event, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flushSoon());
+    });
+  }
+
+  /** Commits the waiting batch now (a no-op when none waits). */
+  flushSoon(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    let rows: AuditRow[];
+    try {
+      rows = this.commit(batch.map((p) => p.event));
+    } catch {
+      // One bad event must not sink the rest of its batch: commit each on its own.
+      for (const p of batch) {
+        try {
+          p.resolve(this.commit([p.event])[0]!);
+        } catch (err) {
+          p.reject(err);
+        }
+      }
+      return;
+    }
+    for (const [i, p] of batch.entries()) p.resolve(rows[i]!);
+  }
+
+  private pending: Array<{ event: AuditEvent; resolve(row: AuditRow): void; reject(e: unknown): void }> = [];
+
+  /** One IMMEDIATE transaction for `events`, in order, chained from the current head. */
+  private commit(events: AuditEvent[]): AuditRow[] {
     const db = this.store.db;
-    return db.transaction((): AuditRow => {
+    const rows = db.transaction((): AuditRow[] => {
       const head = db.query<{ seq: number; hash: string }, []>("SELECT seq, hash FROM audit_head WHERE one = 1").get();
-      const seq = (head?.seq ?? 0) + 1;
-      const prevHash = head?.hash ?? GENESIS_HASH;
-      const at = this.clock();
-      const body = encodeBody(seq, at, event);
-      const hash = chainHash(prevHash, body);
-      db.query(
+      let seq = head?.seq ?? 0;
+      let prevHash = head?.hash ?? GENESIS_HASH;
+      const out: AuditRow[] = [];
+      const insert = db.query(
         `INSERT INTO audit (seq, at, kind, share_id, body, prev_hash, hash)
          VALUES ($seq, $at, $kind, $shareId, $body, $prevHash, $hash)`,
-      ).run({ seq, at, kind: event.kind, shareId: "shareId" in event && event.shareId !== undefined ? event.shareId : null, body, prevHash, hash });
+      );
+      for (const event of events) {
+        seq++;
+        const at = this.clock();
+        const body = encodeBody(seq, at, event);
+        const hash = chainHash(prevHash, body);
+        insert.run({ seq, at, kind: event.kind, shareId: "shareId" in event && event.shareId !== undefined ? event.shareId : null, body, prevHash, hash });
+        out.push({ ...(JSON.parse(body) as Body), prevHash, hash } as AuditRow);
+        prevHash = hash;
+      }
       db.query(
         `INSERT INTO audit_head (one, seq, hash) VALUES (1, $seq, $hash)
          ON CONFLICT (one) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
-      ).run({ seq, hash });
-      return { ...(JSON.parse(body) as Body), prevHash, hash } as AuditRow;
+      ).run({ seq, hash: prevHash });
+      return out;
     }).immediate();
+    for (const row of rows) this.committed(row);
+    return rows;
   }
+
+  /** Called with each row once it is durable, in seq order (the daemon's listeners hook in here). */
+  protected committed(_row: AuditRow): void {}
 
   /** Rows in seq order; a row whose body does not parse is left out (verify() names it). */
   list(filter: { shareId?: string; afterSeq?: number; sinceAt?: number; limit?: number } = {}): AuditRow[] {

@@ -72,9 +72,10 @@ afterEach(async () => {
 
 /**
  * argv: what the verb runs (default: echo the word). desk: calls wait for the operator's approval
- * there (SPEC.md §17.2); state: the share's state as the chokepoint reads it.
+ * there (SPEC.md §17.2); state: the share's state as the chokepoint reads it; groupCommit: the
+ * host group-commits the audit (AuditLog.appendSoon), as the daemon does.
  */
-function rig(opts: { argv?: (params: Record<string, string>) => string[]; desk?: ApprovalDesk; state?: () => ShareState } = {}): Rig {
+function rig(opts: { argv?: (params: Record<string, string>) => string[]; desk?: ApprovalDesk; state?: () => ShareState; groupCommit?: boolean } = {}): Rig {
   const daemonStatic = x25519.utils.randomSecretKey();
   const clientStatic = x25519.utils.randomSecretKey();
   const signKey = ed25519.utils.randomSecretKey();
@@ -117,6 +118,7 @@ function rig(opts: { argv?: (params: Record<string, string>) => string[]; desk?:
     currentGrant: () => grant,
     catalog: () => catalog,
     audit: (e) => void audit.append(e),
+    ...(opts.groupCommit ? { auditDurable: (e) => audit.appendSoon(e) } : {}),
     runVerb(verb, params, onOutput): RunningVerb {
       // The verb's first act: read the audit store through its own connection.
       seenAtStart.push(new AuditLog(reader).list());
@@ -214,6 +216,43 @@ describe("daemon session: the audit comes first", () => {
     expect(r.received.filter((m) => m.type === "error")).toEqual([
       { type: "error", id: 1, code: "malformed", reason: "malformed", message: "call id already in use" },
     ]);
+  });
+});
+
+describe("daemon session: group commit", () => {
+  test("calls of one tick: their intents commit together, and only then do their verbs start", async () => {
+    const r = rig({ groupCommit: true });
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "one" } });
+    r.send({ type: "call", id: 2, verb: "echo.word", params: { word: "two" } });
+    expect(r.started).toEqual([]); // nothing runs before its intent is durable
+    expect(r.received.some((m) => m.type === "started")).toBe(false);
+    await waitFor(() => r.received.filter((m) => m.type === "result").length === 2, "both results");
+    // at each verb's start another connection already read both intents: one batch
+    for (const seen of r.seenAtStart) expect(seen.filter((x) => x.kind === "call.allowed").map((x) => x.params?.word)).toEqual(["one", "two"]);
+    const rows = audit.list();
+    expect(rows.filter((x) => x.kind === "call.outcome")).toHaveLength(2);
+    expect(audit.verify()).toMatchObject({ ok: true });
+  });
+
+  test("a result reaches the client only once its outcome row is durable", async () => {
+    const r = rig({ groupCommit: true });
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "abc" } });
+    await waitFor(() => r.received.some((m) => m.type === "result"), "the result");
+    expect(new AuditLog(reader).list().some((x) => x.kind === "call.outcome")).toBe(true);
+  });
+
+  test("the fifth call while four intents are committing is refused as busy; a reused id as in use", async () => {
+    const r = rig({ groupCommit: true });
+    for (let id = 1; id <= 4; id++) r.send({ type: "call", id, verb: "echo.word", params: { word: `w${id}` } });
+    r.send({ type: "call", id: 5, verb: "echo.word", params: { word: "w5" } });
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "again" } });
+    const errors = r.received.filter((m) => m.type === "error");
+    expect(errors.map((e) => [e.id, e.code])).toEqual([
+      [5, "busy"],
+      [1, "malformed"],
+    ]);
+    await waitFor(() => r.received.filter((m) => m.type === "result").length === 4, "four results");
+    expect(r.started).toHaveLength(4);
   });
 });
 

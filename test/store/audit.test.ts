@@ -378,3 +378,78 @@ describe("under load", () => {
     expect(reopened.append({ kind: "share.expired" }).seq).toBe(1001);
   }, 60_000);
 });
+
+describe("group commit (appendSoon)", () => {
+  /** Counts the store's transactions (each commit of the audit is one). */
+  function countTransactions(): { count: number } {
+    const counter = { count: 0 };
+    const real = store.db.transaction.bind(store.db);
+    store.db.transaction = ((fn: (...args: any[]) => any) => {
+      const tx = real(fn);
+      const wrap = Object.assign((...args: any[]) => (counter.count++, tx(...args)), {
+        immediate: (...args: any[]) => (counter.count++, tx.immediate(...args)),
+        deferred: tx.deferred,
+        exclusive: tx.exclusive,
+      });
+      return wrap;
+    }) as typeof store.db.transaction;
+    return counter;
+  }
+
+  test("events of one tick commit in one transaction; each promise resolves once its row is on record", async () => {
+    const tx = countTransactions();
+    const other = Store.open(path); // another connection sees committed rows only
+    try {
+      const promises = EVENTS.map((e) => log.appendSoon(e));
+      expect(new AuditLog(other).list()).toEqual([]); // nothing before the tick ends
+      const rows = await Promise.all(promises);
+      expect(tx.count).toBe(1);
+      expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(new AuditLog(other).list().map((r) => r.kind)).toEqual(EVENTS.map((e) => e.kind));
+      expect(log.verify()).toEqual({ ok: true, rows: EVENTS.length });
+    } finally {
+      other.close();
+    }
+  });
+
+  test("the chain is the one single appends build: same bodies, same hashes", async () => {
+    const batched = await Promise.all(EVENTS.map((e) => log.appendSoon(e)));
+    const dir2 = mkdtempSync(join(tmpdir(), "openscope-audit-"));
+    const single = Store.open(join(dir2, "openscope.db"));
+    try {
+      let t = 1_700_000_000_000;
+      const one = new AuditLog(single, () => t++);
+      const rows = EVENTS.map((e) => one.append(e));
+      expect(batched.map((r) => r.hash)).toEqual(rows.map((r) => r.hash));
+      expect(batched.map((r) => r.prevHash)).toEqual(rows.map((r) => r.prevHash));
+    } finally {
+      single.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+
+  test("a synchronous append commits the waiting batch first: rows keep the order they were asked in", async () => {
+    const soon = [log.appendSoon(EVENTS[0]!), log.appendSoon(EVENTS[1]!)];
+    const now = log.append(EVENTS[2]!);
+    expect(now.seq).toBe(3);
+    expect((await Promise.all(soon)).map((r) => r.seq)).toEqual([1, 2]);
+    expect(log.verify()).toEqual({ ok: true, rows: 3 });
+  });
+
+  test("a malformed event is refused alone; the rest of its batch commits", async () => {
+    const good = log.appendSoon(EVENTS[0]!);
+    const bad = log.appendSoon({ kind: "nope" } as unknown as AuditEvent);
+    const alsoGood = log.appendSoon(EVENTS[1]!);
+    await expect(bad).rejects.toThrow(/malformed event/);
+    expect((await good).seq).toBe(1);
+    expect((await alsoGood).seq).toBe(2);
+    expect(log.verify()).toEqual({ ok: true, rows: 2 });
+  });
+
+  test("flushSoon commits a waiting batch at once (the daemon calls it before closing the store)", async () => {
+    const p = log.appendSoon(EVENTS[0]!);
+    log.flushSoon();
+    expect(log.list().map((r) => r.seq)).toEqual([1]);
+    expect((await p).seq).toBe(1);
+  });
+});
