@@ -1,5 +1,5 @@
 // Entry point of `openscope-reflect-client`.
-import { clientMain } from "./cmd/client/index.ts";
+import { clientMain, routeSavedShare } from "./cmd/client/index.ts";
 import { runCli } from "./cmd/run.ts";
 
-await runCli("openscope-reflect-client", clientMain);
+await runCli("openscope-reflect-client", clientMain, routeSavedShare(process.argv.slice(2)));

@@ -46,10 +46,27 @@ const EXAMPLES: Record<string, string[]> = {
     "openscope-relay --listen 0.0.0.0:8443 --tokens-file tokens.txt --log-format json --log-level debug",
   ],
   "openscope-relay completion": ["openscope-relay completion bash > /etc/bash_completion.d/openscope-relay"],
-  "openscope-reflect-client": ["openscope-reflect-client keygen", "openscope-reflect-client --passport-file handle.txt", "openscope-reflect-client --passport-file handle.txt --verify CODE call ssh.tail_logs lines=50"],
-  "openscope-reflect-client keygen": ["openscope-reflect-client keygen", "openscope-reflect-client keygen --key ./vendor.key"],
-  "openscope-reflect-client call": ["openscope-reflect-client --passport-file handle.txt --verify CODE call ssh.tail_logs lines=50", "openscope-reflect-client --passport-file handle.txt call ssh.tail_logs lines=50 --json"],
-  "openscope-reflect-client mcp": ["openscope-reflect-client --passport-file handle.txt --verify CODE mcp"],
+  "openscope-reflect-client": [
+    "openscope-reflect-client keygen",
+    "openscope-reflect-client --passport-file handle.txt",
+    "openscope-reflect-client add acme-prod --passport-file handle.txt && openscope-reflect-client acme-prod",
+    "openscope-reflect-client --passport-file handle.txt --verify CODE call ssh.tail_logs lines=50",
+  ],
+  "openscope-reflect-client keygen": ["openscope-reflect-client keygen", "openscope-reflect-client keygen --show      # print the public key again", "openscope-reflect-client keygen --key ./vendor.key"],
+  "openscope-reflect-client call": [
+    "openscope-reflect-client --passport-file handle.txt --verify CODE call ssh.tail_logs lines=50",
+    "openscope-reflect-client call acme-prod ssh.tail_logs lines=50      # a saved share",
+    "OPENSCOPE_PASSPORT=\"$(cat handle.txt)\" openscope-reflect-client call ssh.tail_logs lines=50 --json",
+    "openscope-reflect-client --passport - call ssh.tail_logs lines=50 < handle.txt > tail.log",
+  ],
+  "openscope-reflect-client mcp": [
+    "openscope-reflect-client mcp acme-prod --print-config --host claude     # paste into the host's config",
+    "openscope-reflect-client --passport-file handle.txt --verify CODE mcp",
+    "openscope-reflect-client mcp acme-prod --max-result 64KiB",
+  ],
+  "openscope-reflect-client add": ["openscope-reflect-client add acme-prod --passport-file handle.txt", "openscope-reflect-client add acme-prod --passport - < handle.txt"],
+  "openscope-reflect-client list": ["openscope-reflect-client list", "openscope-reflect-client list --json"],
+  "openscope-reflect-client remove": ["openscope-reflect-client remove acme-prod", "openscope-reflect-client remove --expired"],
   "openscope-reflect-client completion": ["openscope-reflect-client completion bash > /etc/bash_completion.d/openscope-reflect-client"],
 };
 
@@ -62,7 +79,7 @@ const ENVIRONMENT: Record<string, Array<[string, string]>> = {
   "openscope-relay": [["NO_COLOR", "no colours in output"]],
   "openscope-reflect-client": [
     ["OPENSCOPE_PASSPORT", "the handle, instead of --passport (never type a bearer handle on a command line)"],
-    ["XDG_CONFIG_HOME", "where the recipient key and known daemons live (default ~/.config/openscope)"],
+    ["XDG_CONFIG_HOME", "where the recipient key, known daemons and saved shares live (default ~/.config/openscope)"],
     ["NO_COLOR", "no colours in output"],
   ],
 };
@@ -87,7 +104,8 @@ export function helpFooter(program: string, path: string[]): string {
   const examples = examplesFor([program, ...path].join(" "));
   const lines: string[] = [];
   if (examples.length > 0) lines.push("EXAMPLES", "", ...examples.map((e) => `  ${e}`), "");
-  lines.push("EXIT CODES", "", ...EXIT_CODES.map(([code, what]) => `  ${String(code).padEnd(3)} ${what}`), "");
+  const codes = program === "openscope-reflect-client" ? [...EXIT_CODES, [130, "interrupted by Ctrl-C (the running call is cancelled on the daemon)"] as [number, string]] : EXIT_CODES;
+  lines.push("EXIT CODES", "", ...codes.map(([code, what]) => `  ${String(code).padEnd(3)} ${what}`), "");
   const env = ENVIRONMENT[program] ?? [];
   if (env.length > 0) lines.push("ENVIRONMENT", "", ...env.map(([name, what]) => `  ${name.padEnd(22)} ${what}`), "");
   return lines.join("\n");

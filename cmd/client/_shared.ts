@@ -9,11 +9,12 @@ import { ClientSession, sessionKeys, type Hello } from "../../lib/client/session
 import type { Constraint } from "../../lib/capability/constraint.ts";
 import { formatDuration } from "../../lib/units.ts";
 import { connectionError, usageError } from "../../lib/errors.ts";
-import { decodeHandle, type Handle } from "../../lib/wire/handle.ts";
+import { type Handle } from "../../lib/wire/handle.ts";
 import { fingerprint, isFingerprintText, normalizeCode, parseVerification, verificationMatches } from "../../lib/crypto/fingerprint.ts";
 import { isKnown, knownDaemonsPath, rememberDaemon, trustOf } from "../../lib/client/known-daemons.ts";
 import { readRecipientKey } from "../../lib/host/keyfile.ts";
-import { paint } from "../output.ts";
+import { paint, terminalSafe } from "../output.ts";
+import { chooseHandleSource, noHandleError, readHandle, type HandleSource } from "./handle-source.ts";
 
 export function configDir(env = process.env): string {
   return join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "openscope");
@@ -42,11 +43,21 @@ export interface Connected {
   hello: Hello;
 }
 
-/** handle → key: reads the handle from --passport and, for a sealed one, the recipient key. */
-function openHandle(): { handle: Handle; privateKey: Uint8Array | undefined } {
-  const handleText = globalFlag("passport");
-  if (!handleText) throw usageError("no handle given", ["pass the handle the operator sent: --passport <handle>"]);
-  const handle = decodeHandle(handleText);
+/** Where this command line says the handle is (SPEC.md §13.2); `saved` is a saved share's name given as a word. */
+export function handleSourceOf(saved?: string): HandleSource | undefined {
+  return chooseHandleSource({ passport: globalFlag("passport"), passportFile: globalFlag("passport-file"), env: process.env.OPENSCOPE_PASSPORT, saved });
+}
+
+/** Whether the handle comes from a flag or the environment (so a first word is a verb, not a saved name). */
+export function handleFlagGiven(): boolean {
+  return handleSourceOf() !== undefined;
+}
+
+/** handle → key: reads the handle from where it was given and, for a sealed one, the recipient key. */
+async function openHandle(saved?: string): Promise<{ handle: Handle; privateKey: Uint8Array | undefined }> {
+  const source = handleSourceOf(saved);
+  if (!source) throw noHandleError();
+  const handle = await readHandle(source, configDir());
   if (handle.secret.kind !== "sealed") return { handle, privateKey: undefined };
   const keyPath = globalFlag("key") ?? defaultKeyPath();
   if (!existsSync(keyPath)) {
@@ -106,8 +117,8 @@ async function verifyDaemon(handle: Handle, interactive: boolean): Promise<{ rem
 }
 
 /** handle → key → the person's check of the daemon's keys → relay → handshake → hello. */
-export async function connectToShare(opts: { interactiveConfirm: boolean; events?: ConstructorParameters<typeof ClientSession>[2] }): Promise<Connected> {
-  const { handle, privateKey } = openHandle();
+export async function connectToShare(opts: { interactiveConfirm: boolean; saved?: string; events?: ConstructorParameters<typeof ClientSession>[2] }): Promise<Connected> {
+  const { handle, privateKey } = await openHandle(opts.saved);
   // Usage errors first (exit 2), before any question is asked or anything dialed.
   const given = globalFlag("verify") ?? globalFlag("fingerprint");
   if (given !== undefined) parseVerification(given, globalFlag("verify") !== undefined ? "--verify" : "--fingerprint");
@@ -135,18 +146,19 @@ export function timeLeft(hello: Hello): number {
   return hello.expiresAt - (Date.now() + hello.clockSkewMs);
 }
 
-/** The passport card: who delegated, the daemon, each verb in plain words, time left. */
+/** The passport card: who delegated, the daemon, each verb in plain words, time left. The daemon
+ *  chose every name and value on it, so each of its words goes through terminalSafe. */
 export function printPassportCard(hello: Hello, write: (s: string) => void = (s) => process.stderr.write(s)): void {
   const p = hello.passport;
   const lines = [
     "",
     // Ours first, on its own line; then what the daemon chose (its name, the principal).
     `daemon ${hello.fingerprint} (verified)`,
-    `${paint("Passport", "bold", process.stderr)} from ${p.principal} on daemon ${hello.daemonName}`,
+    `${paint("Passport", "bold", process.stderr)} from ${terminalSafe(p.principal)} on daemon ${terminalSafe(hello.daemonName)}`,
     ...Object.entries(p.verbs).map(([verb, params]) => {
       const words = Object.entries(params).map(([k, c]) => describeParamPlain(k, c));
       const approval = p.approval?.includes(verb) ? " (each call waits for the operator's approval)" : "";
-      return `  ${verb}${words.length ? ` — ${words.join(", ")}` : ""}${approval}`;
+      return terminalSafe(`  ${verb}${words.length ? ` — ${words.join(", ")}` : ""}${approval}`);
     }),
     `Time left: ${formatDuration(timeLeft(hello))}. Every call is recorded.`,
     "",

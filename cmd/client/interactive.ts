@@ -1,7 +1,8 @@
 // The recipient's interactive prompt: list verbs, call with k=v (tab completion of verb names and
 // enum values), output streamed, Ctrl-C cancels the running call on the daemon, a countdown in
 // the prompt, plain messages on deny, expiry and revoke. On piped stdin it reads one command a
-// line, which makes it scriptable too.
+// line, which makes it scriptable too. The daemon's words (verb names, summaries, values) and the
+// verb's output reach the terminal through terminalSafe (verb-output.ts; --raw passes output as is).
 import { createInterface, type Interface } from "node:readline";
 import type { ClientSession, SessionEvents } from "../../lib/client/session.ts";
 import { formatDuration } from "../../lib/units.ts";
@@ -9,8 +10,9 @@ import { ExitCode, OpenScopeError } from "../../lib/errors.ts";
 import type { VerbInfo } from "../../lib/wire/rpc.ts";
 import { describeOutcome } from "../../lib/wire/outcome.ts";
 import { describeRedactions } from "../../lib/redact/stream.ts";
-import { paint, reportError } from "../output.ts";
-import { connectToShare, describeParamPlain, parseCallArgs, printPassportCard, timeLeft, approvalWaitLine } from "./_shared.ts";
+import { paint, reportError, terminalSafe } from "../output.ts";
+import { approvalWaitLine, connectToShare, describeParamPlain, hasFlag, parseCallArgs, printPassportCard, timeLeft } from "./_shared.ts";
+import { verbOutputWriter } from "./verb-output.ts";
 
 const HELP = `commands:
   list                    the verbs you may call
@@ -48,8 +50,10 @@ class Prompt {
 function sessionEvents(p: Prompt): SessionEvents {
   return {
     onEnded: (state, message) => {
+      // Said once, here: a call that was running ends with the same news and stays quiet (runOne).
+      if (p.ended) return;
       p.ended = { state, message };
-      process.stderr.write(`\n${paint(`share ${message}`, "yellow", process.stderr)}; disconnected\n`);
+      process.stderr.write(`\n${paint(`share ${terminalSafe(message)}`, "yellow", process.stderr)}; disconnected\n`);
       p.rl?.close();
     },
     onReconnecting: (n) => process.stderr.write(`${p.tty ? "\n" : ""}connection lost; reconnecting (attempt ${n})…\n`),
@@ -130,7 +134,7 @@ async function readCommands(p: Prompt, rl: Interface, session: ClientSession, ve
     else if (words[0] === "list" || words[0] === "verbs") printVerbs(verbs);
     else {
       const [verb, ...rest] = words[0] === "call" ? words.slice(1) : words;
-      exitCode = await runOne(session, verb ?? "", rest, verbs, (r) => (p.running = r));
+      exitCode = await runOne(p, session, verb ?? "", rest, verbs);
       p.running = undefined;
       if (p.ended) break;
     }
@@ -139,9 +143,10 @@ async function readCommands(p: Prompt, rl: Interface, session: ClientSession, ve
   return exitCode;
 }
 
-export async function runInteractive(): Promise<number> {
+/** The prompt over the share named on the command line (a handle flag, or `saved`, a saved share's name). */
+export async function runInteractive(saved?: string): Promise<number> {
   const p = new Prompt();
-  const { session, hello } = await connectToShare({ interactiveConfirm: true, events: sessionEvents(p) });
+  const { session, hello } = await connectToShare({ interactiveConfirm: true, saved, events: sessionEvents(p) });
   p.left = () => timeLeft(session.hello ?? hello);
   printPassportCard(hello);
   const verbs = await session.list();
@@ -159,34 +164,35 @@ export async function runInteractive(): Promise<number> {
   return p.tty ? ExitCode.ok : exitCode;
 }
 
-async function runOne(session: ClientSession, verb: string, words: string[], verbs: VerbInfo[], setRunning: (r: { id: number }) => void): Promise<number> {
+async function runOne(p: Prompt, session: ClientSession, verb: string, words: string[], verbs: VerbInfo[]): Promise<number> {
   try {
     const params = parseCallArgs(words);
     if (!verbs.some((v) => v.name === verb)) {
       // The daemon decides and records it; this is only a heads-up.
-      process.stderr.write(`note: ${verb} is not in this passport; sending it anyway (the daemon will refuse and record it)\n`);
+      process.stderr.write(`note: ${terminalSafe(verb)} is not in this passport; sending it anyway (the daemon will refuse and record it)\n`);
     }
     const call = session.call(
       verb,
       params,
-      (stream, data) => (stream === "stdout" ? process.stdout : process.stderr).write(data),
-      { onPending: (p) => process.stderr.write(`${approvalWaitLine(p).replace(/^openscope-reflect-client: /, "")} (Ctrl-C withdraws it)\n`) },
+      verbOutputWriter(hasFlag("raw")),
+      { onPending: (pending) => process.stderr.write(`${approvalWaitLine(pending).replace(/^openscope-reflect-client: /, "")} (Ctrl-C withdraws it)\n`) },
     );
-    setRunning(call);
+    p.running = call;
     const r = await call.done;
     const outcome = describeOutcome(r);
     const note = describeRedactions(r.redactions); // rule ids are schema-checked [a-z0-9-]: safe to print
     if (note) process.stderr.write(paint(`${note}\n`, "dim", process.stderr));
     if (outcome.ok) {
-      process.stderr.write(paint(`✔ ${verb} done (${r.bytesOut} bytes, ${r.durationMs} ms)\n`, "green", process.stderr));
+      process.stderr.write(paint(`✔ ${terminalSafe(verb)} done (${r.bytesOut} bytes, ${r.durationMs} ms)\n`, "green", process.stderr));
       return ExitCode.ok;
     }
-    process.stderr.write(paint(`✘ ${verb}: ${outcome.phrase}${r.truncated ? " (output truncated)" : ""}\n`, "red", process.stderr));
+    process.stderr.write(paint(`✘ ${terminalSafe(verb)}: ${outcome.phrase}${r.truncated ? " (output truncated)" : ""}\n`, "red", process.stderr));
     return ExitCode.verbFailed;
   } catch (e) {
     if (e instanceof OpenScopeError) {
-      process.stderr.write(`${e.kind === "denied" ? paint("✘ ", "red", process.stderr) : ""}${e.message}\n`);
-      for (const h of e.hints) process.stderr.write(`hint: ${h}\n`);
+      if (e.kind === "shareOver" && p.ended) return e.exitCode; // the session event said it already
+      process.stderr.write(`${e.kind === "denied" ? paint("✘ ", "red", process.stderr) : ""}${terminalSafe(e.message)}\n`);
+      for (const h of e.hints) process.stderr.write(`hint: ${terminalSafe(h)}\n`);
       return e.exitCode;
     }
     return reportError(e);
@@ -220,8 +226,9 @@ function finishUnique(hits: string[]): string[] {
 function printVerbs(verbs: VerbInfo[]): void {
   process.stderr.write("verbs you may call:\n");
   for (const v of verbs) {
+    // The daemon chose every word here: escaped.
     const words = Object.entries(v.params).map(([k, p]) => describeParamPlain(k, p.constraint) + (p.default !== undefined ? ` (default ${p.default})` : ""));
-    process.stderr.write(`  ${paint(v.name, "cyan", process.stderr)}${words.length ? ` ${words.join(", ")}` : ""}${v.summary ? `  — ${v.summary}` : ""}\n`);
+    process.stderr.write(`  ${paint(terminalSafe(v.name), "cyan", process.stderr)}${terminalSafe(`${words.length ? ` ${words.join(", ")}` : ""}${v.summary ? `  — ${v.summary}` : ""}`)}\n`);
   }
   process.stderr.write("type help for commands\n");
 }

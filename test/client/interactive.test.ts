@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 describe("call, one-shot", () => {
-  test("SIGINT cancels the running verb on the daemon: exit 1, --json says cancelled, audited", async () => {
+  test("SIGINT cancels the running verb on the daemon: exit 130, --json says cancelled, audited", async () => {
     const proc = Bun.spawn(
       [...commandFor("source", "openscope-reflect-client"), "--passport", share.handle, "--fingerprint", share.fingerprint, "call", "slow.sleep", "seconds=97", "--json"],
       { env: { ...process.env, NO_COLOR: "1", XDG_CONFIG_HOME: vendor.configHome }, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
@@ -39,7 +39,7 @@ describe("call, one-shot", () => {
     await waitFor(() => pidsRunning("sleep", "97").length > 0, "the verb to run", 20_000);
     proc.kill("SIGINT");
     const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    expect(code).toBe(1);
+    expect(code).toBe(130);
     expect(err).toContain("slow.sleep was cancelled");
     expect(JSON.parse(out)).toMatchObject({ verb: "slow.sleep", cancelled: true, params: { seconds: "97" } });
     await waitFor(() => pidsRunning("sleep", "97").length === 0, "the daemon to kill the verb");
