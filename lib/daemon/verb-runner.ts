@@ -31,7 +31,9 @@ export function runVerb(opts: VerbRunnerOptions, verb: string, params: Record<st
       : renderArgv(def, params);
   // Output is redacted before it is framed and encrypted (SPEC.md §17.3), unless the verb opts out.
   const redact = def.redact === false ? null : ruleSetWith(def.siteRules);
-  const running = startVerb({ argv, timeoutMs: def.timeoutMs, maxOutputBytes: def.maxOutputBytes, redact }, onOutput);
+  // ssh: stdin held open, so the remote command ends when the connection does (SPEC.md §7).
+  const holdStdin = def.adapter === "ssh";
+  const running = startVerb({ argv, timeoutMs: def.timeoutMs, maxOutputBytes: def.maxOutputBytes, redact, holdStdin }, onOutput);
   opts.runningVerbs?.add(running.pid);
   void running.done.finally(() => opts.runningVerbs?.remove(running.pid));
   return running;

@@ -32,9 +32,37 @@ export function shellQuote(arg: string): string {
 const SSH_OPTION = /^[A-Za-z][A-Za-z0-9]*=[\x21-\x7e]*$/;
 
 /**
+ * The remote side of an ssh verb (SPEC.md §7): `sh -c WATCHDOG openscope ARG…` runs the quoted
+ * argv with stdin from /dev/null (in its own process group where `setsid` exists) and holds the
+ * connection's stdin. The daemon keeps its end of ssh's stdin open while the verb runs, so stdin
+ * reaches EOF only when the connection ends (a cancel, a timeout, a revoke, the daemon gone): then
+ * the command's group gets SIGTERM, and SIGKILL a second later. Without a tty sshd signals nothing
+ * itself. On a normal end whatever the command left in its group is killed, as for a local verb.
+ */
+export const REMOTE_WATCHDOG = [
+  "exec 3<&0 </dev/null",
+  'if command -v setsid >/dev/null 2>&1; then setsid "$@" 3<&- & else "$@" 3<&- & fi',
+  "c=$!",
+  '(while read -r _; do :; done <&3; kill -TERM -"$c" "$c"; sleep 1; kill -KILL -"$c" "$c") >/dev/null 2>&1 &',
+  "w=$!",
+  "exec 3<&-",
+  'wait "$c"',
+  "s=$?",
+  'kill "$w" 2>/dev/null',
+  'kill -KILL -"$c" 2>/dev/null',
+  'exit "$s"',
+].join("\n");
+
+/** The remote command line: the watchdog, then each argument as one single-quoted word. */
+export function remoteCommandLine(argv: string[]): string {
+  return ["sh", "-c", REMOTE_WATCHDOG, "openscope", ...argv].map(shellQuote).join(" ");
+}
+
+/**
  * The local argv that runs `verb` on its host through the system ssh client:
  * [ssh, -o BatchMode=yes, -o StrictHostKeyChecking=yes, (-o UserKnownHostsFile=…), (-i …),
- *  (-o extra…), (-p port), (-l user), --, host, "<quoted remote command line>"].
+ *  (-o extra…), (-p port), (-l user), --, host, "<quoted remote command line>"], the remote
+ * command line being `remoteCommandLine`: run it with stdin held open (RunRequest.holdStdin).
  */
 export function renderSshArgv(
   verb: VerbDef,
@@ -43,7 +71,7 @@ export function renderSshArgv(
 ): string[] {
   if (verb.adapter !== "ssh" || verb.host === undefined) throw usageError(`argv: ${verb.name} is not an ssh verb`);
   if (verb.host.startsWith("-")) throw usageError(`argv: ${verb.name}: host must not start with "-"`);
-  const remote = renderArgv(verb, params).map(shellQuote).join(" ");
+  const remote = remoteCommandLine(renderArgv(verb, params));
   const out = [opts.sshBinary ?? "ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"];
   if (opts.knownHostsFile !== undefined) {
     // ssh splits this option's value on whitespace (it is a list of files).

@@ -1,5 +1,5 @@
 // The only place a verb runs: Bun.spawn on an argv (never a shell), in its own process group,
-// with a scrubbed environment, a fixed cwd, stdin closed, a timeout and an output cap that kill
+// with a scrubbed environment, a fixed cwd, stdin closed (held open for ssh), a timeout and an output cap that kill
 // the whole group. stdout and stderr are redacted line by line (SPEC.md §17.3) and forwarded as
 // they arrive; the consumer's promise is awaited before reading more (backpressure reaches the
 // verb's pipe). The cap, the byte count and the digest are of the redacted bytes: what leaves.
@@ -15,6 +15,12 @@ export interface RunRequest {
   env?: Record<string, string>; // default DEFAULT_ENV; used as given, nothing inherited
   /** Redaction rules; default the built-in set; null only for a verb with `redact = false`. */
   redact?: RuleSet | null;
+  /**
+   * Give the verb a stdin pipe that is never written and closed only when it ends (default: stdin
+   * closed). The ssh adapter's remote watchdog ends the remote command when that stdin reaches EOF
+   * (lib/exec/argv.ts REMOTE_WATCHDOG), so the remote side dies with the local ssh client.
+   */
+  holdStdin?: boolean;
 }
 
 export interface RunResult {
@@ -55,7 +61,7 @@ export function startVerb(req: RunRequest, onOutput: OnOutput): RunningVerb {
   const started = performance.now();
   const env = { ...(req.env ?? DEFAULT_ENV) };
   const cwd = req.cwd ?? DEFAULT_CWD;
-  const spawned = spawnVerb(req.argv, env, cwd);
+  const spawned = spawnVerb(req.argv, env, cwd, req.holdStdin === true);
   const group = typeof spawned === "string" ? undefined : new ProcessGroup(spawned);
   const output = new OutputGate(req, onOutput, () => group?.kill());
   if (group === undefined) return notStarted(spawned as string, output, started);
@@ -71,6 +77,7 @@ export function startVerb(req: RunRequest, onOutput: OnOutput): RunningVerb {
   const done = (async (): Promise<RunResult> => {
     await group.proc.exited;
     clearTimeout(timeout);
+    if (group.proc.stdin) void Promise.resolve(group.proc.stdin.end()).catch(() => {});
     group.kill(); // whatever the main process left behind in its group goes with it
     await pumps.drain();
     output.close();
@@ -100,22 +107,22 @@ export function startVerb(req: RunRequest, onOutput: OnOutput): RunningVerb {
 type Spawned = ReturnType<typeof spawnGroup>;
 
 /** The spawned process, or the stderr line saying why it could not start. */
-function spawnVerb(argv: string[], env: Record<string, string>, cwd: string): Spawned | string {
+function spawnVerb(argv: string[], env: Record<string, string>, cwd: string, holdStdin: boolean): Spawned | string {
   const argv0 = argv[0];
   if (argv0 === undefined) return "exec: empty argv";
   if (Bun.which(argv0, { PATH: env.PATH ?? "", cwd }) === null) return `exec: ${argv0}: command not found`;
   try {
-    return spawnGroup(argv, env, cwd);
+    return spawnGroup(argv, env, cwd, holdStdin);
   } catch (e) {
     return `exec: ${argv0}: ${(e as Error).message}`;
   }
 }
 
-function spawnGroup(argv: string[], env: Record<string, string>, cwd: string) {
+function spawnGroup(argv: string[], env: Record<string, string>, cwd: string, holdStdin: boolean) {
   return Bun.spawn(argv, {
     cwd,
     env,
-    stdin: "ignore",
+    stdin: holdStdin ? "pipe" : "ignore",
     stdout: "pipe",
     stderr: "pipe",
     detached: true, // setsid(): the verb leads its own process group, so -pid reaches grandchildren

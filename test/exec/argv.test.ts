@@ -3,7 +3,7 @@
 // the rendered argv for real and the ssh remote command line through /bin/sh and bash.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { renderArgv, renderSshArgv, shellQuote } from "../../lib/exec/argv.ts";
+import { REMOTE_WATCHDOG, remoteCommandLine, renderArgv, renderSshArgv, shellQuote } from "../../lib/exec/argv.ts";
 import { type VerbDef, parseCatalog } from "../../lib/capability/catalog.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
 import { ridHashOf, type Passport } from "../../lib/capability/passport.ts";
@@ -109,7 +109,16 @@ const passportFor = (verb: string): Passport => ({
 
 const hasBash = Bun.which("bash") !== null;
 
-function outcome(verb: VerbDef, value: string): "refused" | "inert" {
+/** Runs the remote command line as sshd would: `shell -c LINE`, its stdin held open (the watchdog's connection). */
+async function runRemote(shell: string, line: string): Promise<string> {
+  const proc = Bun.spawn([shell, "-c", line], { stdin: "pipe", stdout: "pipe", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+  const out = await new Response(proc.stdout).text();
+  await proc.exited;
+  await proc.stdin.end();
+  return out;
+}
+
+async function outcome(verb: VerbDef, value: string): Promise<"refused" | "inert"> {
   const grantVerbs = passportFor(verb.name).verbs;
   const d = decide({ call: { verb: verb.name, params: { v: value } }, passport: passportFor(verb.name), currentGrant: grantVerbs, share: { state: "live", expiresAt: 60_000 }, boundTo: { shareId: "0123456789ab", rid: RID }, callerKey: null, now: 1, catalog });
   // renderArgv re-checks on its own: it must agree with decide.
@@ -128,9 +137,9 @@ function outcome(verb: VerbDef, value: string): "refused" | "inert" {
   } else {
     expect(argv.slice(0, -1)).toEqual(["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "--", "h"]);
     // What the remote login shell would run: the value comes back as exactly one argument.
+    expect(argv.at(-1)).toBe(remoteCommandLine(["printf", "[%s]", value]));
     for (const shell of hasBash ? ["/bin/sh", "bash"] : ["/bin/sh"]) {
-      const r = Bun.spawnSync([shell, "-c", argv.at(-1)!], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
-      expect(`${shell}: ${r.stdout.toString()}`).toBe(`${shell}: [${value}]`);
+      expect(`${shell}: ${await runRemote(shell, argv.at(-1)!)}`).toBe(`${shell}: [${value}]`);
     }
   }
   return "inert";
@@ -139,9 +148,10 @@ function outcome(verb: VerbDef, value: string): "refused" | "inert" {
 describe("hostile values through every verb kind and adapter", () => {
   for (const adapter of ["exec", "ssh"])
     for (const kind of ["enum", "int", "pattern", "wide"])
-      test(`${adapter}.${kind}`, () => {
+      test(`${adapter}.${kind}`, async () => {
         const verb = catalog.get(`${adapter}.${kind}`)!;
-        const got = Object.fromEntries(HOSTILE.map(([label, value]) => [label, outcome(verb, value)]));
+        const got: Record<string, string> = {};
+        for (const [label, value] of HOSTILE) got[label] = await outcome(verb, value);
         if (kind !== "wide") {
           // narrow parameters refuse every hostile value
           expect(Object.values(got).every((o) => o === "refused")).toBe(true);
@@ -151,7 +161,7 @@ describe("hostile values through every verb kind and adapter", () => {
           for (const [label, value] of HOSTILE)
             expect(`${label}: ${got[label]}`).toBe(`${label}: ${/^[ -~]{0,256}$/.test(value) ? "inert" : "refused"}`);
         }
-      });
+      }, 60_000); // ssh.wide runs each admitted value through two shells
 });
 
 const tail = parseCatalog(await Bun.file(`${import.meta.dir}/../vectors/capability-catalog.toml`).text());
@@ -179,7 +189,7 @@ describe("renderArgv", () => {
       "-p", "2222",
       "-l", "deploy",
       "--", "web-1",
-      "'sudo' 'systemctl' 'restart' 'web'",
+      `'sh' '-c' ${shellQuote(REMOTE_WATCHDOG)} 'openscope' 'sudo' 'systemctl' 'restart' 'web'`,
     ]);
     expect(() => renderSshArgv(v, { service: "web" }, { extraOptions: ["ProxyCommand sh -c id"] })).toThrow("must look like Name=value");
     expect(() => renderSshArgv(v, { service: "web" }, { knownHostsFile: "/a b" })).toThrow("must not contain spaces");
@@ -212,7 +222,8 @@ describe("ssh argv: the host is never an option (mutation testing, issue 22)", (
   });
   test("the host comes after \"--\", and host keys are checked strictly", () => {
     const argv = renderSshArgv(catalog.get("ssh.enum")!, { v: "web" }, {});
-    expect(argv.slice(-3)).toEqual(["--", "h", "'printf' '[%s]' 'web'"]);
+    expect(argv.slice(-3)).toEqual(["--", "h", remoteCommandLine(["printf", "[%s]", "web"])]);
+    expect(argv.at(-1)!.endsWith(" 'openscope' 'printf' '[%s]' 'web'")).toBe(true);
     expect(argv).toContain("StrictHostKeyChecking=yes");
     expect(argv).toContain("BatchMode=yes");
   });

@@ -2,7 +2,7 @@
 // through startVerb (scrubbed env, no shell on our side), and hostile parameter values, quoted
 // by lib/exec/argv.ts, reach the remote side as one inert argument each.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderSshArgv, shellQuote } from "../../lib/exec/argv.ts";
@@ -10,6 +10,7 @@ import type { VerbDef } from "../../lib/capability/catalog.ts";
 import { enumConstraint } from "../../lib/capability/constraint.ts";
 import { startVerb, type RunResult } from "../../lib/exec/process.ts";
 import { startSshd, type TestSshd } from "../helpers/sshd.ts";
+import { waitFor } from "../helpers/spawn.ts";
 
 let sshd: TestSshd;
 let canary: string;
@@ -24,10 +25,10 @@ afterAll(async () => {
   rmSync(canary, { recursive: true, force: true });
 });
 
-async function run(argv: string[]): Promise<{ result: RunResult; stdout: string; stderr: string }> {
+async function run(argv: string[], holdStdin = false): Promise<{ result: RunResult; stdout: string; stderr: string }> {
   let stdout = "";
   let stderr = "";
-  const verb = startVerb({ argv, timeoutMs: 20_000, maxOutputBytes: 1 << 20 }, (stream, chunk) => {
+  const verb = startVerb({ argv, timeoutMs: 20_000, maxOutputBytes: 1 << 20, holdStdin }, (stream, chunk) => {
     if (stream === "stdout") stdout += Buffer.from(chunk).toString();
     else stderr += Buffer.from(chunk).toString();
   });
@@ -100,7 +101,7 @@ describe("ssh through startVerb against a real sshd", () => {
       extraOptions: ["IdentitiesOnly=yes", "GlobalKnownHostsFile=/dev/null"],
     });
     expect(argv[0]).toBe("ssh");
-    const { result, stdout, stderr } = await run(argv);
+    const { result, stdout, stderr } = await run(argv, true);
     expect({ code: result.exitCode, stderr }).toEqual({ code: 0, stderr: "" });
     expect(stdout.split("\0").slice(0, -1)).toEqual([msg, "tail"]);
     expect(readdirSync(canary)).toEqual([]);
@@ -116,11 +117,50 @@ describe("ssh through startVerb against a real sshd", () => {
     expect(stderr).toContain("Host key verification failed");
   });
 
-  test("the timeout ends the local ssh client (the remote side is not signalled: see THREAT-MODEL.md)", async () => {
-    const verb = startVerb({ argv: sshd.sshArgv("echo started; sleep 5"), timeoutMs: 1_000, maxOutputBytes: 1000 }, () => {});
+  // THREAT-MODEL.md: a cancelled or timed-out ssh verb ends on the remote host too, not only the
+  // local ssh client (the remote watchdog of lib/exec/argv.ts, stdin held open by startVerb).
+  function remoteVerb(name: string, argv: string[], timeoutMs: number): VerbDef {
+    return { name, summary: "a long remote command", adapter: "ssh", host: "127.0.0.1", user: sshd.user, port: sshd.port, argv, timeoutMs, maxOutputBytes: 1 << 20, params: {} };
+  }
+  const sshOptions = () => ({ knownHostsFile: sshd.knownHosts, identityFile: sshd.clientKey, extraOptions: ["IdentitiesOnly=yes", "GlobalKnownHostsFile=/dev/null"] });
+  /** The remote command writes its pid (it is on this host: sshd is on 127.0.0.1) and its child's, then waits. */
+  function sleeper(pidFile: string): string[] {
+    return ["sh", "-c", `sleep 300 & echo "$$ $!" > ${pidFile}; echo started; wait`];
+  }
+  const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+
+  for (const how of ["cancel", "timeout"] as const)
+    test(`${how}: the remote command and its child end too, not only the local ssh client`, async () => {
+      const pidFile = join(canary, `${how}.pids`);
+      const def = remoteVerb(`ssh.${how}`, sleeper(pidFile), how === "timeout" ? 3_000 : 60_000);
+      const verb = startVerb({ argv: renderSshArgv(def, {}, sshOptions()), timeoutMs: def.timeoutMs, maxOutputBytes: 1000, holdStdin: true }, () => {});
+      const pids = await waitFor(() => readPids(pidFile), "the remote command to start", 15_000);
+      expect(pids.length).toBe(2);
+      expect(pids.every(alive)).toBe(true);
+      if (how === "cancel") verb.cancel("test");
+      const result = await verb.done;
+      expect(how === "cancel" ? result.cancelled : result.timedOut).toBe(true);
+      // SIGTERM at once, SIGKILL a second later: both are gone well within the deadline.
+      await waitFor(() => !pids.some(alive), `remote pids ${pids.join(", ")} to end`, 5_000);
+      rmSync(pidFile);
+    }, 30_000);
+
+  test("a remote command that ends on its own keeps its output and exit code under the watchdog", async () => {
+    const def = remoteVerb("ssh.exit", ["sh", "-c", "echo out; echo err >&2; exit 7"], 20_000);
+    let stdout = "";
+    let stderr = "";
+    const verb = startVerb({ argv: renderSshArgv(def, {}, sshOptions()), timeoutMs: 20_000, maxOutputBytes: 1000, holdStdin: true }, (stream, chunk) => {
+      if (stream === "stdout") stdout += Buffer.from(chunk).toString();
+      else stderr += Buffer.from(chunk).toString();
+    });
     const result = await verb.done;
-    expect(result.timedOut).toBe(true);
-    // ssh catches SIGTERM and exits 255 itself
-    expect(result.exitCode === 255 || result.signal !== null).toBe(true);
-  });
+    expect({ stdout, stderr, code: result.exitCode }).toEqual({ stdout: "out\n", stderr: "err\n", code: 7 });
+  }, 30_000);
 });
+
+/** The two pids the remote command wrote ("$$ $!"), once the line is complete. */
+function readPids(file: string): number[] | undefined {
+  if (!existsSync(file)) return undefined;
+  const m = /^(\d+) (\d+)\n$/.exec(readFileSync(file, "utf8"));
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
