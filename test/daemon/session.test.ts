@@ -321,7 +321,7 @@ describe("daemon session: a call that needs approval (SPEC.md §17.2)", () => {
     for (let id = 1; id <= 5; id++) r.send({ type: "call", id, verb: "echo.word", params: { word: `w${id}` } });
     expect(r.received.filter((m) => m.type === "pending")).toHaveLength(4);
     expect(r.received.find((m) => m.type === "error")).toMatchObject({ id: 5, code: "busy" });
-    d.deny(d.list()[0]!.id, "not now");
+    d.deny(d.list().find((q) => q.params.word === "w1")!.id, "not now");
     await waitFor(() => r.received.some((m) => m.type === "error" && m.id === 1), "the denial");
     expect(r.received.find((m) => m.type === "error" && m.id === 1)).toMatchObject({ code: "denied", reason: "operator", message: "the operator denied echo.word: not now" });
     // The recipient cancels a waiting call: it is withdrawn, answered, and nothing runs.
