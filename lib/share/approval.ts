@@ -99,9 +99,10 @@ export class ApprovalBook {
     return this.pending.get(id);
   }
 
-  /** Pending requests, oldest first; of one share when given. */
+  /** Pending requests, oldest first (in the order opened when the clock ties); of one share when given. */
   list(shareId?: string): ApprovalRequest[] {
-    return [...this.pending.values()].filter((r) => shareId === undefined || r.shareId === shareId).sort((a, b) => a.requestedAt - b.requestedAt || (a.id < b.id ? -1 : 1));
+    // A Map iterates in insertion order and sort is stable: ties keep the order they were opened in.
+    return [...this.pending.values()].filter((r) => shareId === undefined || r.shareId === shareId).sort((a, b) => a.requestedAt - b.requestedAt);
   }
 
   /** The request waiting on this call, if any. */

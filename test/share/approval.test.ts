@@ -40,6 +40,11 @@ describe("approval book", () => {
     const b = book.open({ ...call, shareId: "bbbbbbbbbbbb", callId: "u.1" }, 100, 1000, ids("0000000b"));
     expect(book.list().map((r) => r.id)).toEqual([b.id, a.id]);
     expect(book.list("aaaaaaaaaaaa").map((r) => r.id)).toEqual([a.id]);
+    // Opened in the same millisecond: the order they were opened in, whatever their ids.
+    const tie = new ApprovalBook();
+    const first = tie.open(call, 7, 10, ids("ffffffff"));
+    const second = tie.open({ ...call, callId: "t.9" }, 7, 10, ids("00000000"));
+    expect(tie.list().map((r) => r.id)).toEqual([first.id, second.id]);
     expect(book.due(299)).toEqual([]);
     expect(book.due(300).map((r) => r.id)).toEqual([a.id]);
     expect(book.ofCall("bbbbbbbbbbbb", "u.1")).toBe(b);
