@@ -57,4 +57,22 @@ describe("keygen", () => {
     expect(statSync(a).mode & 0o777).toBe(0o600);
     expect(statSync(b).mode & 0o777).toBe(0o600);
   });
+
+  test("--show prints the public key of the key already there, writes nothing; no key is exit 2", async () => {
+    const cfg = join(dir, "show");
+    const none = await client(["keygen", "--show"], cfg);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("there is no key at");
+    expect(none.stdout).toBe("");
+    const made = await client(["keygen"], cfg);
+    const path = join(cfg, "openscope", "recipient.key");
+    const before = readFileSync(path, "utf8");
+    const shown = await client(["keygen", "--show"], cfg);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toBe(made.stdout);
+    expect(shown.stderr).toBe("");
+    expect(readFileSync(path, "utf8")).toBe(before);
+    expect((await client(["keygen", "--show", "--force"], cfg)).code).toBe(2);
+    expect(readFileSync(path, "utf8")).toBe(before);
+  });
 });

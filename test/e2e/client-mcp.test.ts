@@ -331,3 +331,13 @@ describe("a wrong fingerprint, in-protocol", () => {
     }
   });
 });
+
+describe("usage errors still come before the protocol", () => {
+  test("garbage given to --fingerprint is exit 2 with nothing on stdout (not a connection error)", async () => {
+    const r = await vendor.client(["--passport", share.handle, "--fingerprint", "not-a-fingerprint", "mcp"], { stdin: "" });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    const call = await vendor.client(["--passport", share.handle, "--fingerprint", "SHA256:!!", "call", "echo.word", "word=x"]);
+    expect(call.code).toBe(2);
+  });
+});
