@@ -9,6 +9,7 @@ const EXAMPLES: Record<string, string[]> = {
   "openscope daemon": [
     "openscope daemon --relay wss://relay.example.com --relay-token-file /etc/openscope/relay-token",
     "OPENSCOPE_RELAY_TOKEN=… openscope daemon          # relay from config.toml",
+    "openscope daemon --log-format json --log-level debug",
   ],
   "openscope verbs": ["openscope verbs", "openscope verbs --agent you --json", "openscope verbs add systemd --set units=nginx,postgresql"],
   "openscope verbs list": ["openscope verbs list", "openscope verbs list --agent you --json"],
@@ -38,6 +39,8 @@ const EXAMPLES: Record<string, string[]> = {
   "openscope deny": ["openscope deny 0badf00d", "openscope deny 0badf00d --reason \"not during the release freeze\""],
   "openscope audit": ["openscope audit", "openscope audit --share 3f2a9c0d1b7e --json", "openscope audit --follow", "openscope audit --json --since 24h >> siem.jsonl", "openscope audit --verify"],
   "openscope fingerprint": ["openscope fingerprint", "openscope fingerprint --json"],
+  "openscope status": ["openscope status", "openscope status --json | jq .problems", "openscope status || systemctl restart openscope-daemon"],
+  "openscope reload": ["openscope reload", "sudo systemctl reload openscope-daemon      # the same, by SIGHUP"],
   "openscope completion": ["openscope completion bash > /etc/bash_completion.d/openscope", "openscope completion zsh > \"${fpath[1]}/_openscope\"", "openscope completion fish > ~/.config/fish/completions/openscope.fish"],
   "openscope-relay": [
     "openscope-relay --listen 0.0.0.0:8443 --tokens-file /etc/openscope-relay/tokens.txt",

@@ -76,8 +76,8 @@ openscope verbs add http --dry-run --set urls=http://127.0.0.1:8080/healthz     
 and the exact command, after the catalog loader has accepted the whole file; a verb name the
 catalog already has is refused (exit 2: use \`--as\`). Every setting has a default, so
 \`verbs add PACK\` alone gives a catalog the daemon accepts. Then grant and share as usual
-(\`openscope grant add --agent you --verb postgres.activity\`), and restart the daemon so it
-reads the catalog.
+(\`openscope grant add --agent you --verb postgres.activity\`), and run \`openscope reload\` (or
+\`systemctl reload openscope-daemon\`) so the running daemon reads the catalog.
 
 The rules every pack follows: each parameter is an enum, an integer range or an anchored
 pattern that cannot match \`/\`, \`..\`, whitespace or a leading \`-\`; nothing runs through a

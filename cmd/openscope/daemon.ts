@@ -61,7 +61,24 @@ export default defineCommand({
     const log = lineLogger(logger);
     const relayToken = relayTokenFrom(args, process.env, log);
     cryptoFromEnv(); // a bad OPENSCOPE_CRYPTO is a usage error now, not a failed handshake later
-    const daemon = await runDaemon({ paths: homeFrom(args), relayUrl: args.relay, relayToken, logger, log });
+    const daemon = await runDaemon({
+      paths: homeFrom(args),
+      relayUrl: args.relay,
+      relayToken,
+      // A reload reads the token file (or the environment) again: a rotated token needs no restart.
+      readRelayToken: () => relayTokenFrom(args, process.env, () => {}),
+      logger,
+      log,
+    });
+    // SIGHUP: verbs.toml and config.toml again; a file that fails its checks is logged and changes nothing.
+    process.on("SIGHUP", () => {
+      logger.info("SIGHUP: reloading verbs.toml and config.toml");
+      try {
+        daemon.reload();
+      } catch {
+        /* logged by reload, the settings in force stay */
+      }
+    });
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
         log(`${sig}: stopping`);

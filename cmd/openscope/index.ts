@@ -17,6 +17,8 @@ export const openscopeMain = defineCommand({
     share: () => import("./share.ts").then((m) => m.default),
     audit: () => import("./audit.ts").then((m) => m.default),
     fingerprint: () => import("./fingerprint.ts").then((m) => m.default),
+    status: () => import("./status.ts").then((m) => m.default),
+    reload: () => import("./reload.ts").then((m) => m.default),
     completion: (): Promise<CommandDef<any>> => import("../completion.ts").then((m) => m.completionCommand("openscope", async () => openscopeMain)),
     approvals: () => import("./approvals.ts").then((m) => m.default),
     approve: () => import("./approve.ts").then((m) => m.default),

@@ -8,6 +8,7 @@ import { checkName, type HomePaths } from "../../lib/host/home.ts";
 import { homeArg, jsonArg, repeatedFlag } from "../args.ts";
 import { log, paint, printJson, printTable, spinner } from "../output.ts";
 import { checkShareId, homeFrom, readAgentToken, withStore } from "./_shared.ts";
+import { withReloadHint } from "./reload.ts";
 
 const open = defineCommand({
   meta: { name: "open", description: "Open a share: a passport narrowed from the agent's grant; prints the handle" },
@@ -39,6 +40,8 @@ const open = defineCommand({
       bearer: Boolean(args.bearer),
       ttl: args.ttl,
       ...(approve.length ? { approve } : {}),
+    }).catch((e: unknown) => {
+      throw withReloadHint(e, paths.catalog);
     });
     if (args.json) printJson(opened);
     else {

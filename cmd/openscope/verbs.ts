@@ -112,7 +112,7 @@ const add = defineCommand({
     if (args.json) return printJson({ pack: pack.name, version: pack.version, verbs: added.verbs, settings: added.values, file: paths.catalog, written: true });
     log.success(`added ${added.verbs.length} verbs of pack ${pack.name} (version ${pack.version}) to ${paths.catalog}`);
     printTable(["VERB", "PARAMETERS", "SUMMARY"], [...added.catalog.values()].map((v) => [v.name, paramsOf(v), v.summary]));
-    log.info(`\nnext: openscope grant add --agent NAME --verb ${added.verbs[0]} …, then restart the daemon so it reads the catalog`);
+    log.info(`\nnext: openscope grant add --agent NAME --verb ${added.verbs[0]} …, then openscope reload so the running daemon reads the catalog`);
   },
 });
 

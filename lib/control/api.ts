@@ -15,6 +15,9 @@ export const CONTROL_PATHS = {
   approvals: "/v1/approvals",
   approve: (id: string) => `/v1/approvals/${encodeURIComponent(id)}/approve`,
   deny: (id: string) => `/v1/approvals/${encodeURIComponent(id)}/deny`,
+  // Operating the daemon (SPEC.md §14 "Status", "Reload")
+  status: "/v1/status",
+  reload: "/v1/reload",
 } as const;
 
 // ---- requests (the daemon's input: strict)
@@ -45,6 +48,40 @@ export type DenyBody = v.InferOutput<typeof DenyBody>;
 export const Health = v.looseObject({ ok: v.literal(true), pid: v.number() });
 
 export { ShareSummary } from "../share/lifetime.ts";
+
+/** `openscope status`: the daemon's view (lib/daemon/status.ts). */
+export const DaemonStatus = v.looseObject({
+  pid: v.number(),
+  version: v.string(),
+  started_at: v.string(),
+  fingerprint: v.string(),
+  relay: v.nullable(
+    v.looseObject({
+      url: v.string(),
+      reachable: v.boolean(),
+      tls_trusted: v.nullable(v.boolean()),
+      token_accepted: v.nullable(v.boolean()),
+      status: v.optional(v.number()),
+      problem: v.optional(v.string()),
+      ms: v.number(),
+    }),
+  ),
+  catalog: v.looseObject({ verbs: v.number(), digest: v.string(), loaded_at: v.string() }),
+  shares: v.looseObject({ live: v.number(), connected: v.number(), ended: v.number() }),
+});
+export type DaemonStatus = v.InferOutput<typeof DaemonStatus>;
+
+/** `openscope reload`: what changed (lib/daemon/settings.ts). */
+export const ReloadReport = v.looseObject({
+  verbs: v.number(),
+  added: v.array(v.string()),
+  removed: v.array(v.string()),
+  changed: v.array(v.string()),
+  relay_changed: v.boolean(),
+  token_changed: v.boolean(),
+  warnings: v.array(v.string()),
+});
+export type ReloadReport = v.InferOutput<typeof ReloadReport>;
 
 export const OpenedShare = v.looseObject({
   id: v.string(),

@@ -4,9 +4,9 @@
 // cmd/ imports.
 import * as v from "valibot";
 import { connectionError, OpenScopeError } from "../errors.ts";
-import { ApprovalSummary, CONTROL_PATHS, DenyBody, ErrorBody, ExtendBody, Health, KillBody, KillResult, OpenedShare, OpenShareBody, ShareSummary } from "./api.ts";
+import { ApprovalSummary, CONTROL_PATHS, DaemonStatus, DenyBody, ErrorBody, ExtendBody, Health, KillBody, KillResult, OpenedShare, OpenShareBody, ReloadReport, ShareSummary } from "./api.ts";
 
-export type { ApprovalSummary, KillResult, OpenedShare, ShareSummary } from "./api.ts";
+export type { ApprovalSummary, DaemonStatus, KillResult, OpenedShare, ReloadReport, ShareSummary } from "./api.ts";
 
 async function request<T>(
   socketPath: string,
@@ -35,6 +35,16 @@ async function request<T>(
   const ok = v.safeParse(answer, json);
   if (!ok.success) throw connectionError(`the daemon's answer is malformed: ${v.summarize(ok.issues).replace(/\n/g, "; ")}`);
   return ok.output;
+}
+
+/** `openscope status`: the daemon's view, its relay probed as a share's leg would dial it. */
+export function daemonStatus(socketPath: string): Promise<DaemonStatus> {
+  return request(socketPath, "GET", CONTROL_PATHS.status, DaemonStatus);
+}
+
+/** `openscope reload`: verbs.toml and config.toml again (a file that fails its checks is a usage error, nothing changes). */
+export function reloadDaemon(socketPath: string): Promise<ReloadReport> {
+  return request(socketPath, "POST", CONTROL_PATHS.reload, ReloadReport, { body: {} });
 }
 
 /** `share open`: the agent's local credential goes with the request. */

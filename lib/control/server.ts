@@ -10,6 +10,7 @@ import { tokenSha256, type Store } from "../store/store.ts";
 import type { ShareManager } from "../daemon/shares.ts";
 import { CONTROL_PATHS, ExtendBody, OpenShareBody, STATUS_OF_KIND, type ErrorBody } from "./api.ts";
 import { routeOperator, type OperatorControl } from "./operator-routes.ts";
+import { routeOps, type OpsControl } from "./ops-routes.ts";
 
 function errorResponse(e: unknown): Response {
   const error: ErrorBody["error"] =
@@ -39,6 +40,8 @@ async function route(req: Request, opts: ControlServerOptions, server: Bun.Serve
   if (pathname === CONTROL_PATHS.health && req.method === "GET") return Response.json({ ok: true, pid: process.pid, ...opts.operator?.health() });
   const operator = opts.operator && (await routeOperator(req, opts.operator, server));
   if (operator) return operator;
+  const ops = opts.ops && (await routeOps(req, opts.ops));
+  if (ops) return ops;
   if (pathname === CONTROL_PATHS.shares && req.method === "GET") return Response.json(opts.shares.list());
   if (pathname === CONTROL_PATHS.shares && req.method === "POST") {
     const body = await parseBody(req, OpenShareBody);
@@ -60,6 +63,8 @@ export interface ControlServerOptions {
   store: Store;
   /** Watch, kill and approvals (SPEC.md §17); absent in tests that need only shares. */
   operator?: OperatorControl;
+  /** Status and reload (SPEC.md §14); absent in tests that need only shares. */
+  ops?: OpsControl;
 }
 
 export function startControlServer(opts: ControlServerOptions) {

@@ -1,9 +1,7 @@
-// `openscope daemon`: wires identity, catalog, store, audit, shares and the control socket, then
-// runs until SIGTERM/SIGINT. The daemon opens no listening network port: relay legs dial out.
-import { readCatalogFile } from "../host/catalog-file.ts";
+// `openscope daemon`: wires identity, settings (catalog and config, reloadable), store, audit,
+// shares and the control socket, then runs until SIGTERM/SIGINT; SIGHUP (cmd/openscope/daemon.ts)
+// and `openscope reload` call `reload`. The daemon opens no listening network port: relay legs dial out.
 import { catalogWarnings } from "../capability/catalog.ts";
-import { readConfig } from "../host/config.ts";
-import { parseOperatorRelayUrl } from "../wire/relay-url.ts";
 import { usageError } from "../errors.ts";
 import { fingerprint, verificationCode } from "../crypto/fingerprint.ts";
 import type { HomePaths } from "../host/home.ts";
@@ -18,61 +16,72 @@ import { RunningVerbs } from "./running-verbs.ts";
 import { ShareManager } from "./shares.ts";
 import { ObservedAuditLog } from "./observed-audit.ts";
 import { OperatorDesk } from "./operator.ts";
-import { lineLogger, type Logger } from "../host/log.ts";
+import { lineLogger, silentLogger, type Logger } from "../host/log.ts";
+import { LiveSettings, type ReloadReport } from "./settings.ts";
+import { daemonStatus } from "./status.ts";
+import type { OpsControl } from "../control/ops-routes.ts";
 import { auditLogEvent } from "./audit-lines.ts";
 
 export interface DaemonOptions {
   paths: HomePaths;
   relayUrl?: string;
   relayToken?: string;
+  /** Reads --relay-token-file / OPENSCOPE_RELAY_TOKEN again at each reload (else `relayToken` stays). */
+  readRelayToken?: () => string | undefined;
   /** Where the daemon's log lines go (cmd/log.ts); `log` is the same as plain lines. */
   logger?: Logger;
   log?: (line: string) => void;
 }
 
-export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<void> }> {
+export interface RunningDaemon {
+  stop(): Promise<void>;
+  /** SIGHUP and `openscope reload`: verbs.toml and config.toml again; throws (keeping the old ones) when either fails its checks. */
+  reload(): ReloadReport;
+}
+
+export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const { paths } = opts;
   const log = opts.log ?? (opts.logger ? lineLogger(opts.logger) : () => {});
+  const logger = opts.logger ?? silentLogger;
   if (!existsSync(paths.identity)) throw usageError(`no daemon identity at ${paths.identity}`, ["run: openscope init"]);
   const identity = readDaemonIdentity(paths.identity);
-  const catalog = readCatalogFile(paths.catalog); // an invalid catalog stops the daemon here (exit 2)
-  for (const w of catalogWarnings(catalog)) log(`warning: ${w}`);
-  const config = readConfig(paths.config);
-  const relayText = opts.relayUrl ?? config.relay;
-  // Refused here, at start, with the handle's own rules (SPEC.md §10.2): no user, query or fragment.
-  const relayUrl = relayText === undefined ? undefined : parseOperatorRelayUrl(relayText).url;
-  const relayToken = opts.relayToken ?? config.relay_token;
-  if (relayUrl && !relayToken)
-    throw usageError("a relay URL is set but no deployment token", ["pass --relay-token-file FILE, set OPENSCOPE_RELAY_TOKEN, or set relay_token in config.toml"]);
+  // An invalid catalog or config.toml stops the daemon here (exit 2).
+  const settings = new LiveSettings({ paths, relayUrlFlag: opts.relayUrl, relayTokenFlag: opts.readRelayToken ?? (() => opts.relayToken) });
+  const startedAt = Date.now();
+  for (const w of catalogWarnings(settings.current.catalog)) log(`warning: ${w}`);
+  const config = settings.current.config;
   const store = Store.open(paths.database);
   // Every committed row is also shown to watchers and, for some, sent as a notification (SPEC.md §17).
   const audit = new ObservedAuditLog(store, log);
   // Each committed row is also one log line (the audit stays the record; the log is for eyes and journald).
-  const logger = opts.logger;
-  if (logger)
+  if (opts.logger)
     audit.listen((row) => {
       const e = auditLogEvent(row);
       logger[e.level](e.msg, e.fields);
     });
-  const daemonName = config.name ?? hostname();
-  const operator = new OperatorDesk({ audit, store, catalog: () => catalog, config, daemonName, now: Date.now, log });
+  const catalog = () => settings.current.catalog;
+  const daemonName = () => settings.current.config.name ?? hostname();
+  const operator = new OperatorDesk({ audit, store, catalog, config, daemonName: daemonName(), now: Date.now, log });
   const fp = fingerprint(identity.noisePublic, identity.signPublic);
   const runningVerbs = new RunningVerbs(join(paths.stateDir, "running.json"));
+  // Read at each use, so a reload reaches new shares, new sessions and every call's decision.
+  const ssh = { knownHostsFile: config.ssh_known_hosts, identityFile: config.ssh_identity };
   const shares = new ShareManager({
     runningVerbs,
     store,
     audit,
     identity,
     fingerprint: fp,
-    daemonName,
+    get daemonName() {
+      return daemonName();
+    },
     operator,
     code: verificationCode(identity.noisePublic, identity.signPublic),
-    catalog: () => catalog,
-    relay: relayUrl && relayToken ? { url: relayUrl, token: relayToken } : undefined,
-    ssh: {
-      knownHostsFile: config.ssh_known_hosts,
-      identityFile: config.ssh_identity,
+    catalog,
+    get relay() {
+      return settings.current.relay;
     },
+    ssh,
     log,
   });
   if (await controlSocketAnswers(paths.socket)) {
@@ -84,12 +93,40 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ stop(): Promise<
   operator.attach(shares);
   operator.closeOrphanedRequests();
   await shares.recover();
-  const server = startControlServer({ socketPath: paths.socket, shares, store, operator });
+
+  const reload = (): ReloadReport => {
+    let report: ReloadReport;
+    try {
+      report = settings.reload();
+    } catch (e) {
+      logger.error((e as Error).message);
+      throw e;
+    }
+    const cfg = settings.current.config;
+    ssh.knownHostsFile = cfg.ssh_known_hosts;
+    ssh.identityFile = cfg.ssh_identity;
+    for (const w of report.warnings) logger.warn(w);
+    logger.info(`reloaded: ${report.verbs} verbs in the catalog`, {
+      added: report.added.join(",") || undefined,
+      removed: report.removed.join(",") || undefined,
+      changed: report.changed.join(",") || undefined,
+      relay: report.relay_changed ? (settings.current.relay?.url ?? "none") : undefined,
+      token_changed: report.token_changed || undefined,
+    });
+    if (report.relay_changed) logger.warn("the relay changed: new shares use it; open shares keep the relay their handles name until they end");
+    return report;
+  };
+  const ops: OpsControl = {
+    reload,
+    status: () => daemonStatus({ settings: settings.current, startedAt, fingerprint: fp, shares: shares.list() }),
+  };
+  const server = startControlServer({ socketPath: paths.socket, shares, store, operator, ops });
   log(`daemon running; fingerprint ${fp}`);
-  log(relayUrl ? `relay ${relayUrl}` : "no relay configured: share open will refuse until one is set");
-  log(`control socket ${paths.socket}; ${catalog.size} verbs in the catalog`);
+  log(settings.current.relayUrl ? `relay ${settings.current.relayUrl}` : "no relay configured: share open will refuse until one is set");
+  log(`control socket ${paths.socket}; ${settings.current.catalog.size} verbs in the catalog`);
   let stopped = false;
   return {
+    reload,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -261,6 +261,12 @@ export class AuditLog {
   /** Called with each row once it is durable, in seq order (the daemon's listeners hook in here). */
   protected committed(_row: AuditRow): void {}
 
+  /** The chain head: the last row's seq and hash (0 and the genesis hash for an empty log). */
+  head(): { seq: number; hash: string } {
+    const head = this.store.db.query<{ seq: number; hash: string }, []>("SELECT seq, hash FROM audit_head WHERE one = 1").get();
+    return { seq: head?.seq ?? 0, hash: head?.hash ?? GENESIS_HASH };
+  }
+
   /** Rows in seq order; a row whose body does not parse is left out (verify() names it). */
   list(filter: { shareId?: string; afterSeq?: number; sinceAt?: number; limit?: number } = {}): AuditRow[] {
     const where: string[] = ["seq > $after"];
