@@ -1,7 +1,8 @@
 // `bun run demo`: the whole product on one machine, narrated. Builds the binaries if needed,
 // starts a local relay and a daemon in a temporary OPENSCOPE_HOME, grants an agent, makes a
-// recipient key, opens a --to share, runs the client (fingerprint, passport card, two allowed
-// calls, one denied), revokes, shows the audit table, and cleans up. Exits 0; leaves nothing running.
+// recipient key, opens a --to share, saves the handle under a name (never typed on a command
+// line), runs the client (verification code, passport card, two allowed calls, one denied), prints
+// the MCP host config, revokes, shows the audit table, and cleans up. Exits 0; leaves nothing running.
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -139,24 +140,33 @@ async function main(): Promise<void> {
         { env, show: false },
       )
     ).stdout,
-  ) as { id: string; handle: string; fingerprint: string; expires_at: string };
-  process.stdout.write(indent(`share ${opened.id}, expires ${opened.expires_at}\nhandle ${opened.handle.slice(0, 40)}…\nfingerprint ${opened.fingerprint} (read it to the vendor over the phone)`) + "\n");
+  ) as { id: string; handle: string; fingerprint: string; code: string; expires_at: string };
+  process.stdout.write(indent(`share ${opened.id}, expires ${opened.expires_at}\nhandle ${opened.handle.slice(0, 40)}… (sent to the vendor by mail)\nverification code ${opened.code} (read to the vendor over the phone)`) + "\n");
 
-  step("Vendor: connects, checks the fingerprint, sees the passport card, makes two allowed calls and one outside the share");
+  step("Vendor: saves the handle from the mail under a name (the handle is never typed on a command line)");
+  const handleFile = join(work, "vendor-handle.txt");
+  writeFileSync(handleFile, opened.handle + "\n", { mode: 0o600 });
+  await run(["openscope-reflect-client", "add", "acme", "--passport-file", handleFile], { env: vendorEnv });
+  await run(["openscope-reflect-client", "list"], { env: vendorEnv });
+
+  step("Vendor: connects with the code heard by phone, sees the passport card, makes two allowed calls and one outside the share");
   const restarted = join(home, "sample", "run", "web.restarted");
   await run(
-    ["openscope-reflect-client", "--passport", opened.handle, "--fingerprint", opened.fingerprint],
+    ["openscope-reflect-client", "--verify", opened.code, "acme"],
     { env: vendorEnv, stdin: "ssh.tail_logs lines=3\nssh.restart_service\nssh.restart_service service=api\nquit\n", expect: 3, merged: true },
   );
   if (!existsSync(restarted)) throw new Error("the restart verb did not run");
   process.stdout.write(indent(`the restart verb ran on the operator's side: ${restarted} exists; the api restart was refused and recorded`) + "\n");
+
+  step("Vendor: the snippet for an AI agent's MCP host config (it names the saved share, not the handle)");
+  await run(["openscope-reflect-client", "mcp", "acme", "--print-config", "--host", "claude"], { env: vendorEnv });
 
   step("Operator: lists shares, then revokes this one");
   await run(["openscope", "share", "list"], { env });
   await run(["openscope", "share", "revoke", opened.id], { env });
 
   step("Vendor: a call after the revoke is refused with the reason");
-  await run(["openscope-reflect-client", "--passport", opened.handle, "--fingerprint", opened.fingerprint, "call", "ssh.tail_logs", "lines=1"], { env: vendorEnv, expect: 5 });
+  await run(["openscope-reflect-client", "call", "acme", "ssh.tail_logs", "lines=1"], { env: vendorEnv, expect: 5 });
 
   step("Operator: the audit log (every decision and share event, hash-chained)");
   await run(["openscope", "audit"], { env });
