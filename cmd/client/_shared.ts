@@ -4,7 +4,6 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline/promises";
 import { ClientSession, sessionKeys, type Hello } from "../../lib/client/session.ts";
 import type { Constraint } from "../../lib/capability/constraint.ts";
 import { formatDuration } from "../../lib/units.ts";
@@ -93,6 +92,8 @@ async function verifyDaemon(handle: Handle, interactive: boolean): Promise<{ rem
   if (trust.kind === "known") return { remember: false };
   if (interactive && process.stdin.isTTY) {
     process.stderr.write("This daemon is new to you. Ask the operator to read you its verification code (openscope fingerprint).\n");
+    // loaded here, not at the top: a static builtin import costs every start of the binary
+    const { createInterface } = await import("node:readline/promises");
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
       for (let attempt = 1; attempt <= CODE_ATTEMPTS; attempt++) {

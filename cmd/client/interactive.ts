@@ -3,7 +3,7 @@
 // the prompt, plain messages on deny, expiry and revoke. On piped stdin it reads one command a
 // line, which makes it scriptable too. The daemon's words (verb names, summaries, values) and the
 // verb's output reach the terminal through terminalSafe (verb-output.ts; --raw passes output as is).
-import { createInterface, type Interface } from "node:readline";
+import type { Interface } from "node:readline";
 import type { ClientSession, SessionEvents } from "../../lib/client/session.ts";
 import { formatDuration } from "../../lib/units.ts";
 import { ExitCode, OpenScopeError } from "../../lib/errors.ts";
@@ -152,6 +152,8 @@ export async function runInteractive(saved?: string): Promise<number> {
   const verbs = await session.list();
   printVerbs(verbs);
 
+  // loaded here, not at the top: a static builtin import costs every start of the binary
+  const { createInterface } = await import("node:readline");
   const rl = createInterface({ input: process.stdin, output: process.stderr, completer: verbCompleter(verbs), terminal: p.tty });
   p.rl = rl;
   rl.on("close", () => (p.rlClosed = true)); // a redraw after close would throw

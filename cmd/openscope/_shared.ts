@@ -1,7 +1,7 @@
 // What the operator commands share: the home folder, the store and audit log, the agent
 // credential files, and short renderings of grants for tables.
 import { chownSync, existsSync, readFileSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { nodeCrypto } from "../../lib/platform/node-crypto.ts";
 import { AuditLog } from "../../lib/store/audit.ts";
 import { describeConstraint, type Constraint } from "../../lib/capability/constraint.ts";
 import { deniedError, usageError } from "../../lib/errors.ts";
@@ -34,7 +34,7 @@ export function ensureAgentToken(paths: HomePaths, agent: string): string {
   ensurePrivateDir(paths.agentsDir);
   const file = agentTokenPath(paths, agent);
   if (existsSync(file)) return readFileSync(file, "utf8").trim();
-  const token = randomBytes(32).toString("base64url");
+  const token = nodeCrypto().randomBytes(32).toString("base64url");
   writeFileSync(file, token + "\n", { mode: 0o600, flag: "wx" });
   // Readable by root and by the agent's owner: a local user of the same name owns the file.
   const owner = localUser(agent);

@@ -2,7 +2,7 @@
 // but the operator must approve, audits every step (requested, approved, denied, timed out),
 // runs the timeout timer, and answers the waiting session through a promise. The rules and the
 // state live in lib/share/approval.ts; this adds the clock, the timers and the audit.
-import { randomBytes } from "node:crypto";
+import { nodeCrypto } from "../platform/node-crypto.ts";
 import { formatDuration } from "../units.ts";
 import { usageError } from "../errors.ts";
 import { ApprovalBook, checkDenyReason, NOT_APPROVED, requestIdFromBytes, type ApprovalEnd, type ApprovalRequest } from "../share/approval.ts";
@@ -46,7 +46,7 @@ export class ApprovalDesk {
 
   /** Opens a request for exactly this call; the audit row is written before the client is told. */
   request(call: { shareId: string; agent: string; callId: string; verb: string; params: Record<string, string> }): ApprovalTicket {
-    const request = this.book.open(call, this.deps.now(), this.deps.timeoutMs, () => requestIdFromBytes(new Uint8Array(randomBytes(4))));
+    const request = this.book.open(call, this.deps.now(), this.deps.timeoutMs, () => requestIdFromBytes(new Uint8Array(nodeCrypto().randomBytes(4))));
     this.deps.audit({
       kind: "approval.requested",
       ...this.about(request),

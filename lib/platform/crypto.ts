@@ -5,13 +5,15 @@
 // client, and a noticeable share of each call on the daemon). noble stays the
 // reference and the fallback (short records: node:crypto has no ChaCha20-Poly1305):
 // OPENSCOPE_CRYPTO=noble runs everything on it, and test/noise checks both agree byte for byte.
-import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, verify, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { nodeCrypto } from "./node-crypto.ts";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import type { SignatureCheck } from "../capability/passport.ts";
 import { OpenScopeError } from "../errors.ts";
 import { noble, type BulkCipher, type BulkKey, type HashName, type NoiseCrypto, type NoiseHash } from "../noise/crypto.ts";
 
 const CHACHA = "ChaCha20-Poly1305";
+const node = nodeCrypto;
 
 /**
  * Below this many plaintext bytes a record stays on noble: one WebCrypto call is a promise and a
@@ -53,23 +55,23 @@ function privateKeyObject(privateKey: Uint8Array): KeyObject {
   let key = privateKeys.get(privateKey);
   if (!key) {
     if (privateKey.length !== 32) throw new Error(`x25519: a private key is 32 bytes, got ${privateKey.length}`);
-    key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, privateKey]), format: "der", type: "pkcs8" });
+    key = node().createPrivateKey({ key: Buffer.concat([PKCS8_X25519, privateKey]), format: "der", type: "pkcs8" });
     privateKeys.set(privateKey, key);
   }
   return key;
 }
 
 function x25519Public(privateKey: Uint8Array): Uint8Array {
-  const spki = createPublicKey(privateKeyObject(privateKey)).export({ format: "der", type: "spki" });
+  const spki = node().createPublicKey(privateKeyObject(privateKey)).export({ format: "der", type: "spki" });
   return new Uint8Array(spki.subarray(SPKI_X25519.length));
 }
 
 function x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
   if (publicKey.length !== 32) throw new Error(`x25519: a public key is 32 bytes, got ${publicKey.length}`);
-  const peer = createPublicKey({ key: Buffer.concat([SPKI_X25519, publicKey]), format: "der", type: "spki" });
+  const peer = node().createPublicKey({ key: Buffer.concat([SPKI_X25519, publicKey]), format: "der", type: "spki" });
   // BoringSSL refuses a low-order point (an all-zero result) itself; the check below keeps the
   // rule independent of that.
-  const shared = new Uint8Array(diffieHellman({ privateKey: privateKeyObject(privateKey), publicKey: peer }));
+  const shared = new Uint8Array(node().diffieHellman({ privateKey: privateKeyObject(privateKey), publicKey: peer }));
   let acc = 0;
   for (const b of shared) acc |= b;
   if (acc === 0) throw new Error("x25519: low-order public key");
@@ -79,29 +81,29 @@ function x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
 /** HMAC (RFC 2104) over a node:crypto hash with a 64-byte block; Bun's createHmac lacks BLAKE2s. */
 function hmacOver(algorithm: string, key: Uint8Array, data: Uint8Array): Uint8Array {
   const block = new Uint8Array(64);
-  block.set(key.length > 64 ? createHash(algorithm).update(key).digest() : key);
+  block.set(key.length > 64 ? node().createHash(algorithm).update(key).digest() : key);
   const inner = new Uint8Array(64);
   const outer = new Uint8Array(64);
   for (let i = 0; i < 64; i++) {
     inner[i] = block[i]! ^ 0x36;
     outer[i] = block[i]! ^ 0x5c;
   }
-  const h = createHash(algorithm).update(inner).update(data).digest();
-  return new Uint8Array(createHash(algorithm).update(outer).update(h).digest());
+  const h = node().createHash(algorithm).update(inner).update(data).digest();
+  return new Uint8Array(node().createHash(algorithm).update(outer).update(h).digest());
 }
 
 const BLAKE2S: NoiseHash = {
   name: "BLAKE2s",
   hashLen: 32,
-  hash: (data) => new Uint8Array(createHash("blake2s256").update(data).digest()),
+  hash: (data) => new Uint8Array(node().createHash("blake2s256").update(data).digest()),
   hmac: (key, data) => hmacOver("blake2s256", key, data),
 };
 
 const SHA_256: NoiseHash = {
   name: "SHA256",
   hashLen: 32,
-  hash: (data) => new Uint8Array(createHash("sha256").update(data).digest()),
-  hmac: (key, data) => new Uint8Array(createHmac("sha256", key).update(data).digest()),
+  hash: (data) => new Uint8Array(node().createHash("sha256").update(data).digest()),
+  hmac: (key, data) => new Uint8Array(node().createHmac("sha256", key).update(data).digest()),
 };
 
 /** The platform suite: node:crypto for handshakes, noble for short records, WebCrypto for bulk ones. */
@@ -129,11 +131,11 @@ export const platformSignatureCheck: SignatureCheck = (sig, message, publicKey) 
       // noble's strict rule for the key, once per key: canonical encoding, not of small order
       // (BoringSSL alone would accept a trivial signature under a small-order key).
       if (ed25519.Point.fromBytes(publicKey, false).isSmallOrder()) return false;
-      key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, publicKey]), format: "der", type: "spki" });
+      key = node().createPublicKey({ key: Buffer.concat([SPKI_ED25519, publicKey]), format: "der", type: "spki" });
       if (ed25519Keys.size >= 64) ed25519Keys.clear();
       ed25519Keys.set(id, key);
     }
-    return verify(null, message, key, sig);
+    return node().verify(null, message, key, sig);
   } catch {
     return false;
   }

@@ -6,7 +6,7 @@
 // a metrics listener /metrics is served there only. Every leg that opens or ends, every refusal,
 // token reload and error is one log line (the rid only as a short hash, never a token).
 // startRelay reads as its steps: options, tokens, the listeners, timers, the handle.
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../platform/node-crypto.ts";
 import { existsSync } from "node:fs";
 import type { Server, ServerWebSocket } from "bun";
 import { OpenScopeError, usageError } from "../errors.ts";
@@ -95,7 +95,7 @@ export function isValidRid(rid: string): boolean {
 
 /** A short hash of a rid for logs: enough to follow one session, useless to join it. */
 export function ridHash(rid: string): string {
-  return createHash("sha256").update(rid).digest("hex").slice(0, 8);
+  return nodeCrypto().createHash("sha256").update(rid).digest("hex").slice(0, 8);
 }
 
 function refusalResponse(refusal: Refusal): Response {

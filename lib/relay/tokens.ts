@@ -1,7 +1,7 @@
 // Deployment tokens of the relay (SPEC.md §12): the tokens-file format (one token per line, `#`
 // comments, blank lines ignored) and the constant-time check of a presented bearer token. A token
 // is known by its key, a hash that stays stable across reloads, never by its text.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { nodeCrypto } from "../platform/node-crypto.ts";
 import { readFileSync } from "node:fs";
 import { OpenScopeError, usageError } from "../errors.ts";
 import { refuseExposedSecretFile } from "../host/file-mode.ts";
@@ -9,7 +9,7 @@ import { refuseExposedSecretFile } from "../host/file-mode.ts";
 const TOKEN = /^[\x21-\x7e]{1,512}$/; // printable ASCII, no spaces
 
 function digest(token: string): Buffer {
-  return createHash("sha256").update(token, "utf8").digest();
+  return nodeCrypto().createHash("sha256").update(token, "utf8").digest();
 }
 
 /** Parses a tokens file's text. Refuses a line that is not one printable token. */
@@ -51,7 +51,7 @@ export class TokenSet {
   check(presented: string): string | null {
     const d = digest(presented);
     let match: Buffer | null = null;
-    for (const known of this.digests) if (timingSafeEqual(d, known)) match = known;
+    for (const known of this.digests) if (nodeCrypto().timingSafeEqual(d, known)) match = known;
     return match ? match.toString("hex").slice(0, 32) : null;
   }
 

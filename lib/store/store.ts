@@ -3,7 +3,7 @@
 // daemon and a CLI process may both open it; the file is 0600 in a 0700 folder and a db file
 // that group or others can write is refused (SPEC.md §15.1).
 import { Database } from "bun:sqlite";
-import { createHash, randomBytes } from "node:crypto";
+import { nodeCrypto } from "../platform/node-crypto.ts";
 import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { OpenScopeError, usageError } from "../errors.ts";
@@ -284,11 +284,11 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** What the store keeps of an agent's local credential: lowercase hex SHA-256 of the token's UTF-8 bytes. */
 export function tokenSha256(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex");
+  return nodeCrypto().createHash("sha256").update(token, "utf8").digest("hex");
 }
 
 function randomId(): string {
-  return randomBytes(12).toString("base64url");
+  return nodeCrypto().randomBytes(12).toString("base64url");
 }
 
 function checkState(state: string): asserts state is ShareRow["state"] {
