@@ -69,7 +69,7 @@ const revoke = defineCommand({
         // Not read first: --all also clears a stored grant that no longer parses.
         if (!store.deleteGrant(agent)) throw noGrant();
         audit.append({ kind: "grant.changed", agent, detail: "revoked all" });
-        log.success(`agent ${agent} holds no verbs now; live shares of ${agent} are denied from now on`);
+        log.success(`agent ${agent} holds no verbs now; live shares of ${agent} are denied from now on, also if ${agent} is granted verbs again`);
         return;
       }
       const grant = store.getGrant(agent);

@@ -62,6 +62,12 @@ export interface ShareBinding {
 interface DecisionContext {
   call: unknown;
   currentGrant: GrantVerbs | undefined;
+  /**
+   * The id of the principal's current grant (undefined with no grant). A passport issued from
+   * another grant (`grant revoke --all`, then `grant add` again) denies: a new grant never brings
+   * old shares back (THREAT-MODEL.md).
+   */
+  currentGrantId: string | undefined;
   share: ShareState;
   /** The row the passport came from: a passport copied onto another share's row denies. */
   boundTo: ShareBinding;
@@ -71,7 +77,7 @@ interface DecisionContext {
 }
 
 export function decide(input: DecisionContext & { passport: Passport }): Decision {
-  const { passport, currentGrant, share, boundTo, callerKey, now, catalog } = input;
+  const { passport, currentGrant, currentGrantId, share, boundTo, callerKey, now, catalog } = input;
 
   // 1. The call's shape. Own keys of the raw object are checked by the schema (so "__proto__" fails).
   const parsed = v.safeParse(CallSchema, input.call);
@@ -97,7 +103,8 @@ export function decide(input: DecisionContext & { passport: Passport }): Decisio
   if (share.state === "revoked") return deny("revoked", "this share was revoked by the operator");
   if (share.state !== "live" || now >= share.expiresAt || now >= passport.expiresAt) return deny("expired", "this share has expired");
 
-  // 4. The verb: in the passport, still in the catalog and in the current grant.
+  // 4. The verb: in the passport, still in the catalog and in the current grant, the very grant
+  // the passport was issued from.
   const pverb = Object.hasOwn(passport.verbs, callVerb) ? passport.verbs[callVerb] : undefined;
   if (pverb === undefined) {
     const names = Object.keys(passport.verbs).sort().join(", ");
@@ -105,6 +112,8 @@ export function decide(input: DecisionContext & { passport: Passport }): Decisio
   }
   const def = catalog.get(callVerb);
   if (def === undefined) return deny("param_outside_grant", `${callVerb} is no longer offered by the operator`);
+  if (currentGrant !== undefined && currentGrantId !== passport.grantId)
+    return deny("param_outside_grant", "this share's grant was replaced by the operator; ask for a new share");
   const gverb = currentGrant !== undefined && Object.hasOwn(currentGrant, callVerb) ? currentGrant[callVerb] : undefined;
   if (gverb === undefined) return deny("param_outside_grant", `${callVerb} is no longer granted by the operator`);
 

@@ -47,7 +47,8 @@ export interface SessionHost {
   /** Current values, read at every use: the passport is re-signed on extend. */
   passport(): string;
   shareState(): ShareState;
-  currentGrant(): GrantVerbs | undefined;
+  /** The principal's grant as it is now in the store: its id (a passport is bound to it) and verbs. */
+  currentGrant(): { id: string; verbs: GrantVerbs } | undefined;
   catalog(): Catalog;
   audit(event: AuditEvent): void;
   /** Group commit (AuditLog.appendSoon): resolves once the row is durable. Without it, `audit` is used. */
@@ -444,11 +445,13 @@ export class DaemonSession {
 
   /** The chokepoint, on the stored passport: its signature is checked at every call, so an edited database row denies. */
   private decide(verb: string, params: Record<string, string>): Decision {
+    const grant = this.host.currentGrant();
     return decideSigned({
       call: { verb, params },
       signedPassport: this.host.passport(),
       daemonPublicKey: this.host.signPublicKey,
-      currentGrant: this.host.currentGrant(),
+      currentGrant: grant?.verbs,
+      currentGrantId: grant?.id,
       share: this.host.shareState(),
       boundTo: { shareId: this.host.shareId, rid: this.host.rid },
       callerKey: this.clientKey,

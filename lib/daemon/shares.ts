@@ -202,9 +202,9 @@ export class ShareManager {
   }
 
   /** The agent's current grant for the chokepoint; a stored grant that does not parse grants nothing. */
-  private currentGrant(agent: string): GrantVerbs | undefined {
+  private currentGrant(agent: string): { id: string; verbs: GrantVerbs } | undefined {
     try {
-      return this.deps.store.getGrant(agent)?.verbs;
+      return this.deps.store.getGrant(agent);
     } catch (e) {
       this.deps.log(`${(e as Error).message}; denying its calls`);
       return undefined;

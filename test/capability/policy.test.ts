@@ -47,6 +47,7 @@ interface Case {
   call?: unknown;
   signedPassport?: string;
   currentGrant?: GrantVerbs | undefined;
+  currentGrantId?: string | undefined;
   share?: ShareState;
   boundTo?: ShareBinding;
   callerKey?: string | null;
@@ -58,6 +59,7 @@ function run(c: Case): Decision {
     signedPassport: c.signedPassport ?? signed,
     daemonPublicKey: daemonPk,
     currentGrant: "currentGrant" in c ? c.currentGrant : grant,
+    currentGrantId: "currentGrantId" in c ? c.currentGrantId : "g1",
     share: c.share ?? live,
     boundTo: c.boundTo ?? bound,
     callerKey: "callerKey" in c ? c.callerKey! : holder,
@@ -92,7 +94,8 @@ const negatives: [string, Case, DenyReason, string][] = [
   ["bearer caller on a --to share", { callerKey: null }, "wrong_recipient", "this share belongs to another recipient key"],
   ["grant narrowed after issue", { call: { verb: "ssh.tail_logs", params: { lines: "400" } }, currentGrant: narrowedGrant }, "param_outside_grant", "lines=400 is no longer allowed by the operator"],
   ["verb removed from the grant after issue", { call: { verb: "ssh.restart_service", params: {} }, currentGrant: narrowedGrant }, "param_outside_grant", "ssh.restart_service is no longer granted by the operator"],
-  ["whole grant revoked after issue", { currentGrant: undefined }, "param_outside_grant", "ssh.tail_logs is no longer granted by the operator"],
+  ["whole grant revoked after issue", { currentGrant: undefined, currentGrantId: undefined }, "param_outside_grant", "ssh.tail_logs is no longer granted by the operator"],
+  ["grant revoked, then granted again (a new grant id)", { currentGrantId: "g2" }, "param_outside_grant", "this share's grant was replaced by the operator; ask for a new share"],
   ["unknown constraint kind", { signedPassport: signRaw({ ...canonical, verbs: { "files.read": { name: { kind: "glob", glob: "*" } } } }) }, "malformed", "this share's passport is invalid"],
   ["over-30-minute TTL", { signedPassport: signRaw({ ...canonical, expiresAt: canonical.issuedAt + 31 * MIN }) }, "malformed", "this share's passport is invalid"],
   ["unknown passport version", { signedPassport: signRaw({ ...canonical, v: 2 }) }, "malformed", "this share's passport is invalid"],
@@ -125,13 +128,13 @@ describe("decide: allowed calls are complete", () => {
   });
   test("a default outside the share is denied in passport terms", () => {
     const p = buildPassport({ ...passport, verbs: attenuate(catalog, grant, specs("ssh.tail_logs:lines=1..50")), now: NOW, ttlMs: 10 * MIN, id: passport.id });
-    const d = decide({ call: { verb: "ssh.tail_logs", params: { service: "web" } }, passport: p, currentGrant: grant, share: live, boundTo: bound, callerKey: holder, now: NOW + 1, catalog });
+    const d = decide({ call: { verb: "ssh.tail_logs", params: { service: "web" } }, passport: p, currentGrant: grant, currentGrantId: "g1", share: live, boundTo: bound, callerKey: holder, now: NOW + 1, catalog });
     expect(d).toEqual({ allow: false, reason: "param_outside_passport", message: "lines=100 (the default) is outside this share (allowed: 1..50)" });
   });
   test("a bearer share admits any caller", () => {
     const p: Passport = { ...passport, recipient: { kind: "bearer" } };
     for (const callerKey of [null, stranger])
-      expect(decide({ call: { verb: "files.read", params: { name: "notes" } }, passport: p, currentGrant: grant, share: live, boundTo: bound, callerKey, now: NOW + 1, catalog }).allow).toBe(true);
+      expect(decide({ call: { verb: "files.read", params: { name: "notes" } }, passport: p, currentGrant: grant, currentGrantId: "g1", share: live, boundTo: bound, callerKey, now: NOW + 1, catalog }).allow).toBe(true);
   });
   test("deny messages never reveal the wider grant", () => {
     for (const [, c] of negatives) {
@@ -218,7 +221,7 @@ test("property: whenever decide allows, the call is inside the passport, the cur
         if (how === "any") call.params[k] = gen(fc.constantFrom, ...pool);
         else if (how === "fit" && fitting.length) call.params[k] = gen(fc.constantFrom, ...fitting);
       }
-      const d = decide({ call, passport: p, currentGrant: current, share, boundTo: bound, callerKey, now: NOW + MIN, catalog });
+      const d = decide({ call, passport: p, currentGrant: current, currentGrantId: "g1", share, boundTo: bound, callerKey, now: NOW + MIN, catalog });
       if (!d.allow) {
         expect(DENY_REASONS).toContain(d.reason);
         return;
@@ -252,7 +255,7 @@ test("fuzz: any untrusted call value gets a decision, never an exception (3000 r
   );
   fc.assert(
     fc.property(callish, (call) => {
-      const d = decide({ call, passport, currentGrant: grant, share: live, boundTo: bound, callerKey: holder, now: NOW + MIN, catalog });
+      const d = decide({ call, passport, currentGrant: grant, currentGrantId: "g1", share: live, boundTo: bound, callerKey: holder, now: NOW + MIN, catalog });
       if (!d.allow) expect(DENY_REASONS).toContain(d.reason);
       else for (const [k, value] of Object.entries(d.params)) expect(admits(passport.verbs[(call as { verb: string }).verb]![k]!, value)).toBe(true);
     }),
@@ -265,7 +268,7 @@ test("fuzz: any untrusted call value gets a decision, never an exception (3000 r
 describe("decide re-checks the passport it is handed", () => {
   const call = { verb: "ssh.tail_logs", params: { lines: "50" } };
   const at = (p: Passport, over: Partial<Parameters<typeof decide>[0]> = {}) =>
-    decide({ call, passport: p, currentGrant: grant, share: live, boundTo: bound, callerKey: holder, now: NOW + MIN, catalog, ...over });
+    decide({ call, passport: p, currentGrant: grant, currentGrantId: "g1", share: live, boundTo: bound, callerKey: holder, now: NOW + MIN, catalog, ...over });
 
   test("a passport with a 31-minute lifetime is malformed", () => {
     expect(at({ ...passport, expiresAt: passport.issuedAt + 31 * MIN })).toEqual({ allow: false, reason: "malformed", message: "this share's passport is invalid" });

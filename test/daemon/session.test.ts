@@ -115,7 +115,7 @@ function rig(opts: { argv?: (params: Record<string, string>) => string[]; desk?:
     daemonName: "test",
     passport: () => passport,
     shareState: opts.state ?? (() => ({ state: "live", expiresAt: NOW + 30 * MIN })),
-    currentGrant: () => grant,
+    currentGrant: () => ({ id: "g1", verbs: grant }),
     catalog: () => catalog,
     audit: (e) => void audit.append(e),
     ...(opts.groupCommit ? { auditDurable: (e) => audit.appendSoon(e) } : {}),

@@ -120,7 +120,7 @@ async function runRemote(shell: string, line: string): Promise<string> {
 
 async function outcome(verb: VerbDef, value: string): Promise<"refused" | "inert"> {
   const grantVerbs = passportFor(verb.name).verbs;
-  const d = decide({ call: { verb: verb.name, params: { v: value } }, passport: passportFor(verb.name), currentGrant: grantVerbs, share: { state: "live", expiresAt: 60_000 }, boundTo: { shareId: "0123456789ab", rid: RID }, callerKey: null, now: 1, catalog });
+  const d = decide({ call: { verb: verb.name, params: { v: value } }, passport: passportFor(verb.name), currentGrant: grantVerbs, currentGrantId: "g", share: { state: "live", expiresAt: 60_000 }, boundTo: { shareId: "0123456789ab", rid: RID }, callerKey: null, now: 1, catalog });
   // renderArgv re-checks on its own: it must agree with decide.
   let argv: string[] | undefined;
   try {
