@@ -40,6 +40,30 @@ async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<WatchEv
   }
 }
 
+/**
+ * Why a watch stream ended: a watch of one share ends when the share is over (exit 0); any other
+ * end means the daemon went away (exit 4), so a script can tell the two apart.
+ */
+class WatchEnding {
+  private over = false;
+
+  constructor(private readonly shareId: string | undefined) {}
+
+  see(ev: WatchEvent): void {
+    if (this.shareId === undefined || ev.shareId !== this.shareId) return;
+    const state = ev.kind === "share.state" ? (ev.share as { state?: string } | undefined)?.state : ev.kind === "watch.started" ? (ev.shares as Array<{ state?: string }> | undefined)?.[0]?.state : undefined;
+    if (state !== undefined) this.over = state !== "live";
+  }
+
+  check(): void {
+    if (!this.over) throw WatchEnding.daemonGone();
+  }
+
+  static daemonGone(): OpenScopeError {
+    return connectionError("the daemon ended the watch (it stopped or restarted)", ["start it again, then: openscope share watch"]);
+  }
+}
+
 export default defineCommand({
   meta: { name: "watch", description: "Live view of a share (or all live shares): calls, decisions, output; keys k a d x e q" },
   args: {
@@ -56,8 +80,13 @@ export default defineCommand({
       setHumanOutput(false);
       // `share watch --json | head -1`: end once the reader has gone, even while nothing happens.
       const stopPolling = await exitWhenStdoutCloses();
-      for await (const ev of events(body)) printJsonLine(ev);
+      const ending = new WatchEnding(id);
+      for await (const ev of events(body)) {
+        ending.see(ev);
+        printJsonLine(ev);
+      }
       stopPolling();
+      ending.check();
       return;
     }
     await liveView(paths, id, body);
@@ -186,7 +215,9 @@ async function liveView(paths: HomePaths, filter: string | undefined, body: Read
       pump.then(
         async () => {
           await Promise.all([...inflight]);
-          say(filter ? `share ${filter} is over and nothing of it runs; the watch ends` : "the daemon ended the watch");
+          const state = filter ? view.shares.get(filter)?.state : undefined;
+          if (state !== undefined && state !== "live") say(`share ${filter} is over and nothing of it runs; the watch ends`);
+          else failure = WatchEnding.daemonGone();
         },
         (e) => (failure = e),
       ),

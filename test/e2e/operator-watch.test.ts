@@ -208,3 +208,13 @@ describe("a stalled watcher", () => {
     expect(await w.exited).toBe(0);
   });
 });
+
+describe("the daemon goes away", () => {
+  test("a watch of a live share ends with exit 4, not 0, so a script can tell", async () => {
+    const s = await c.openShare(["--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "5m"]);
+    const w = watch([s.id]);
+    await waitFor(() => kinds(w.events()).includes("watch.started"), "the watch to start");
+    await c.daemon!.stop();
+    expect(await w.exited).toBe(4);
+  });
+});
