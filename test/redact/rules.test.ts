@@ -64,6 +64,29 @@ describe("each built-in rule", () => {
   });
 });
 
+describe("letter case of keys and headers", () => {
+  const set = builtinRuleSet();
+  const rows: [string, string][] = [
+    ["PASSWORD=hunter2x", "password-assignment"],
+    ["Password: hunter2x", "password-assignment"],
+    ["dbPassword=hunter2x", "password-assignment"],
+    ["SSH_PASSPHRASE=correct-horse", "password-assignment"],
+    ["clientSecret=Zx8Qw2Er4Ty6", "secret-assignment"],
+    ["accessToken: ya29.a0AfH6SMBx", "token-assignment"],
+    ["GITHUB_TOKEN=abcdef123456", "token-assignment"],
+    ["ApiKey: 5f4dcc3b5aa765d6", "api-key-assignment"],
+    ["X-API-KEY: 5f4dcc3b5aa765d6", "api-key-assignment"],
+    ["PRIVATE_KEY=abcdef123456", "api-key-assignment"],
+    ["AUTHORIZATION: BASIC dXNlcjpwYXNzd29yZA==", "authorization-basic"],
+    ["authorization: bearer abcdefghijklmnopqrstuvwxyz12", "authorization-bearer"],
+    ["BEARER abcdefghijklmnopqrstuvwxyz12", "authorization-bearer"],
+  ];
+  for (const [line, rule] of rows)
+    test(`${line.split(/[=:]/)[0]} (${rule})`, () => {
+      expect(redactText(set, line).counts).toEqual({ [rule]: 1 });
+    });
+});
+
 describe("private key blocks", () => {
   const set = builtinRuleSet();
   const body = PEM_BODY;
