@@ -12,7 +12,7 @@ import type { DaemonIdentity } from "../host/keyfile.ts";
 import { defaultRandom, type Random } from "../noise/crypto.ts";
 import { sharePrologue } from "../wire/channel.ts";
 import { issueShare, type ShareRequest } from "../share/issue.ts";
-import { afterRestart, currentState, delayUntil, extendShare, lingerEndsAt, summarize } from "../share/lifetime.ts";
+import { afterRestart, currentState, delayUntil, extendShare, lingerEndsAt, pskIsSpent, summarize } from "../share/lifetime.ts";
 import type { OpenedShare, ShareSummary } from "../control/api.ts";
 import { RelayLeg } from "./relay-leg.ts";
 import type { RunningVerbs } from "./running-verbs.ts";
@@ -66,6 +66,8 @@ export class ShareManager {
     for (const row of this.deps.store.listShares()) {
       const { expire, attach } = afterRestart(row, this.now());
       if (expire) this.markEnded(row, "expired", row.expiresAt);
+      // A linger that ended while the daemon was down: the secret goes now.
+      if (pskIsSpent(row, this.now()) && row.psk.some((b) => b !== 0)) this.deps.store.forgetPsk(row.id);
       if (!attach || !this.deps.relay) continue;
       const live = this.attach(row, this.deps.relay);
       live.leg.start().catch((e) => this.deps.log(`share ${row.id}: ${(e as Error).message}; retrying`));
@@ -304,6 +306,13 @@ export class ShareManager {
   private armLinger(live: LiveShare): void {
     clearTimeout(live.lingerTimer);
     const now = this.now();
-    live.lingerTimer = setTimeout(() => this.detach(live.row.id), delayUntil(lingerEndsAt(live.row) ?? now, now));
+    live.lingerTimer = setTimeout(() => {
+      // The linger is over: no session can open any more, so the secret is not kept at rest.
+      if (live.row.state !== "live") {
+        this.deps.store.forgetPsk(live.row.id);
+        live.row.psk.fill(0);
+      }
+      this.detach(live.row.id);
+    }, delayUntil(lingerEndsAt(live.row) ?? now, now));
   }
 }

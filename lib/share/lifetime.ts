@@ -66,6 +66,12 @@ export function lingerEndsAt(row: Pick<ShareRow, "state" | "endedAt" | "expiresA
   return (row.endedAt ?? row.expiresAt) + LINGER_MS;
 }
 
+/** Whether an ended share's session secret is to be zeroed at rest: its linger is over (SPEC.md §15.4). */
+export function pskIsSpent(row: Pick<ShareRow, "state" | "endedAt" | "expiresAt">, now: number): boolean {
+  const until = lingerEndsAt(row);
+  return until !== null && until <= now;
+}
+
 /**
  * After a restart: a live share whose expiry passed while the daemon was down is expired (at its
  * expiry); a share whose linger is over is not attached again; the rest come back as they were.

@@ -230,6 +230,14 @@ export class Store {
     return this.db.query<ShareDbRow, []>("SELECT * FROM shares ORDER BY created_at, id").all().map(decodeShare);
   }
 
+  /**
+   * Overwrites an ended share's session secret with 32 zero bytes once its linger is over
+   * (SPEC.md §15.4): nothing can open a session for it any more, so the secret need not stay at rest.
+   */
+  forgetPsk(id: string): void {
+    this.db.query("UPDATE shares SET psk = zeroblob(32) WHERE id = $id AND state != 'live'").run({ id });
+  }
+
   updateShare(id: string, patch: SharePatch): void {
     if (patch.state !== undefined) checkState(patch.state);
     const sets: string[] = [];
