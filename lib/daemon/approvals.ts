@@ -35,22 +35,23 @@ export class ApprovalDesk {
   constructor(
     private readonly deps: {
       audit(event: AuditEvent): void;
-      timeoutMs: number;
+      /** Read at each request: a reload of config.toml changes it for new requests. */
+      timeoutMs: () => number;
       now: () => number;
     },
   ) {}
 
   get timeoutMs(): number {
-    return this.deps.timeoutMs;
+    return this.deps.timeoutMs();
   }
 
   /** Opens a request for exactly this call; the audit row is written before the client is told. */
   request(call: { shareId: string; agent: string; callId: string; verb: string; params: Record<string, string> }): ApprovalTicket {
-    const request = this.book.open(call, this.deps.now(), this.deps.timeoutMs, () => requestIdFromBytes(new Uint8Array(nodeCrypto().randomBytes(4))));
+    const request = this.book.open(call, this.deps.now(), this.deps.timeoutMs(), () => requestIdFromBytes(new Uint8Array(nodeCrypto().randomBytes(4))));
     this.deps.audit({
       kind: "approval.requested",
       ...this.about(request),
-      detail: `waits at most ${formatDuration(this.deps.timeoutMs)}, until ${new Date(request.expiresAt).toISOString()}`,
+      detail: `waits at most ${formatDuration(request.expiresAt - request.requestedAt)}, until ${new Date(request.expiresAt).toISOString()}`,
     });
     const answer = new Promise<ApprovalEnd>((resolve) => {
       const timer = setTimeout(() => this.timeOut(request.id), Math.max(0, request.expiresAt - this.deps.now()));
@@ -110,7 +111,7 @@ export class ApprovalDesk {
   private timeOut(id: string): void {
     const r = this.book.settle(id);
     if (!r) return;
-    this.deps.audit({ kind: "approval.timed_out", ...this.about(r), reason: NOT_APPROVED, message: `no answer within ${formatDuration(this.deps.timeoutMs)}` });
+    this.deps.audit({ kind: "approval.timed_out", ...this.about(r), reason: NOT_APPROVED, message: `no answer within ${formatDuration(r.expiresAt - r.requestedAt)}` });
     this.finish(id, { kind: "timed_out" });
   }
 

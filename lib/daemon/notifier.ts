@@ -9,36 +9,49 @@ import { parseDuration } from "../units.ts";
 import type { AuditRow } from "../store/audit.ts";
 
 export class Notifier {
-  private readonly queue: NotifyQueue;
+  private queue: NotifyQueue;
+  private current: Config["notify"];
+  /** Counters of the queues a reload replaced, so /v1/health keeps counting across reloads. */
+  private carried = { sent: 0, failed: 0, dropped: 0 };
 
   constructor(
     private readonly deps: {
-      config: Config["notify"];
+      /** Read at each event: a reload of config.toml takes effect for the next one. */
+      config: () => Config["notify"];
       daemonName: string;
       /** The alias a share is sealed to, "bearer", or undefined when unknown. */
       recipientOf(shareId: string): string | undefined;
       log: (line: string) => void;
     },
   ) {
-    const targets: NotifyTarget[] = [];
-    const c = deps.config;
-    if (c?.command) targets.push(commandTarget(c.command));
-    if (c?.webhook) targets.push(webhookTarget(c.webhook));
-    this.queue = new NotifyQueue({ targets, log: deps.log, timeoutMs: c?.timeout ? parseDuration(c.timeout, "notify.timeout") : undefined });
+    this.current = deps.config();
+    this.queue = this.queueFor(this.current);
   }
 
-  get targets(): number {
-    return this.queue.enabled ? (this.deps.config?.command ? 1 : 0) + (this.deps.config?.webhook ? 1 : 0) : 0;
+  private queueFor(c: Config["notify"]): NotifyQueue {
+    const targets: NotifyTarget[] = [];
+    if (c?.command) targets.push(commandTarget(c.command));
+    if (c?.webhook) targets.push(webhookTarget(c.webhook));
+    return new NotifyQueue({ targets, log: this.deps.log, timeoutMs: c?.timeout ? parseDuration(c.timeout, "notify.timeout") : undefined });
   }
 
   onAuditRow(row: AuditRow): void {
+    const c = this.deps.config();
+    if (c !== this.current) {
+      // A reload changed [notify]: what is queued still goes out through the old queue.
+      const old = this.queue.counters();
+      this.carried = { sent: this.carried.sent + old.sent, failed: this.carried.failed + old.failed, dropped: this.carried.dropped + old.dropped };
+      this.current = c;
+      this.queue = this.queueFor(c);
+    }
     if (!this.queue.enabled || row.shareId === undefined) return;
     const n = notificationFor(row, { daemon: this.deps.daemonName, recipient: this.deps.recipientOf(row.shareId) });
     if (n) this.queue.push(n);
   }
 
   counters(): NotifyCounters {
-    return this.queue.counters();
+    const q = this.queue.counters();
+    return { sent: this.carried.sent + q.sent, failed: this.carried.failed + q.failed, dropped: this.carried.dropped + q.dropped, queued: q.queued };
   }
 
   idle(): Promise<void> {

@@ -33,13 +33,14 @@ export class OperatorDesk implements OperatorControl, ShareOperatorHooks {
       audit: ObservedAuditLog;
       store: Store;
       catalog: () => Catalog;
-      config: Config;
+      /** Read at each use: a reload of config.toml reaches new requests and notifications. */
+      config: () => Config;
       daemonName: string;
       now: () => number;
       log: (line: string) => void;
     },
   ) {
-    this.approvals = new ApprovalDesk({ audit: (e) => void deps.audit.append(e), timeoutMs: approvalTimeoutMs(deps.config), now: deps.now });
+    this.approvals = new ApprovalDesk({ audit: (e) => void deps.audit.append(e), timeoutMs: () => approvalTimeoutMs(deps.config()), now: deps.now });
     this.hub = new WatchHub({
       now: deps.now,
       share: (id) => this.shares?.list().find((s) => s.id === id),
@@ -48,7 +49,7 @@ export class OperatorDesk implements OperatorControl, ShareOperatorHooks {
       pending: (shareId) => this.approvals.list(shareId).map((r) => ({ id: r.id, share: r.shareId, call: r.callId, verb: r.verb, params: { ...r.params }, expires_at: new Date(r.expiresAt).toISOString() })),
     });
     this.notifier = new Notifier({
-      config: deps.config.notify,
+      config: () => deps.config().notify,
       daemonName: deps.daemonName,
       recipientOf: (id) => {
         const row = deps.store.getShare(id);

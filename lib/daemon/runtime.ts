@@ -61,7 +61,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
   const catalog = () => settings.current.catalog;
   const daemonName = () => settings.current.config.name ?? hostname();
-  const operator = new OperatorDesk({ audit, store, catalog, config, daemonName: daemonName(), now: Date.now, log });
+  const operator = new OperatorDesk({ audit, store, catalog, config: () => settings.current.config, daemonName: daemonName(), now: Date.now, log });
   const fp = fingerprint(identity.noisePublic, identity.signPublic);
   const runningVerbs = new RunningVerbs(join(paths.stateDir, "running.json"));
   // Read at each use, so a reload reaches new shares, new sessions and every call's decision.

@@ -7,7 +7,7 @@ import type { AuditEvent } from "../../lib/store/audit.ts";
 
 function desk(timeoutMs = 60_000) {
   const rows: AuditEvent[] = [];
-  const d = new ApprovalDesk({ audit: (e) => void rows.push(e), timeoutMs, now: Date.now });
+  const d = new ApprovalDesk({ audit: (e) => void rows.push(e), timeoutMs: () => timeoutMs, now: Date.now });
   return { d, rows };
 }
 const call = (callId = "t.1") => ({ shareId: "aaaaaaaaaaaa", agent: "you", callId, verb: "ssh.restart_service", params: { service: "web" } });

@@ -281,7 +281,7 @@ describe("daemon session: a cancelled call keeps its reason", () => {
 });
 
 describe("daemon session: a call that needs approval (SPEC.md §17.2)", () => {
-  const desk = () => new ApprovalDesk({ audit: (e) => void audit.append(e), timeoutMs: 60_000, now: () => NOW + MIN });
+  const desk = () => new ApprovalDesk({ audit: (e) => void audit.append(e), timeoutMs: () => 60_000, now: () => NOW + MIN });
 
   test("waits with nothing run and no intent row; approved, it runs exactly the requested params", async () => {
     const d = desk();

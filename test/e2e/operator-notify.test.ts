@@ -137,4 +137,16 @@ describe("notifications", () => {
     }, "the failure counted");
     expect(h.notify).toMatchObject({ sent: 0 });
   });
+
+  test("openscope reload applies a new [notify] to the next event", async () => {
+    writeFileSync(
+      join(c.home, "config.toml"),
+      [`relay = "${c.relay!.url}"`, `relay_token = "${c.token}"`, `[notify]`, `webhook = "http://127.0.0.1:${hook.port}/after-reload"`, ""].join("\n"),
+      { mode: 0o600 },
+    );
+    const r = await c.openscope(["reload"]);
+    expect(r.code).toBe(0);
+    const opened = await c.openShare(["--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "5m"]);
+    await waitFor(() => webhookEvents("/after-reload").some((n) => n.share === opened.id && n.event === "share.opened"), "the event at the new webhook", 30_000);
+  });
 });
