@@ -1,8 +1,9 @@
 // The operator's live view (`openscope share watch ID` on a terminal, SPEC.md §17.1) driven
 // through tmux on the compiled binaries: the header, a call's output appearing while the verb still
 // runs, escape sequences in that output shown escaped, `k` killing the running call (the recipient
-// is told "cancelled by the operator"), `a` approving a waiting call, `e` extending the share,
-// `x x` revoking it, after which the view ends. The screen is read with capture-pane, polled.
+// is told "cancelled by the operator"), `a` approving a waiting call, the interactive client saying a
+// call waits for approval (Ctrl-C there withdraws it), `e` extending the share, `x x` revoking it,
+// after which the view ends. The screen is read with capture-pane, polled.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
@@ -124,6 +125,23 @@ describe("share watch on a terminal", () => {
     await screenShows(/→ approved request [0-9a-f]{8}/, "the approval");
     await screenShows(/■ [0-9a-f]{8}\.1 needs\.ok: exit 0/, "the approved call's outcome");
     expect(await call.exited).toBe(0);
+  });
+
+  test("the interactive client says the call waits for approval; Ctrl-C there withdraws it", async () => {
+    const client = [...commandFor(mode, "openscope-reflect-client"), "--passport", share.handle, "--fingerprint", share.fingerprint].map((x) => `'${x}'`).join(" ");
+    tmux("new-session", "-d", "-s", "client", "-x", "200", "-y", "40", `env XDG_CONFIG_HOME='${vendor.configHome}' NO_COLOR=1 ${client}; sleep 120`);
+    const clientScreen = () => tmux("capture-pane", "-p", "-J", "-t", "client").trimEnd();
+    await waitFor(() => /openscope>$/.test(clientScreen()), "the client's prompt", 30_000);
+    tmux("send-keys", "-t", "client", "-l", "needs.ok");
+    tmux("send-keys", "-t", "client", "Enter");
+    const waiting = await waitFor(() => /waiting for the operator's approval \(request ([0-9a-f]{8})\).*\(Ctrl-C withdraws it\)/.exec(clientScreen()), "the client's waiting line", 30_000);
+    await screenShows(`⏳ request ${waiting[1]}: needs.ok waits for your approval`, "the request in the watch");
+    tmux("send-keys", "-t", "client", "C-c");
+    await screenShows(`✘ request ${waiting[1]} denied (cancelled)`, "the withdrawal in the watch");
+    await waitFor(() => /✘ denied: needs\.ok was withdrawn before the operator answered\n\[[0-9hms]+ left\] openscope>$/.test(clientScreen()), "the client told, and its prompt back", 30_000).catch((e) => {
+      throw new Error(`${(e as Error).message}\n--- client ---\n${clientScreen()}`);
+    });
+    tmux("kill-session", "-t", "client");
   });
 
   test("e extends the share by 15 minutes; x twice revokes it and the view ends", async () => {
