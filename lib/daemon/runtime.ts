@@ -14,6 +14,7 @@ import { controlSocketAnswers } from "../control/client.ts";
 import { startControlServer } from "../control/server.ts";
 import { RunningVerbs } from "./running-verbs.ts";
 import { ShareManager } from "./shares.ts";
+import { GrantWatch } from "./grant-watch.ts";
 import { ObservedAuditLog } from "./observed-audit.ts";
 import { OperatorDesk } from "./operator.ts";
 import { lineLogger, silentLogger, type Logger } from "../host/log.ts";
@@ -120,6 +121,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     reload,
     status: () => daemonStatus({ settings: settings.current, startedAt, fingerprint: fp, shares: shares.list() }),
   };
+  // Grant commands write the store directly: a change made while calls run ends those it no longer admits.
+  const grantWatch = new GrantWatch(store, (agents) => shares.grantChanged(agents), log);
+  grantWatch.start();
   const server = startControlServer({ socketPath: paths.socket, shares, store, operator, ops });
   log(`daemon running; fingerprint ${fp}`);
   log(settings.current.relayUrl ? `relay ${settings.current.relayUrl}` : "no relay configured: share open will refuse until one is set");
@@ -130,6 +134,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     async stop() {
       if (stopped) return;
       stopped = true;
+      grantWatch.stop();
       operator.shutdown();
       shares.shutdown();
       await server.stop(true);

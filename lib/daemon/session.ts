@@ -102,6 +102,8 @@ export class DaemonSession {
   /** What each running call is, and which ones the operator killed (SPEC.md §17.1). */
   private readonly runningAbout = new Map<number, CallAbout>();
   private readonly killedByOperator = new Set<number>();
+  /** Each call from its intent until its outcome, with the params it runs with: re-decided when the grant changes. */
+  private readonly decided = new Map<number, { about: CallAbout; params: Record<string, string> }>();
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private ended = false;
   private draining = false;
@@ -343,20 +345,25 @@ export class DaemonSession {
   /** Group commit: the intent joins this tick's batch; once that batch is durable the verb starts. */
   private run(id: number, about: CallAbout, params: Record<string, string>): void {
     this.starting.add(id);
+    this.decided.set(id, { about, params });
     this.afterDurable(
       { kind: "call.allowed", shareId: this.host.shareId, agent: this.host.agent, ...about, params },
       () => {
         this.starting.delete(id);
-        if (this.ended) return this.auditOutcome(about, { exitCode: -1, detail: "not started: the session ended" });
+        if (this.ended) {
+          this.decided.delete(id);
+          return this.auditOutcome(about, { exitCode: -1, detail: "not started: the session ended" });
+        }
         this.announceStart(id, about, params);
         const running = this.start(id, about, params);
-        if (!running) return;
+        if (!running) return void this.decided.delete(id);
         const reason = this.cancelReasons.get(id);
         if (reason !== undefined) running.cancel(reason); // cancelled while its intent was committing
         this.awaitOutcome(id, about, running);
       },
       (e: unknown) => {
         this.starting.delete(id);
+        this.decided.delete(id);
         this.cancelReasons.delete(id);
         this.host.log(`share ${this.host.shareId}: the intent of ${about.callId} could not be recorded: ${String(e)}; the verb did not run`);
         this.sendMessage({ type: "error", id, code: "internal", message: "the call could not be recorded, so it did not run" });
@@ -436,6 +443,25 @@ export class DaemonSession {
     return ended;
   }
 
+  /**
+   * The principal's grant changed (SPEC.md §15.4): every call that runs (or is about to) is decided
+   * again with the params it runs with, and one the current grant no longer admits is ended as
+   * `share kill` ends it, its `call.killed` row saying why. Returns the callIds it ended.
+   */
+  recheckGrant(): string[] {
+    const ended: string[] = [];
+    for (const [id, { about, params }] of this.decided) {
+      if (this.killedByOperator.has(id)) continue;
+      const again = this.decide(about.verb, params);
+      if (again.allow) continue;
+      this.killedByOperator.add(id);
+      this.host.audit({ kind: "call.killed", shareId: this.host.shareId, agent: this.host.agent, callId: about.callId, verb: about.verb, detail: `the grant changed: ${again.message}` });
+      this.cancel(id, "the grant changed");
+      ended.push(about.callId);
+    }
+    return ended;
+  }
+
   /** The session's own limits, before any decision: one call per id, at most 4 at once. */
   private admit(id: number): { why: Refusal; message: string } | undefined {
     if (this.running.has(id) || this.waiting.has(id) || this.starting.has(id)) return { why: "call_id_in_use", message: "call id already in use" };
@@ -494,6 +520,7 @@ export class DaemonSession {
         const cancelReason = this.cancelReasons.get(id);
         this.cancelReasons.delete(id);
         this.runningAbout.delete(id);
+        this.decided.delete(id);
         const byOperator = this.killedByOperator.delete(id) && r0.cancelled;
         const r = byOperator ? { ...r0, cancelledBy: "operator" as const } : r0;
         const durationMs = Math.round(r.durationMs);
@@ -516,6 +543,7 @@ export class DaemonSession {
         this.running.delete(id);
         this.cancelReasons.delete(id);
         this.runningAbout.delete(id);
+        this.decided.delete(id);
         this.killedByOperator.delete(id);
         this.auditOutcome(about, { exitCode: -1, detail: `runner failed: ${String(e)}` }, () =>
           this.sendMessage({ type: "error", id, code: "internal", message: "the verb's runner failed" }),

@@ -169,6 +169,18 @@ export class ShareManager {
     return this.shares.get(id)?.session?.kill(callId) ?? [];
   }
 
+  /**
+   * The grants of these agents changed (lib/daemon/grant-watch.ts): each of their live shares'
+   * running calls is decided again, and those the current grant no longer admits end.
+   */
+  grantChanged(agents: readonly string[]): void {
+    for (const live of this.shares.values()) {
+      if (live.row.state !== "live" || !agents.includes(live.row.agent)) continue;
+      const ended = live.session?.recheckGrant() ?? [];
+      if (ended.length > 0) this.deps.log(`share ${live.row.id}: the grant of ${live.row.agent} changed; ended ${ended.join(", ")}`);
+    }
+  }
+
   connected(id: string): boolean {
     return this.shares.get(id)?.session?.established ?? false;
   }

@@ -158,6 +158,20 @@ export class Store {
     return this.db.query("DELETE FROM grants WHERE agent = ?").run(agent).changes > 0;
   }
 
+  /**
+   * Each agent's grant as `id:revision`, without parsing its verbs: cheap enough for the daemon to
+   * read whenever `dataVersion` moved, to notice a grant changed by another process.
+   */
+  grantVersions(): Map<string, string> {
+    const rows = this.db.query<{ agent: string; id: string; revision: number }, []>("SELECT agent, id, revision FROM grants").all();
+    return new Map(rows.map((r) => [r.agent, `${r.id}:${r.revision}`]));
+  }
+
+  /** SQLite's `data_version`: moves when another connection (say the CLI) commits to the database. */
+  dataVersion(): number {
+    return this.db.query<{ data_version: number }, []>("PRAGMA data_version").get()!.data_version;
+  }
+
   listGrants(): GrantRow[] {
     return this.db.query<GrantDbRow, []>("SELECT agent, id, revision, verbs FROM grants ORDER BY agent").all().map(decodeGrant);
   }
