@@ -28,11 +28,14 @@ const add = defineCommand({
       const g = store.putGrant(agent, mergeGrantVerbs(existing, added));
       const token = ensureAgentToken(paths, agent);
       store.setAgentCredential(agent, tokenSha256(token));
-      audit.append({ kind: "grant.changed", agent, detail: `added ${Object.keys(added).join(", ")}; revision ${g.revision}` });
+      // The same grant again is not a change: no new revision, no audit row.
+      if (g.changed) audit.append({ kind: "grant.changed", agent, detail: `added ${Object.keys(added).join(", ")}; revision ${g.revision}` });
       return g;
     });
-    if (args.json) return printJson(grant);
-    log.success(`agent ${agent} now holds ${Object.keys(grant.verbs).length} verb(s) (grant revision ${grant.revision})`);
+    const { changed, ...row } = grant;
+    if (args.json) return printJson(row);
+    if (changed) log.success(`agent ${agent} now holds ${Object.keys(grant.verbs).length} verb(s) (grant revision ${grant.revision})`);
+    else log.success(`agent ${agent} already holds exactly this grant (revision ${grant.revision} unchanged)`);
     printTable(["VERB", "ALLOWED"], grantRows(grant.verbs).map((r) => [r.verb, r.params]));
   },
 });
@@ -80,7 +83,7 @@ const revoke = defineCommand({
         delete remaining[v];
       }
       const g = store.putGrant(agent, remaining);
-      audit.append({ kind: "grant.changed", agent, detail: `revoked ${verbs.join(", ")}; revision ${g.revision}` });
+      if (g.changed) audit.append({ kind: "grant.changed", agent, detail: `revoked ${verbs.join(", ")}; revision ${g.revision}` });
       log.success(`removed ${verbs.join(", ")} from ${agent} (grant revision ${g.revision})`);
     });
   },

@@ -79,14 +79,10 @@ export class ShareManager {
    * process groups). Say so in the log rather than leave the question open.
    */
   private closeOrphanedCalls(): void {
-    const open = new Map<string, { shareId?: string; agent?: string; verb?: string }>();
-    for (const r of this.deps.audit.list()) {
+    // The store keeps the open intents apart (an index kept by triggers): no walk of the whole log.
+    for (const r of this.deps.audit.openIntents()) {
       if (!r.callId) continue;
-      if (r.kind === "call.allowed") open.set(r.callId, r);
-      else if (r.kind === "call.outcome") open.delete(r.callId);
-    }
-    for (const [callId, r] of open) {
-      this.deps.audit.append({ kind: "call.outcome", callId, shareId: r.shareId, agent: r.agent, verb: r.verb, detail: "outcome unknown: the daemon stopped while the verb ran" });
+      this.deps.audit.append({ kind: "call.outcome", callId: r.callId, shareId: r.shareId, agent: r.agent, verb: r.verb, detail: "outcome unknown: the daemon stopped while the verb ran" });
     }
   }
 

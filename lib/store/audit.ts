@@ -267,6 +267,20 @@ export class AuditLog {
     return { seq: head?.seq ?? 0, hash: head?.hash ?? GENESIS_HASH };
   }
 
+  /**
+   * The intent rows (call.allowed) that have no outcome row yet, in seq order: read from the
+   * open_calls table the schema's triggers keep, so the cost follows the open calls, not the log.
+   */
+  openIntents(): AuditRow[] {
+    const sql = "SELECT a.seq, a.at, a.kind, a.share_id, a.body, a.prev_hash, a.hash FROM open_calls o JOIN audit a ON a.seq = o.seq ORDER BY a.seq";
+    const rows: AuditRow[] = [];
+    for (const r of this.store.db.query<AuditDbRow, []>(sql).all()) {
+      const body = parseBody(r.body);
+      if (body) rows.push({ ...body, prevHash: r.prev_hash, hash: r.hash } as AuditRow);
+    }
+    return rows;
+  }
+
   /** Rows in seq order; a row whose body does not parse is left out (verify() names it). */
   list(filter: { shareId?: string; afterSeq?: number; sinceAt?: number; limit?: number } = {}): AuditRow[] {
     const where: string[] = ["seq > $after"];

@@ -66,4 +66,26 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
   `,
+  // 2: the calls whose intent has no outcome yet, kept by triggers in the appending transaction,
+  // so the restart-time scan reads only those (O(open calls), not O(audit rows)). Backfilled once.
+  `
+  CREATE TABLE open_calls (
+    call_id  TEXT PRIMARY KEY NOT NULL,
+    seq      INTEGER NOT NULL REFERENCES audit (seq)
+  ) STRICT;
+
+  INSERT OR REPLACE INTO open_calls (call_id, seq)
+    SELECT call_id, MAX(CASE WHEN kind = 'call.allowed' THEN seq END)
+    FROM (SELECT kind, seq, json_extract(body, '$.callId') AS call_id FROM audit WHERE kind IN ('call.allowed', 'call.outcome'))
+    WHERE call_id IS NOT NULL
+    GROUP BY call_id
+    HAVING SUM(kind = 'call.outcome') = 0 AND SUM(kind = 'call.allowed') > 0;
+
+  CREATE TRIGGER audit_call_opened AFTER INSERT ON audit
+    WHEN NEW.kind = 'call.allowed' AND json_extract(NEW.body, '$.callId') IS NOT NULL
+    BEGIN INSERT OR REPLACE INTO open_calls (call_id, seq) VALUES (json_extract(NEW.body, '$.callId'), NEW.seq); END;
+  CREATE TRIGGER audit_call_closed AFTER INSERT ON audit
+    WHEN NEW.kind = 'call.outcome'
+    BEGIN DELETE FROM open_calls WHERE call_id = json_extract(NEW.body, '$.callId'); END;
+  `,
 ];

@@ -131,17 +131,19 @@ export class Store {
     return row?.token_sha256;
   }
 
-  // ---- grants: revision moves on every change; the id stays until the grant is removed
+  // ---- grants: revision moves on every change (and only then); the id stays until the grant is removed
 
   getGrant(agent: string): GrantRow | undefined {
     const row = this.db.query<GrantDbRow, [string]>("SELECT agent, id, revision, verbs FROM grants WHERE agent = ?").get(agent);
     return row ? decodeGrant(row) : undefined;
   }
 
-  putGrant(agent: string, verbs: GrantVerbs): GrantRow {
+  /** Stores the agent's grant; the same verbs and constraints again (in any key order) keep the revision and report `changed: false`. */
+  putGrant(agent: string, verbs: GrantVerbs): GrantRow & { changed: boolean } {
     const text = JSON.stringify(parseGrantVerbs(verbs, `store: agent "${agent}"'s grant`));
-    return this.db.transaction((): GrantRow => {
+    return this.db.transaction((): GrantRow & { changed: boolean } => {
       const old = this.db.query<GrantDbRow, [string]>("SELECT agent, id, revision, verbs FROM grants WHERE agent = ?").get(agent);
+      if (old && canonicalJson(JSON.parse(old.verbs)) === canonicalJson(JSON.parse(text))) return { ...decodeGrant(old), changed: false };
       const id = old?.id ?? randomId();
       const revision = (old?.revision ?? 0) + 1;
       this.db
@@ -150,7 +152,7 @@ export class Store {
            ON CONFLICT (agent) DO UPDATE SET revision = excluded.revision, verbs = excluded.verbs, updated_at = excluded.updated_at`,
         )
         .run({ agent, id, revision, verbs: text, now: Date.now() });
-      return decodeGrant({ agent, id, revision, verbs: text });
+      return { ...decodeGrant({ agent, id, revision, verbs: text }), changed: true };
     }).immediate();
   }
 
@@ -299,6 +301,16 @@ function migrate(db: Database, file: string): void {
     for (let v = version; v < MIGRATIONS.length; v++) db.run(MIGRATIONS[v]!);
     if (version !== MIGRATIONS.length) db.run(`PRAGMA user_version = ${MIGRATIONS.length}`);
   }).immediate();
+}
+
+/** JSON with object keys sorted at every depth: equal values, equal text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /** The schema version this program writes. */

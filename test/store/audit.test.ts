@@ -453,3 +453,30 @@ describe("group commit (appendSoon)", () => {
     expect((await p).seq).toBe(1);
   });
 });
+
+describe("open intents (the restart-time scan)", () => {
+  const intent = (callId: string): AuditEvent => ({ kind: "call.allowed", shareId: "sh_1", agent: "you", callId, verb: "v.x", params: {} });
+  const outcome = (callId: string): AuditEvent => ({ kind: "call.outcome", shareId: "sh_1", callId, exitCode: 0 });
+
+  test("only intents without an outcome are listed, read from the open_calls index, not the log", () => {
+    for (const e of [intent("a"), intent("b"), outcome("a"), { kind: "share.connected", shareId: "sh_1" } as AuditEvent, intent("c")]) log.append(e);
+    expect(log.openIntents().map((r) => r.callId)).toEqual(["b", "c"]);
+    expect(store.db.query<{ n: number }, []>("SELECT count(*) AS n FROM open_calls").get()!.n).toBe(2);
+    log.append(outcome("c"));
+    log.append(outcome("b"));
+    expect(log.openIntents()).toEqual([]);
+    // The scan reads the index: its plan searches open_calls and looks audit rows up by key.
+    const plan = store.db.query<{ detail: string }, []>("EXPLAIN QUERY PLAN SELECT a.seq FROM open_calls o JOIN audit a ON a.seq = o.seq ORDER BY a.seq").all().map((r) => r.detail).join("\n");
+    expect(plan).toMatch(/SEARCH a USING INTEGER PRIMARY KEY/);
+  });
+
+  test("a database from before the index gets it backfilled by the migration", () => {
+    for (const e of [intent("old1"), intent("old2"), outcome("old1")]) log.append(e);
+    // Back to schema 1: no open_calls table, no triggers.
+    store.db.run("DROP TRIGGER audit_call_opened; DROP TRIGGER audit_call_closed; DROP TABLE open_calls; PRAGMA user_version = 1;");
+    store.close();
+    store = Store.open(path);
+    log = new AuditLog(store, () => clockNow++);
+    expect(log.openIntents().map((r) => r.callId)).toEqual(["old2"]);
+  });
+});

@@ -47,7 +47,7 @@ describe("opening", () => {
     expect(db.query<{ foreign_keys: number }, []>("PRAGMA foreign_keys").get()?.foreign_keys).toBe(1);
     expect(Object.values(db.query<Record<string, number>, []>("PRAGMA busy_timeout").get() ?? {})).toEqual([BUSY_TIMEOUT_MS]);
     const tables = db.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
-    expect(tables.map((t) => t.name)).toEqual(["agents", "audit", "audit_head", "grants", "recipients", "shares"]);
+    expect(tables.map((t) => t.name)).toEqual(["agents", "audit", "audit_head", "grants", "open_calls", "recipients", "shares"]);
     store.close();
   });
 
@@ -145,7 +145,9 @@ describe("rows", () => {
     const g2 = store.putGrant("you", { "ssh.tail_logs": { service: { kind: "enum", values: ["api", "web"] } } });
     expect(g2.id).toBe(g1.id);
     expect(g2.revision).toBe(2);
-    expect(store.getGrant("you")).toEqual(g2);
+    expect(g2.changed).toBe(true);
+    const { changed: _, ...row2 } = g2;
+    expect(store.getGrant("you")).toEqual(row2);
     store.putGrant("other", {});
     expect(store.listGrants().map((g) => g.agent)).toEqual(["other", "you"]);
     expect(store.deleteGrant("you")).toBe(true);
@@ -154,6 +156,15 @@ describe("rows", () => {
     const g3 = store.putGrant("you", {});
     expect(g3.id).not.toBe(g1.id);
     expect(g3.revision).toBe(1);
+  });
+
+  test("the same grant again is not a new revision, whatever its key order", () => {
+    const verbs = { "a.one": { n: { kind: "range", min: 1, max: 5 } }, "b.two": { s: { kind: "enum", values: ["x"] } } } as const;
+    const g1 = store.putGrant("same", verbs as never);
+    const again = store.putGrant("same", { "b.two": verbs["b.two"], "a.one": { n: { max: 5, min: 1, kind: "range" } } } as never);
+    expect(again).toMatchObject({ id: g1.id, revision: 1, changed: false });
+    const wider = store.putGrant("same", { ...verbs, "a.one": { n: { kind: "range", min: 1, max: 6 } } } as never);
+    expect(wider).toMatchObject({ revision: 2, changed: true });
   });
 
   test("a grant row is parsed with the constraint schema when read: an edited row is refused by name", () => {
