@@ -3,7 +3,7 @@
 // (escaped), a status line, and keys k a d x e q. Otherwise (or with --json): one JSON object per
 // line per event, exactly as the daemon sent it (SPEC.md §17.1).
 import { defineCommand } from "citty";
-import { approveRequest, denyRequest, extendShare, killCalls, openWatchStream, revokeShare } from "../../lib/control/client.ts";
+import { openWatchStream } from "../../lib/control/client.ts";
 import { connectionError, OpenScopeError, usageError } from "../../lib/errors.ts";
 import { parseWatchLine, type WatchEvent } from "../../lib/share/watch.ts";
 import type { HomePaths } from "../../lib/host/home.ts";
@@ -11,17 +11,18 @@ import { homeArg, jsonArg } from "../args.ts";
 import { exitWhenStdoutCloses, paint, printJsonLine, setHumanOutput } from "../output.ts";
 import { homeFrom } from "./_shared.ts";
 import { WatchView } from "./watch-view.ts";
+import { keyHandler } from "./watch-keys.ts";
 
 const SHARE_ID = /^[0-9a-f]{12}$/;
 
 /** The stream's events, one per line; a damaged line is skipped (and said once on stderr). */
-async function* events(body: ReadableStream<Uint8Array>): AsyncGenerator<WatchEvent> {
+async function* events(reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> }): AsyncGenerator<WatchEvent> {
   const decoder = new TextDecoder();
   let buf = "";
   let warned = false;
   try {
-    for await (const chunk of body) {
-      buf += decoder.decode(chunk, { stream: true });
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      buf += decoder.decode(r.value!, { stream: true });
       let nl: number;
       while ((nl = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, nl);
@@ -81,7 +82,7 @@ export default defineCommand({
       // `share watch --json | head -1`: end once the reader has gone, even while nothing happens.
       const stopPolling = await exitWhenStdoutCloses();
       const ending = new WatchEnding(id);
-      for await (const ev of events(body)) {
+      for await (const ev of events(body.getReader())) {
         ending.see(ev);
         printJsonLine(ev);
       }
@@ -118,7 +119,6 @@ async function liveView(paths: HomePaths, filter: string | undefined, body: Read
 
   let quit: () => void = () => {};
   const quitting = new Promise<void>((r) => (quit = r));
-  let revokeArmed = 0;
   // Actions in flight: the view waits for their answers before it ends (a revoke ends the stream).
   const inflight = new Set<Promise<void>>();
   const act = (fn: () => Promise<string>) => {
@@ -132,57 +132,7 @@ async function liveView(paths: HomePaths, filter: string | undefined, body: Read
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
   };
-  const onKey = (key: string) => {
-    switch (key) {
-      case "q":
-      case "\x03": // Ctrl-C
-      case "\x04":
-        quit();
-        return;
-      case "k": {
-        const shares = [...new Set([...view.running.values()].map((r) => r.shareId))];
-        if (shares.length === 0 && view.pending.size === 0) return say("no call is running");
-        void act(async () => {
-          const killed: string[] = [];
-          for (const s of shares.length ? shares : [...new Set([...view.pending.values()].map((p) => p.share))]) {
-            const r = await killCalls(paths.socket, s);
-            killed.push(...r.killed);
-          }
-          return killed.length ? `→ killed ${killed.join(", ")}` : "→ nothing was running";
-        });
-        return;
-      }
-      case "a":
-      case "d": {
-        const p = view.oldestPending();
-        if (!p) return say("no request is waiting for approval");
-        void act(async () => {
-          await (key === "a" ? approveRequest(paths.socket, p.id) : denyRequest(paths.socket, p.id));
-          return key === "a" ? `→ approved request ${p.id}` : `→ denied request ${p.id}`;
-        });
-        return;
-      }
-      case "x":
-      case "e": {
-        const target = view.target();
-        if (!target) return say(`${key === "x" ? "revoke" : "extend"} needs one share: run openscope share watch ID`);
-        if (key === "x" && Date.now() - revokeArmed > 3000) {
-          revokeArmed = Date.now();
-          return say(`press x again to revoke share ${target}`);
-        }
-        revokeArmed = 0;
-        void act(async () => {
-          if (key === "x") {
-            await revokeShare(paths.socket, target);
-            return `→ share ${target} revoked`;
-          }
-          const s = await extendShare(paths.socket, target, "15m");
-          return `→ share ${target} now expires at ${s.expires_at}`;
-        });
-        return;
-      }
-    }
-  };
+  const onKey = keyHandler({ socket: paths.socket, view, say, act, quit });
 
   const stdin = process.stdin;
   const keys = stdin.isTTY === true;
@@ -200,13 +150,7 @@ async function liveView(paths: HomePaths, filter: string | undefined, body: Read
   }, 1000);
   const reader = body.getReader();
   const pump = (async () => {
-    for await (const ev of events(new ReadableStream({ pull: async (c) => {
-      const { value, done } = await reader.read();
-      if (done) c.close();
-      else c.enqueue(value);
-    } }))) {
-      print(view.apply(ev));
-    }
+    for await (const ev of events(reader)) print(view.apply(ev));
   })();
   let failure: unknown;
   try {
