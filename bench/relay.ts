@@ -55,14 +55,16 @@ interface RelayProc {
   url: string;
 }
 
-async function spawnRelay(): Promise<RelayProc> {
+/** openscope-relay from source, or the bare forwarder of bench/bare-relay.ts (it pairs by path, ignores the token). */
+async function spawnRelay(kind: "openscope" | "bare" = "openscope"): Promise<RelayProc> {
   const dir = mkdtempSync(join(tmpdir(), "relay-bench-"));
   writeFileSync(join(dir, "tokens.txt"), `${TOKEN}\n`, { mode: 0o600 });
-  const proc = Bun.spawn(
-    [process.execPath, join(ROOT, "relay.ts"), "--listen", "127.0.0.1:0", "--tokens-file", join(dir, "tokens.txt"),
-      "--rate", "1000000", "--rate-burst", "1000000", "--max-legs-per-token", "100000"],
-    { stdin: "ignore", stdout: "ignore", stderr: "pipe" },
-  );
+  const cmd =
+    kind === "bare"
+      ? [process.execPath, join(ROOT, "bench", "bare-relay.ts")]
+      : [process.execPath, join(ROOT, "relay.ts"), "--listen", "127.0.0.1:0", "--tokens-file", join(dir, "tokens.txt"),
+          "--rate", "1000000", "--rate-burst", "1000000", "--max-legs-per-token", "100000"];
+  const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   let err = "";
   const dec = new TextDecoder();
   const reader = (proc.stderr as ReadableStream<Uint8Array>).getReader();
@@ -177,6 +179,20 @@ async function throughput(relay: RelayProc, sessions: number, msgSize: number, t
   return { relay: viaRelay, direct };
 }
 
+/** Messages (or MB) per second through one relay process only. */
+async function relayRate(relay: RelayProc, sessions: number, msgSize: number, totalBytes: number): Promise<number> {
+  const msg = randomBytes(msgSize);
+  const perSender = Math.max(msgSize, Math.floor(totalBytes / sessions / msgSize) * msgSize);
+  const r = await relayPairs(relay, sessions);
+  try {
+    await pump(r.pairs, msg, Math.min(perSender, msgSize * 64));
+    const secs = await pump(r.pairs, msg, perSender);
+    return msgSize >= 1024 ? (perSender * sessions) / 1e6 / secs : (perSender * sessions) / msgSize / secs;
+  } finally {
+    r.close();
+  }
+}
+
 async function idleRss(relay: RelayProc, n: number): Promise<number> {
   await Bun.sleep(200);
   Bun.gc(true);
@@ -223,6 +239,19 @@ export async function benchRelay(opts: { quick: boolean }): Promise<BenchRow[]> 
     row("relay 100 B messages, 1 session", "msgs/s", await throughput(relay, 1, 100, small));
     row("relay 64 KiB messages, 100 sessions", "MB/s", await throughput(relay, 100, 64 * 1024, big));
     row("relay 100 B messages, 100 sessions", "msgs/s", await throughput(relay, 100, 100, small));
+    // The per-message cost above the least a Bun forwarder can do: the same ends through
+    // bench/bare-relay.ts (a direct socket has one hop less, so it is a harder baseline).
+    const bare = await spawnRelay("bare");
+    try {
+      for (const n of [1, 100]) {
+        const ours = await relayRate(relay, n, 100, small);
+        const theirs = await relayRate(bare, n, 100, small);
+        rows.push({ name: `relay 100 B messages, ${n} session${n === 1 ? "" : "s"} (vs the bare forwarder)`, value: round(ours), unit: "msgs/s", baseline: round(theirs), ratio: Math.round((ours / theirs) * 100) / 100 });
+      }
+    } finally {
+      bare.proc.kill("SIGTERM");
+      await bare.proc.exited;
+    }
     // 10,000 sessions need 20,000 sockets in the relay; fewer fit under a low open-files limit.
     const n = sessionsThatFit(opts.quick ? 1_000 : 10_000);
     rows.push({ name: `relay RSS per idle paired session (${n.toLocaleString("en")} sessions)`, value: round((await idleRss(relay, n)) / 1024), unit: "KiB" });

@@ -63,7 +63,7 @@ export async function runBench(opts: BenchOptions): Promise<Results> {
     for (const r of await benchRelay({ quick: opts.quick })) {
       // its RSS row is taken after the throughput runs, on a relay whose heap then shrinks (it
       // can come out negative); item 5 below measures RSS on fresh processes, with a baseline
-      if (!/RSS/.test(r.name)) rows.push(fromPiece(1, r, "direct WebSocket"));
+      if (!/RSS/.test(r.name)) rows.push(fromPiece(1, r, /bare forwarder/.test(r.name) ? "bare Bun forwarder" : "direct WebSocket"));
       const m = /^relay 64 KiB messages, (\d+) sessions?$/.exec(r.name);
       if (m) relay64[Number(m[1])] = r.value;
     }
