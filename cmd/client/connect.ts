@@ -21,7 +21,7 @@ export default defineCommand({
     if (!hasSavedShare(configDir(), name)) {
       // A mistyped command lands here too: say both, escaped (JSON-quoted), with a guess.
       const guess = closestWord(name, [...COMMANDS, ...listShares(configDir()).map((s) => s.name)]);
-      throw usageError(`no command or saved share named ${JSON.stringify(name).slice(0, 80)}`, [
+      throw usageError(`unknown command or saved share ${JSON.stringify(name).slice(0, 80)}`, [
         ...(guess ? [`did you mean "openscope-reflect-client ${guess}"?`] : []),
         "see the saved shares with: openscope-reflect-client list; save one with: openscope-reflect-client add NAME --passport-file FILE",
       ]);

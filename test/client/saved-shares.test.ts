@@ -186,7 +186,7 @@ describe("add, list, remove on the command line", () => {
     expect(twice.stderr).toContain("the handle is given more than one way");
     const unknown = await client(["nosuch"]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('no command or saved share named "nosuch"');
+    expect(unknown.stderr).toContain('unknown command or saved share "nosuch"');
     const call = await client(["call", "nosuch", "echo.word", "word=x"]);
     expect(call.code).toBe(2);
     expect(call.stderr).toContain("no saved share named nosuch");

@@ -185,8 +185,8 @@ export class Recipient {
     readonly configHome: string,
   ) {}
 
-  client(args: string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<ProgramResult> {
-    return runCommand([...commandFor(this.cluster.mode, "openscope-reflect-client"), ...args], { ...opts, env: { XDG_CONFIG_HOME: this.configHome } });
+  client(args: string[], opts: { stdin?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ProgramResult> {
+    return runCommand([...commandFor(this.cluster.mode, "openscope-reflect-client"), ...args], { ...opts, env: { XDG_CONFIG_HOME: this.configHome, OPENSCOPE_PASSPORT: undefined, ...opts.env } });
   }
 
   /** A long-running client with piped stdin (the prompt driven line by line); output collected as it comes. */
@@ -221,8 +221,9 @@ export class Recipient {
     return r.stdout.trim();
   }
 
+  /** A one-shot call; the handle goes in OPENSCOPE_PASSPORT, off the command line (SPEC.md §13.2). */
   call(share: OpenedShare, verb: string, params: string[] = [], extra: string[] = []): Promise<ProgramResult> {
-    return this.client(["--passport", share.handle, "--fingerprint", share.fingerprint, ...extra, "call", verb, ...params]);
+    return this.client(["--fingerprint", share.fingerprint, ...extra, "call", verb, ...params], { env: { OPENSCOPE_PASSPORT: share.handle } });
   }
 }
 
