@@ -180,6 +180,21 @@ describe("approval from the one-shot client", () => {
   });
 });
 
+describe("approval and the share's expiry", () => {
+  test("a share that expires ends the waiting call: exit 5, and the request is closed in the audit", async () => {
+    const extra = await c.openscope(["share", "open", "--json", "--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "6s", "--approve", "echo.word"]);
+    expect(extra.code).toBe(0);
+    const s = JSON.parse(extra.stdout) as OpenedShare;
+    const call = vendor.call(s, "echo.word", ["word=tooslow"]);
+    const p = await pendingFor("echo.word", { word: "tooslow" });
+    const r = await call;
+    expect(r.code).toBe(5);
+    const rows = (await c.auditRows(s.id)).filter((x) => x.requestId === p.id);
+    expect(rows.map((x) => `${x.kind} ${x.reason ?? ""}`)).toEqual(["approval.requested ", "approval.denied expired"]);
+    expect((await c.auditRows(s.id)).some((x) => x.kind === "call.allowed")).toBe(false);
+  });
+});
+
 describe("approval from MCP and the timeout", () => {
   let client: Client;
 
