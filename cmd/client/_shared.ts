@@ -13,7 +13,7 @@ import { fingerprint, isFingerprintText, normalizeCode, parseVerification, verif
 import { isKnown, knownDaemonsPath, rememberDaemon, trustOf } from "../../lib/client/known-daemons.ts";
 import { readRecipientKey } from "../../lib/host/keyfile.ts";
 import { paint, terminalSafe } from "../output.ts";
-import { chooseHandleSource, noHandleError, readHandle, type HandleSource } from "./handle-source.ts";
+import { chooseHandleSource, noHandleError, readHandle, type HandleSource, type StdinUse } from "./handle-source.ts";
 
 export function configDir(env = process.env): string {
   return join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "openscope");
@@ -53,10 +53,10 @@ export function handleFlagGiven(): boolean {
 }
 
 /** handle → key: reads the handle from where it was given and, for a sealed one, the recipient key. */
-async function openHandle(saved?: string): Promise<{ handle: Handle; privateKey: Uint8Array | undefined }> {
+async function openHandle(saved: string | undefined, stdin: StdinUse): Promise<{ handle: Handle; privateKey: Uint8Array | undefined }> {
   const source = handleSourceOf(saved);
   if (!source) throw noHandleError();
-  const handle = await readHandle(source, configDir());
+  const handle = await readHandle(source, configDir(), stdin);
   if (handle.secret.kind !== "sealed") return { handle, privateKey: undefined };
   const keyPath = globalFlag("key") ?? defaultKeyPath();
   if (!existsSync(keyPath)) {
@@ -118,8 +118,8 @@ async function verifyDaemon(handle: Handle, interactive: boolean): Promise<{ rem
 }
 
 /** handle → key → the person's check of the daemon's keys → relay → handshake → hello. */
-export async function connectToShare(opts: { interactiveConfirm: boolean; saved?: string; events?: ConstructorParameters<typeof ClientSession>[2] }): Promise<Connected> {
-  const { handle, privateKey } = await openHandle(opts.saved);
+export async function connectToShare(opts: { interactiveConfirm: boolean; saved?: string; stdin?: StdinUse; events?: ConstructorParameters<typeof ClientSession>[2] }): Promise<Connected> {
+  const { handle, privateKey } = await openHandle(opts.saved, opts.stdin ?? "read");
   // Usage errors first (exit 2), before any question is asked or anything dialed.
   const given = globalFlag("verify") ?? globalFlag("fingerprint");
   if (given !== undefined) parseVerification(given, globalFlag("verify") !== undefined ? "--verify" : "--fingerprint");

@@ -58,8 +58,28 @@ export function describeSource(s: HandleSource): string {
   }
 }
 
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write("paste the handle, then press Enter and Ctrl-D:\n");
+/**
+ * What `--passport -` may do with stdin: `read` it (a person at a terminal pastes one line; a
+ * pipe is read to its end), or, when stdin is the command's own input, only ask a person at a
+ * terminal for one line (`prompt`: the interactive client) or nothing at all (`never`: MCP).
+ */
+export type StdinUse = "read" | "prompt" | "never";
+
+async function readStdin(use: StdinUse): Promise<string> {
+  if (process.stdin.isTTY && use !== "never") {
+    const { createInterface } = await import("node:readline/promises");
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    try {
+      return await rl.question("paste the handle the operator sent: ");
+    } finally {
+      rl.close();
+    }
+  }
+  if (use !== "read") {
+    throw usageError(`--passport -: stdin carries this command's own input (${use === "never" ? "the MCP protocol" : "the prompt's commands"})`, [
+      "pass --passport-file FILE or OPENSCOPE_PASSPORT, or save the handle: openscope-reflect-client add NAME --passport -",
+    ]);
+  }
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(Buffer.from(c as Uint8Array));
   return Buffer.concat(chunks).toString("utf8");
@@ -75,8 +95,8 @@ function readHandleFile(path: string): string {
   }
 }
 
-/** The text of the handle at `source` (stdin is read to its end). */
-export async function readHandleText(source: HandleSource, configDir: string): Promise<string> {
+/** The text of the handle at `source` (stdin as `stdin` allows). */
+export async function readHandleText(source: HandleSource, configDir: string, stdin: StdinUse = "read"): Promise<string> {
   switch (source.kind) {
     case "argv":
     case "env":
@@ -84,15 +104,15 @@ export async function readHandleText(source: HandleSource, configDir: string): P
     case "file":
       return readHandleFile(source.path);
     case "stdin":
-      return readStdin();
+      return readStdin(stdin);
     case "saved":
       return loadShare(configDir, source.name);
   }
 }
 
 /** Reads and decodes the handle; warns when a bearer handle came on argv. */
-export async function readHandle(source: HandleSource, configDir: string): Promise<Handle> {
-  return decodeGiven(source, await readHandleText(source, configDir));
+export async function readHandle(source: HandleSource, configDir: string, stdin: StdinUse = "read"): Promise<Handle> {
+  return decodeGiven(source, await readHandleText(source, configDir, stdin));
 }
 
 /** Decodes the text read from `source`; warns when a bearer handle came on argv. */

@@ -146,7 +146,7 @@ async function readCommands(p: Prompt, rl: Interface, session: ClientSession, ve
 /** The prompt over the share named on the command line (a handle flag, or `saved`, a saved share's name). */
 export async function runInteractive(saved?: string): Promise<number> {
   const p = new Prompt();
-  const { session, hello } = await connectToShare({ interactiveConfirm: true, saved, events: sessionEvents(p) });
+  const { session, hello } = await connectToShare({ interactiveConfirm: true, saved, stdin: "prompt", events: sessionEvents(p) });
   p.left = () => timeLeft(session.hello ?? hello);
   printPassportCard(hello);
   const verbs = await session.list();

@@ -63,6 +63,7 @@ class ShareTools {
       const { session, hello } = await connectToShare({
         interactiveConfirm: false,
         saved,
+        stdin: "never",
         events: { onEnded: (state, message) => this.end(shareEndedError(state, message)), onExpiry: () => this.armExpiry() },
       });
       this.session = session;

@@ -149,6 +149,52 @@ describe("the handle off the command line", () => {
   });
 });
 
+describe("--passport - where stdin is the command's own input", () => {
+  test("the piped prompt and the MCP server refuse it (exit 2) and name the safe forms", async () => {
+    const prompt = await vendor.client(["--passport", "-", "--fingerprint", bearer.fingerprint], { stdin: `${bearer.handle}\nquit\n` });
+    expect(prompt.code).toBe(2);
+    expect(prompt.stderr).toContain("stdin carries this command's own input (the prompt's commands)");
+    expect(prompt.stderr).toContain("--passport-file FILE or OPENSCOPE_PASSPORT");
+    const mcp = await vendor.client(["--passport", "-", "--fingerprint", bearer.fingerprint, "mcp"], { stdin: `${bearer.handle}\n` });
+    expect(mcp.code).toBe(2);
+    expect(mcp.stdout).toBe("");
+    expect(mcp.stderr).toContain("(the MCP protocol)");
+  });
+
+  test("the prompt on a terminal asks for the handle, then takes commands", async () => {
+    const q = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+    const cmd = [...commandFor("binary", "openscope-reflect-client"), "--passport", "-", "--fingerprint", bearer.fingerprint].map(q).join(" ");
+    const proc = Bun.spawn(["script", "-q", "-e", "-c", cmd, "/dev/null"], {
+      env: { ...process.env, NO_COLOR: "1", XDG_CONFIG_HOME: vendor.configHome, TERM: "xterm" },
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let screen = "";
+    void (async () => {
+      const d = new TextDecoder();
+      for await (const ch of proc.stdout) screen += d.decode(ch, { stream: true });
+    })();
+    const type = (text: string) => {
+      const sink = proc.stdin as import("bun").FileSink;
+      sink.write(text);
+      sink.flush();
+    };
+    try {
+      await waitFor(() => screen.includes("paste the handle the operator sent: "), "the question", 20_000);
+      type(`${bearer.handle}\r`);
+      await waitFor(() => screen.includes("type help for commands"), "the prompt", 20_000);
+      expectNoHandle(proc.pid);
+      type("echo.word word=pasted\r");
+      await waitFor(() => screen.includes("pasted\r\n"), "the call's output", 20_000);
+      type("quit\r");
+      expect(await proc.exited).toBe(0);
+    } finally {
+      proc.kill();
+    }
+  });
+});
+
 describe("a sealed handle on argv", () => {
   test("no warning: without the recipient's key it opens nothing", async () => {
     const key = await vendor.keygen();
