@@ -12,14 +12,16 @@
 // What the issue asks for is a kept list of realistic bugs ("the KDF forgets the recipient key",
 // "the relay buffers frames for an absent leg") that survives file moves: that is this script.
 //
-// Usage: bun run mutants [--only id,id] [--area name] [--check] [--fast] [--json] [--no-baseline] [--out FILE]
+// Usage: bun run mutants [--only id,id] [--area name] [--check] [--fast] [--explain] [--json] [--no-baseline] [--out FILE]
 //   --check        only resolve every mutant's anchors (stale ones fail the run), run nothing
 //   --fast         run only each mutant's own tests, not the quick tier (a lower bound on the score)
+//   --explain      with --fast: run the own tests without --bail and list every test that fails
+//                  (shows whether a kill rests on a fixed row or only on a random property)
 //   --only/--area  run a subset (ids, or the area field: capability, wire, noise, crypto, …)
 //   --json         print the JSON report on stdout instead of the table
 //   --out FILE     also write the JSON report to FILE
 // Exit: 0 when nothing is stale or survived unexplained and the score is ≥ 95%, 1 otherwise.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { MUTANTS, type Mutant } from "../test/mutants/mutants.ts";
@@ -43,7 +45,7 @@ interface Outcome {
 }
 
 function parseArgs(argv: string[]) {
-  const o = { only: [] as string[], area: undefined as string | undefined, check: false, fast: false, json: false, baseline: true, out: undefined as string | undefined };
+  const o = { only: [] as string[], area: undefined as string | undefined, check: false, fast: false, explain: false, json: false, baseline: true, out: undefined as string | undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
@@ -55,6 +57,7 @@ function parseArgs(argv: string[]) {
     else if (a === "--area") o.area = next();
     else if (a === "--check") o.check = true;
     else if (a === "--fast") o.fast = true;
+    else if (a === "--explain") o.explain = o.fast = true;
     else if (a === "--json") o.json = true;
     else if (a === "--no-baseline") o.baseline = false;
     else if (a === "--out") o.out = next();
@@ -64,7 +67,7 @@ function parseArgs(argv: string[]) {
 }
 
 function usage(why: string): never {
-  process.stderr.write(`mutants: ${why}\nusage: bun run mutants [--only id,id] [--area name] [--check] [--fast] [--json] [--no-baseline] [--out FILE]\n`);
+  process.stderr.write(`mutants: ${why}\nusage: bun run mutants [--only id,id] [--area name] [--check] [--fast] [--explain] [--json] [--no-baseline] [--out FILE]\n`);
   process.exit(2);
 }
 
@@ -86,6 +89,7 @@ export function applyMutant(text: string, m: Pick<Mutant, "edits">): { text: str
 /** A copy of the repo's files (tracked and untracked, not ignored) with node_modules linked. */
 function scratchCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), "openscope-mutants-"));
+  chmodSync(dir, 0o755); // like a checkout: a test runs the sources as another user (cli-conventions)
   const ls = Bun.spawnSync(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT });
   if (ls.exitCode !== 0) throw new Error(`git ls-files failed: ${ls.stderr.toString()}`);
   for (const rel of ls.stdout.toString().split("\0")) {
@@ -105,11 +109,13 @@ interface TestRun {
   timedOut: boolean;
   /** The first failing test, or the first error line when no test could run. */
   firstFailure: string;
+  /** Every failing test (one only with --bail). */
+  failures: string[];
 }
 
 /** `bun test --bail` in `cwd`, in its own process group so a cap can end every process it started. */
-async function bunTest(cwd: string, paths: string[], capMs: number): Promise<TestRun> {
-  const proc = Bun.spawn(["setsid", process.execPath, "test", "--bail", "--timeout", "60000", ...paths], {
+async function bunTest(cwd: string, paths: string[], capMs: number, bail = true): Promise<TestRun> {
+  const proc = Bun.spawn(["setsid", process.execPath, "test", ...(bail ? ["--bail"] : []), "--timeout", "60000", ...paths], {
     cwd,
     env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" },
     stdin: "ignore",
@@ -129,9 +135,9 @@ async function bunTest(cwd: string, paths: string[], capMs: number): Promise<Tes
     process.kill(-proc.pid, "SIGKILL"); // leftovers of a bailed run (daemons a test did not stop)
   } catch {}
   const text = `${err}\n${out}`;
-  const fail = /^\(fail\) (.+?)(?: \[[\d.]+m?s\])?$/m.exec(text)?.[1];
+  const failures = [...new Set([...text.matchAll(/^\(fail\) (.+?)(?: \[[\d.]+m?s\])?$/gm)].map((m) => m[1]!))];
   const error = /^(?:error|\w*Error): .+$/m.exec(text)?.[0];
-  return { passed: code === 0 && !timedOut, timedOut, firstFailure: fail ?? error ?? `exit ${code}` };
+  return { passed: code === 0 && !timedOut, timedOut, firstFailure: failures[0] ?? error ?? `exit ${code}`, failures };
 }
 
 function selected(o: ReturnType<typeof parseArgs>): Mutant[] {
@@ -217,10 +223,10 @@ async function main(): Promise<number> {
       let status: Status = "survived";
       let by = "";
       try {
-        const a = await bunTest(dir, m.tests.map((t) => `./${t}`), AREA_CAP_MS);
+        const a = await bunTest(dir, m.tests.map((t) => `./${t}`), AREA_CAP_MS, !o.explain);
         if (!a.passed) {
           status = "killed";
-          by = a.timedOut ? "area: timeout" : `area: ${a.firstFailure}`;
+          by = a.timedOut ? "area: timeout" : o.explain ? `area: ${a.failures.length} failing: ${a.failures.join(" | ")}` : `area: ${a.firstFailure}`;
         } else if (!o.fast) {
           const q = await bunTest(dir, [], QUICK_CAP_MS);
           if (!q.passed) {

@@ -126,3 +126,22 @@ test("matchPattern agrees with RegExp on random patterns and inputs (3000 runs)"
     { numRuns: 3000 },
   );
 });
+
+// Fixed rows for what only the random differential used to find (mutation testing, issue 22):
+// the whole value must match, so a proper prefix of a match, or the empty value, is no match.
+describe("matching: the whole value, fixed rows", () => {
+  const rows: [string, string, boolean][] = [
+    ["^abc$", "abc", true],
+    ["^abc$", "ab", false],
+    ["^abc$", "", false],
+    ["^abc$", "abcd", false],
+    ["^[a-z]{2,3}$", "a", false],
+    ["^[a-z]{2,3}$", "ab", true],
+    ["^[a-z]+$", "", false],
+    ["^[a-z]*$", "", true],
+    ["^(?:web|api)-[0-9]$", "web-", false],
+    ["^(?:web|api)-[0-9]$", "api-7", true],
+    ["^(?:web|api)-[0-9]$", "we", false],
+  ];
+  for (const [src, value, want] of rows) test(`${src} on ${JSON.stringify(value)} is ${want}`, () => expect(matchPattern(compilePattern(src), value)).toBe(want));
+});
