@@ -111,6 +111,8 @@ interface TestRun {
   firstFailure: string;
   /** Every failing test (one only with --bail). */
   failures: string[];
+  /** The test file of the first failure, when bun named it. */
+  failedFile: string | undefined;
 }
 
 /** `bun test --bail` in `cwd`, in its own process group so a cap can end every process it started. */
@@ -137,7 +139,38 @@ async function bunTest(cwd: string, paths: string[], capMs: number, bail = true)
   const text = `${err}\n${out}`;
   const failures = [...new Set([...text.matchAll(/^\(fail\) (.+?)(?: \[[\d.]+m?s\])?$/gm)].map((m) => m[1]!))];
   const error = /^(?:error|\w*Error): .+$/m.exec(text)?.[0];
-  return { passed: code === 0 && !timedOut, timedOut, firstFailure: failures[0] ?? error ?? `exit ${code}`, failures };
+  let file: string | undefined;
+  let failedFile: string | undefined;
+  for (const line of text.split("\n")) {
+    const f = /^(test\/\S+\.test\.ts):$/.exec(line)?.[1];
+    if (f) file = f;
+    else if (line.startsWith("(fail) ")) {
+      failedFile = file;
+      break;
+    }
+  }
+  return { passed: code === 0 && !timedOut, timedOut, firstFailure: failures[0] ?? error ?? `exit ${code}`, failures, failedFile };
+}
+
+/**
+ * The quick tier, with a failure confirmed: a test that fails once but passes when its file runs
+ * again, and again in a second whole run, was flaky and proves nothing (the list must give the
+ * same verdicts run after run). Returns undefined when the tier passes.
+ */
+async function quickTierFailure(dir: string, flaky: Set<string>): Promise<string | undefined> {
+  const q = await bunTest(dir, [], QUICK_CAP_MS);
+  if (q.passed) return undefined;
+  if (q.timedOut) return "timeout";
+  if (q.failedFile) {
+    const again = await bunTest(dir, [`./${q.failedFile}`], AREA_CAP_MS);
+    if (!again.passed) return again.timedOut ? "timeout" : again.firstFailure;
+  }
+  const second = await bunTest(dir, [], QUICK_CAP_MS);
+  if (second.passed) {
+    flaky.add(q.firstFailure);
+    return undefined;
+  }
+  return second.timedOut ? "timeout" : second.firstFailure;
 }
 
 function selected(o: ReturnType<typeof parseArgs>): Mutant[] {
@@ -195,6 +228,7 @@ async function main(): Promise<number> {
   const dir = scratchCopy();
   say(`mutants: ${list.length} mutants in ${dir}`);
   const rows: Outcome[] = [];
+  const flaky = new Set<string>();
   const started = Date.now();
   try {
     if (o.baseline) {
@@ -204,8 +238,8 @@ async function main(): Promise<number> {
       const a = await bunTest(dir, areaTests.map((t) => `./${t}`), AREA_CAP_MS);
       if (!a.passed) throw new Error(`baseline: the area tests fail unmutated (${a.firstFailure})`);
       if (!o.fast) {
-        const q = await bunTest(dir, [], QUICK_CAP_MS);
-        if (!q.passed) throw new Error(`baseline: the quick tier fails unmutated (${q.firstFailure})`);
+        const q = await quickTierFailure(dir, flaky);
+        if (q !== undefined) throw new Error(`baseline: the quick tier fails unmutated (${q})`);
       }
     }
     for (const [i, p] of plans.entries()) {
@@ -228,10 +262,10 @@ async function main(): Promise<number> {
           status = "killed";
           by = a.timedOut ? "area: timeout" : o.explain ? `area: ${a.failures.length} failing: ${a.failures.join(" | ")}` : `area: ${a.firstFailure}`;
         } else if (!o.fast) {
-          const q = await bunTest(dir, [], QUICK_CAP_MS);
-          if (!q.passed) {
+          const q = await quickTierFailure(dir, flaky);
+          if (q !== undefined) {
             status = "killed";
-            by = q.timedOut ? "quick: timeout" : `quick: ${q.firstFailure}`;
+            by = `quick: ${q}`;
           }
         }
       } finally {
@@ -254,6 +288,8 @@ async function main(): Promise<number> {
     seconds: Math.round((Date.now() - started) / 1000),
     target: TARGET_SCORE,
     ...s,
+    /** Quick-tier tests that failed once and passed when run again: not counted as kills. */
+    flaky: [...flaky],
     mutants: rows,
   };
   const json = JSON.stringify(report, null, 2);
@@ -265,6 +301,7 @@ async function main(): Promise<number> {
       `score: ${(s.score * 100).toFixed(1)}% killed (${s.killed} of ${s.scored}; ${s.survived} survived, ${s.equivalent} equivalent, ${s.stale} stale)\n`,
     );
     for (const r of rows.filter((x) => x.status === "survived" || x.status === "stale")) process.stdout.write(`${r.status}: ${r.id} — ${r.description}\n`);
+    for (const t of flaky) process.stdout.write(`flaky (failed once, then passed; not counted): ${t}\n`);
   }
   return s.stale > 0 || s.survived > 0 || s.score < TARGET_SCORE ? 1 : 0;
 }
