@@ -20,7 +20,8 @@
 //   --only/--area  run a subset (ids, or the area field: capability, wire, noise, crypto, …)
 //   --json         print the JSON report on stdout instead of the table
 //   --out FILE     also write the JSON report to FILE
-// Exit: 0 when nothing is stale or survived unexplained and the score is ≥ 95%, 1 otherwise.
+// Exit: 0 when nothing is stale, broken (does not parse) or survived unexplained and the score is
+// ≥ 95%; 1 otherwise.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -32,7 +33,8 @@ const TARGET_SCORE = 0.95;
 const AREA_CAP_MS = 5 * 60_000;
 const QUICK_CAP_MS = 10 * 60_000;
 
-type Status = "killed" | "survived" | "stale" | "equivalent";
+/** stale: an anchor no longer matches; broken: the mutated file does not parse (a bad mutant, not a kill). */
+type Status = "killed" | "survived" | "stale" | "broken" | "equivalent";
 interface Outcome {
   id: string;
   area: string;
@@ -84,6 +86,18 @@ export function applyMutant(text: string, m: Pick<Mutant, "edits">): { text: str
     out = out.slice(0, first) + e.replace + out.slice(first + e.search.length);
   }
   return { text: out };
+}
+
+const transpiler = new Bun.Transpiler({ loader: "ts" });
+
+/** Why the mutated source does not parse, if it does not: such a mutant would be "killed" by a syntax error. */
+export function parseProblem(text: string): string | undefined {
+  try {
+    transpiler.transformSync(text);
+    return undefined;
+  } catch (e) {
+    return `does not parse: ${String((e as Error).message ?? e).split("\n")[0]}`;
+  }
 }
 
 /** A copy of the repo's files (tracked and untracked, not ignored) with node_modules linked. */
@@ -193,14 +207,14 @@ function table(rows: Outcome[]): string {
   return [line(head), width.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
 }
 
-export function score(rows: Outcome[]): { killed: number; survived: number; stale: number; equivalent: number; scored: number; score: number } {
+export function score(rows: Outcome[]): { killed: number; survived: number; stale: number; broken: number; equivalent: number; scored: number; score: number } {
   const n = (s: Status) => rows.filter((r) => r.status === s).length;
   const killed = n("killed");
   const survived = n("survived");
   const equivalent = n("equivalent");
   // An equivalent mutant still counts as not killed: the score never flatters the tests.
   const scored = killed + survived + equivalent;
-  return { killed, survived, stale: n("stale"), equivalent, scored, score: scored === 0 ? 0 : killed / scored };
+  return { killed, survived, stale: n("stale"), broken: n("broken"), equivalent, scored, score: scored === 0 ? 0 : killed / scored };
 }
 
 async function main(): Promise<number> {
@@ -215,14 +229,17 @@ async function main(): Promise<number> {
   // Resolve every anchor against the repo as it is now.
   const plans = list.map((m) => {
     const path = join(ROOT, m.file);
-    const r = existsSync(path) ? applyMutant(readFileSync(path, "utf8"), m) : { stale: `file ${m.file} does not exist` };
+    const r: { text?: string; stale?: string; broken?: string } = existsSync(path)
+      ? applyMutant(readFileSync(path, "utf8"), m)
+      : { stale: `file ${m.file} does not exist` };
+    if (r.text !== undefined) r.broken = parseProblem(r.text);
     return { m, ...r };
   });
-  const stale = plans.filter((p) => "stale" in p);
+  const bad = plans.filter((p) => p.stale !== undefined || p.broken !== undefined);
   if (o.check) {
-    for (const p of stale) say(`stale  ${p.m.id} (${p.m.file}): ${(p as { stale: string }).stale}`);
-    say(`${plans.length - stale.length} of ${plans.length} mutants resolve; ${stale.length} stale`);
-    return stale.length ? 1 : 0;
+    for (const p of bad) say(`${p.stale ? "stale " : "broken"} ${p.m.id} (${p.m.file}): ${p.stale ?? p.broken}`);
+    say(`${plans.length - bad.length} of ${plans.length} mutants resolve and parse; ${bad.length} stale or broken`);
+    return bad.length ? 1 : 0;
   }
 
   const dir = scratchCopy();
@@ -245,9 +262,10 @@ async function main(): Promise<number> {
     for (const [i, p] of plans.entries()) {
       const { m } = p;
       const base = { id: m.id, area: m.area, file: m.file, description: m.description };
-      if ("stale" in p) {
-        rows.push({ ...base, status: "stale", by: p.stale!, ms: 0 });
-        say(`[${i + 1}/${plans.length}] ${m.id}: stale (${p.stale})`);
+      if (p.stale !== undefined || p.broken !== undefined) {
+        const status: Status = p.stale !== undefined ? "stale" : "broken";
+        rows.push({ ...base, status, by: (p.stale ?? p.broken)!, ms: 0 });
+        say(`[${i + 1}/${plans.length}] ${m.id}: ${status} (${p.stale ?? p.broken})`);
         continue;
       }
       const t0 = Date.now();
@@ -298,12 +316,12 @@ async function main(): Promise<number> {
   else {
     process.stdout.write(`${table(rows)}\n\n`);
     process.stdout.write(
-      `score: ${(s.score * 100).toFixed(1)}% killed (${s.killed} of ${s.scored}; ${s.survived} survived, ${s.equivalent} equivalent, ${s.stale} stale)\n`,
+      `score: ${(s.score * 100).toFixed(1)}% killed (${s.killed} of ${s.scored}; ${s.survived} survived, ${s.equivalent} equivalent, ${s.stale} stale, ${s.broken} broken)\n`,
     );
-    for (const r of rows.filter((x) => x.status === "survived" || x.status === "stale")) process.stdout.write(`${r.status}: ${r.id} — ${r.description}\n`);
+    for (const r of rows.filter((x) => x.status === "survived" || x.status === "stale" || x.status === "broken")) process.stdout.write(`${r.status}: ${r.id} — ${r.description}\n`);
     for (const t of flaky) process.stdout.write(`flaky (failed once, then passed; not counted): ${t}\n`);
   }
-  return s.stale > 0 || s.survived > 0 || s.score < TARGET_SCORE ? 1 : 0;
+  return s.stale > 0 || s.broken > 0 || s.survived > 0 || s.score < TARGET_SCORE ? 1 : 0;
 }
 
 if (import.meta.main) process.exit(await main());

@@ -961,7 +961,7 @@ export const MUTANTS: Mutant[] = [
     description: "the relay buffers frames for an absent leg and flushes them on pairing",
     issueRow: 9,
     edits: [
-      { search: "state.counters.droppedUnpaired++; // never buffered for an absent leg", replace: "((ws.data as unknown as { early?: Buffer[] }).early ??= []).push(msg as Buffer); // buffered for an absent leg" },
+      { search: "this.state.counters.droppedUnpaired++; // never buffered for an absent leg", replace: "((ws.data as unknown as { early?: Buffer[] }).early ??= []).push(msg as Buffer); // buffered for an absent leg" },
       { search: "        d.send(PAIRED);\n        c.send(PAIRED);\n", replace: "        d.send(PAIRED);\n        c.send(PAIRED);\n        for (const m of (d.data as unknown as { early?: Buffer[] }).early ?? []) c.send(m);\n" },
     ],
     tests: ["test/relay/server.test.ts"],
@@ -972,7 +972,7 @@ export const MUTANTS: Mutant[] = [
     file: "lib/relay/server.ts",
     description: "frames dropped for an absent leg are not counted",
     edits: [
-      { search: "state.counters.droppedUnpaired++; // never buffered for an absent leg", replace: "// never buffered for an absent leg" },
+      { search: "this.state.counters.droppedUnpaired++; // never buffered for an absent leg", replace: "// never buffered for an absent leg" },
     ],
     tests: ["test/relay/server.test.ts"],
   },
