@@ -130,6 +130,9 @@ interface TestRun {
 }
 
 /** `bun test --bail` in `cwd`, in its own process group so a cap can end every process it started. */
+/** The process group of the test run in progress, ended with the runner on SIGINT or SIGTERM. */
+let running: number | undefined;
+
 async function bunTest(cwd: string, paths: string[], capMs: number, bail = true): Promise<TestRun> {
   const proc = Bun.spawn(["setsid", process.execPath, "test", ...(bail ? ["--bail"] : []), "--timeout", "60000", ...paths], {
     cwd,
@@ -138,6 +141,7 @@ async function bunTest(cwd: string, paths: string[], capMs: number, bail = true)
     stdout: "pipe",
     stderr: "pipe",
   });
+  running = proc.pid;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -147,6 +151,7 @@ async function bunTest(cwd: string, paths: string[], capMs: number, bail = true)
   }, capMs);
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
+  running = undefined;
   try {
     process.kill(-proc.pid, "SIGKILL"); // leftovers of a bailed run (daemons a test did not stop)
   } catch {}
@@ -244,6 +249,14 @@ async function main(): Promise<number> {
 
   const dir = scratchCopy();
   say(`mutants: ${list.length} mutants in ${dir}`);
+  for (const signal of ["SIGINT", "SIGTERM"] as const)
+    process.on(signal, () => {
+      try {
+        if (running !== undefined) process.kill(-running, "SIGKILL");
+      } catch {}
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
   const rows: Outcome[] = [];
   const flaky = new Set<string>();
   const started = Date.now();
