@@ -2,11 +2,22 @@
 // unix socket, the answer parsed with the schemas of api.ts, and an error rebuilt into the
 // OpenScopeError the daemon threw, so its exit code survives the hop. The only control module
 // cmd/ imports.
+import { accessSync, constants } from "node:fs";
 import * as v from "valibot";
 import { connectionError, OpenScopeError } from "../errors.ts";
 import { ApprovalSummary, CONTROL_PATHS, DaemonStatus, DenyBody, ErrorBody, ExtendBody, Health, KillBody, KillResult, OpenedShare, OpenShareBody, ReloadReport, ShareSummary } from "./api.ts";
 
 export type { ApprovalSummary, DaemonStatus, KillResult, OpenedShare, ReloadReport, ShareSummary } from "./api.ts";
+
+/** True when the socket (or its folder) exists for someone but this user may not use it. */
+function socketDenied(socketPath: string): boolean {
+  try {
+    accessSync(socketPath, constants.W_OK);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EACCES";
+  }
+}
 
 async function request<T>(
   socketPath: string,
@@ -24,6 +35,10 @@ async function request<T>(
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
     } as RequestInit);
   } catch {
+    if (socketDenied(socketPath))
+      throw connectionError(`no permission to use the daemon's control socket ${socketPath}`, [
+        "run as root, or ask root to set control_group in config.toml to a group you are in",
+      ]);
     throw connectionError(`the daemon is not reachable; is \`openscope daemon\` running? (socket ${socketPath})`, [
       "start it with: openscope daemon --relay wss://… --relay-token-file …",
     ]);

@@ -1,8 +1,8 @@
 // The daemon's side of the control API (SPEC.md §14): HTTP over the unix socket `control.sock`.
-// The socket is 0600, so only the home's owner reaches it; `share open` also needs the agent's
+// The socket is 0600, so only the home's owner reaches it (0660 with `control_group`); `share open` also needs the agent's
 // local credential, so one local agent cannot act as another. Errors leave as the ErrorBody of
 // api.ts, so the CLI rebuilds them with their exit codes.
-import { chmodSync, existsSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, unlinkSync } from "node:fs";
 import * as v from "valibot";
 import { deniedError, OpenScopeError, usageError } from "../errors.ts";
 import { equalBytes } from "../bytes.ts";
@@ -65,6 +65,8 @@ export interface ControlServerOptions {
   operator?: OperatorControl;
   /** Status and reload (SPEC.md §14); absent in tests that need only shares. */
   ops?: OpsControl;
+  /** control_group's gid: the socket is then 0660 with that group, else 0600. */
+  socketGroup?: number;
 }
 
 export function startControlServer(opts: ControlServerOptions) {
@@ -79,7 +81,11 @@ export function startControlServer(opts: ControlServerOptions) {
       }
     },
   });
-  chmodSync(opts.socketPath, 0o600);
+  if (opts.socketGroup === undefined) chmodSync(opts.socketPath, 0o600);
+  else {
+    chownSync(opts.socketPath, process.getuid?.() ?? 0, opts.socketGroup);
+    chmodSync(opts.socketPath, 0o660);
+  }
   return server;
 }
 

@@ -4,7 +4,7 @@
 import { catalogWarnings } from "../capability/catalog.ts";
 import { usageError } from "../errors.ts";
 import { fingerprint, verificationCode } from "../crypto/fingerprint.ts";
-import type { HomePaths } from "../host/home.ts";
+import { openHomeToGroup, type HomePaths } from "../host/home.ts";
 import { readDaemonIdentity } from "../host/keyfile.ts";
 import { Store } from "../store/store.ts";
 import { existsSync } from "node:fs";
@@ -51,6 +51,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const startedAt = Date.now();
   for (const w of catalogWarnings(settings.current.catalog)) log(`warning: ${w}`);
   const config = settings.current.config;
+  // control_group: its members may use the socket without being root (applied at start; an unknown group stops it here).
+  const socketGroup = config.control_group === undefined ? undefined : openHomeToGroup(paths, config.control_group);
   const store = Store.open(paths.database);
   // Every committed row is also shown to watchers and, for some, sent as a notification (SPEC.md §17).
   const audit = new ObservedAuditLog(store, log);
@@ -124,7 +126,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   // Grant commands write the store directly: a change made while calls run ends those it no longer admits.
   const grantWatch = new GrantWatch(store, (agents) => shares.grantChanged(agents), log);
   grantWatch.start();
-  const server = startControlServer({ socketPath: paths.socket, shares, store, operator, ops });
+  const server = startControlServer({ socketPath: paths.socket, shares, store, operator, ops, socketGroup });
   log(`daemon running; fingerprint ${fp}`);
   log(settings.current.relayUrl ? `relay ${settings.current.relayUrl}` : "no relay configured: share open will refuse until one is set");
   log(`control socket ${paths.socket}; ${settings.current.catalog.size} verbs in the catalog`);

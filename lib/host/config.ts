@@ -44,6 +44,8 @@ const ConfigSchema = v.strictObject({
   ssh_identity: v.optional(v.string()),
   approval_timeout: v.optional(durationWithin("approval_timeout", APPROVAL_TIMEOUT_MIN_MS, APPROVAL_TIMEOUT_MAX_MS)),
   notify: v.optional(NotifySchema),
+  // A group whose members may use the control socket (0660) without being root (SPEC.md §14).
+  control_group: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, "must be a group name"))),
 });
 export type Config = v.InferOutput<typeof ConfigSchema>;
 

@@ -1,6 +1,6 @@
 // Where things live (SPEC.md §14): `--home dir` or OPENSCOPE_HOME puts everything in one flat
 // folder; otherwise config and catalog in /etc/openscope and state in /var/lib/openscope.
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { usageError } from "../errors.ts";
 
@@ -69,8 +69,48 @@ export function checkName(kind: "agent" | "alias", name: string | undefined): st
   return name;
 }
 
-/** Creates a private folder (0700) if missing. */
+/**
+ * Creates a private folder (0700) if missing, and narrows one that is wider: nobody else may list
+ * or write it. Group traverse (0710) is kept, so the members of `control_group` can reach the
+ * control socket and their agent credential (SPEC.md §14).
+ */
 export function ensurePrivateDir(dir: string): void {
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  chmodSync(dir, privateDirMode(statSync(dir).mode));
+}
+
+/** 0700, plus group execute when the folder already had it. */
+export function privateDirMode(mode: number): number {
+  return 0o700 | (mode & 0o010);
+}
+
+/**
+ * `control_group` (SPEC.md §14): the state folder and the agents folder become traversable by the
+ * group (0710, group set), so its members reach control.sock (made 0660 by the control server) and
+ * their own agent credential (0600, owned by them). Nothing becomes listable or readable by it.
+ */
+export function openHomeToGroup(paths: HomePaths, group: string): number {
+  const gid = groupId(group);
+  if (gid === undefined) throw usageError(`config.toml: control_group "${group}" is not a group on this host`, ["create it (groupadd), or remove control_group"]);
+  if (!existsSync(paths.agentsDir)) mkdirSync(paths.agentsDir, { recursive: true, mode: 0o700 });
+  for (const dir of [paths.stateDir, paths.agentsDir]) {
+    chownSync(dir, statSync(dir).uid, gid);
+    chmodSync(dir, 0o710);
+  }
+  return gid;
+}
+
+/** The numeric id of a group in /etc/group, or undefined. */
+export function groupId(name: string, groupFile = "/etc/group"): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(groupFile, "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split("\n")) {
+    const f = line.split(":");
+    if (f[0] === name && f[2] !== undefined && /^\d+$/.test(f[2])) return Number(f[2]);
+  }
+  return undefined;
 }

@@ -4,7 +4,8 @@
 // that group or others can write is refused (SPEC.md §15.1).
 import { Database } from "bun:sqlite";
 import { nodeCrypto } from "../platform/node-crypto.ts";
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, statSync } from "node:fs";
+import { privateDirMode } from "../host/home.ts";
 import { dirname, resolve } from "node:path";
 import { OpenScopeError, usageError } from "../errors.ts";
 import { MIGRATIONS } from "./migrations.ts";
@@ -274,7 +275,7 @@ export class Store {
 function preparePrivateFile(file: string): void {
   const dir = dirname(file);
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  chmodSync(dir, privateDirMode(statSync(dir).mode)); // 0700, group traverse kept for control_group
   if (existsSync(file)) {
     const st = lstatSync(file);
     if (!st.isFile()) throw usageError(`store: database ${file} is not a regular file`, [`move ${file} away`]);

@@ -73,10 +73,13 @@ describe("opening", () => {
     store.close();
   });
 
-  test("a folder that was wider is narrowed to 0700", () => {
-    chmodSync(dir, 0o755);
+  test("a folder that was wider is narrowed to 0700; group traverse (control_group) is kept", () => {
+    chmodSync(dir, 0o747);
     Store.open(join(dir, "openscope.db")).close();
     expect(statSync(dir).mode & 0o777).toBe(0o700);
+    chmodSync(dir, 0o777);
+    Store.open(join(dir, "openscope.db")).close();
+    expect(statSync(dir).mode & 0o777).toBe(0o710);
   });
 
   for (const mode of [0o620, 0o602, 0o666]) {
