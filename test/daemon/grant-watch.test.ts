@@ -40,7 +40,11 @@ describe("GrantWatch over a real database", () => {
     watch.check();
     expect(seen).toEqual([]);
 
-    cli.putGrant("you", verbs); // a new revision
+    cli.putGrant("you", verbs); // the same grant again: not a change (no new revision)
+    watch.check();
+    expect(seen).toEqual([]);
+
+    cli.putGrant("you", { "echo.word": { word: { kind: "pattern" as const, pattern: "^[a-z]{1,9}$" } } }); // a new revision
     watch.check();
     watch.check();
     expect(seen).toEqual([["you"]]);
