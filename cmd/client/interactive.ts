@@ -13,6 +13,7 @@ import { describeRedactions } from "../../lib/redact/stream.ts";
 import { paint, reportError, terminalSafe } from "../output.ts";
 import { approvalWaitLine, connectToShare, describeParamPlain, hasFlag, parseCallArgs, printPassportCard, timeLeft } from "./_shared.ts";
 import { verbOutputWriter } from "./verb-output.ts";
+import { shareEndedError } from "../../lib/client/link.ts";
 
 const HELP = `commands:
   list                    the verbs you may call
@@ -54,6 +55,7 @@ function sessionEvents(p: Prompt): SessionEvents {
       if (p.ended) return;
       p.ended = { state, message };
       process.stderr.write(`\n${paint(`share ${terminalSafe(message)}`, "yellow", process.stderr)}; disconnected\n`);
+      for (const h of shareEndedError(state, message).hints) process.stderr.write(`hint: ${h}\n`);
       p.rl?.close();
     },
     onReconnecting: (n) => process.stderr.write(`${p.tty ? "\n" : ""}connection lost; reconnecting (attempt ${n})…\n`),

@@ -124,4 +124,17 @@ describe("a revoke while a call runs", () => {
     await p.pumped;
     expect(p.io.err.split("revoked by the operator").length - 1).toBe(1);
   });
+
+  test("an expiry while a call runs is said once too, with its hint; exit 5", async () => {
+    const brief = await c.openShare(["--agent", "you", "--verb", "slow.sleep", "--bearer", "--ttl", "5s"]);
+    const file = join(c.dir, "brief.txt");
+    writeFileSync(file, brief.handle, { mode: 0o600 });
+    const p = vendor.spawn(["--passport-file", file, "--fingerprint", brief.fingerprint]);
+    await waitFor(() => p.io.err.includes("type help for commands"), "the prompt", 20_000);
+    p.write("slow.sleep seconds=86");
+    expect(await p.proc.exited).toBe(5);
+    await p.pumped;
+    expect(p.io.err.split("share expired").length - 1).toBe(1);
+    expect(p.io.err.split("hint: ask the operator to extend it or open a new share").length - 1).toBe(1);
+  });
 });
