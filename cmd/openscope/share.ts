@@ -54,7 +54,7 @@ const open = defineCommand({
       log.info("");
       // Apart from the handle, never in the same message: a swapped handle would come with a swapped code.
       log.info(`read this code to ${who} by phone: ${opened.code}`);
-      if (approve.length) log.info(`\neach call of ${approve.join(", ")} waits for your approval: see openscope approvals, or openscope share watch ${opened.id}`);
+      if (opened.approval) log.info(`\neach call of ${opened.approval.join(", ")} waits for your approval: see openscope approvals, or openscope share watch ${opened.id}`);
     }
     if (args.wait) await waitForConnection(paths, opened, Boolean(args.json));
   },

@@ -93,6 +93,8 @@ export const OpenedShare = v.looseObject({
   recipient: v.string(),
   verbs: v.array(v.string()),
   command: v.string(),
+  /** Verbs whose every call waits for the operator's approval in this share (SPEC.md §17.2); absent when none. */
+  approval: v.optional(v.array(v.string())),
 });
 export type OpenedShare = v.InferOutput<typeof OpenedShare>;
 

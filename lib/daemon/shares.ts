@@ -18,6 +18,7 @@ import { RelayLeg } from "./relay-leg.ts";
 import type { RunningVerbs } from "./running-verbs.ts";
 import { DaemonSession, type SessionHost } from "./session.ts";
 import { runVerb } from "./verb-runner.ts";
+import { decodePassportUnverified } from "../capability/passport.ts";
 import type { ShareOperatorHooks } from "./operator.ts";
 
 export interface ShareManagerDeps {
@@ -90,7 +91,7 @@ export class ShareManager {
   async open(req: ShareRequest): Promise<OpenedShare> {
     const { store, fingerprint } = this.deps;
     const relay = this.requireRelay();
-    const { row, handle } = issueShare(req, store.getGrant(req.agent), this.deps.catalog(), {
+    const { row, handle, passport } = issueShare(req, store.getGrant(req.agent), this.deps.catalog(), {
       now: this.now(),
       random: this.random,
       identity: this.deps.identity,
@@ -113,7 +114,8 @@ export class ShareManager {
     }
     // Never the fingerprint or code: a swapped message would carry a swapped one (SPEC.md §8.2).
     const command = `openscope-reflect-client --passport ${handle}`;
-    return { id: row.id, handle, fingerprint, code: this.deps.code, expires_at, recipient, verbs: row.verbs, command };
+    const { approval } = decodePassportUnverified(passport); // signed by us a moment ago
+    return { id: row.id, handle, fingerprint, code: this.deps.code, expires_at, recipient, verbs: row.verbs, command, ...(approval ? { approval } : {}) };
   }
 
   list(): ShareSummary[] {

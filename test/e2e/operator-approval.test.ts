@@ -88,6 +88,11 @@ describe("approval from the one-shot client", () => {
     expect(r.stderr).toContain("--approve ssh.restart_service: the share does not carry this verb");
   });
 
+  test("share open --json names the verbs that wait: --approve ones and the catalog's approval = \"always\"", () => {
+    expect((share as OpenedShare & { approval?: string[] }).approval).toEqual(["danger.touch", "ssh.restart_service"]);
+    expect((plainShare() as OpenedShare & { approval?: string[] }).approval).toEqual(["danger.touch"]);
+  });
+
   test("without --approve in its share the same verb runs at once", async () => {
     rmSync(restarted("api"), { force: true });
     const r = await vendor.call(plainShare(), "ssh.restart_service", ["service=api"]);
