@@ -73,7 +73,9 @@ function sessionEvents(p: Prompt): SessionEvents {
 
 /** Tab completion: verb names (and the prompt's own commands), then k=v words for the verb's params. */
 export function verbCompleter(verbs: VerbInfo[]): (line: string) => [string[], string] {
-  const verbNames = verbs.map((v) => v.name);
+  // readline prints candidates raw: a daemon's word that would need escaping is never offered.
+  const printable = (w: string) => terminalSafe(w) === w && !/\s/.test(w);
+  const verbNames = verbs.map((v) => v.name).filter(printable);
   return (line) => {
     const words = line.split(/\s+/);
     const verbWordIndex = words[0] === "call" ? 1 : 0;
@@ -90,7 +92,7 @@ export function verbCompleter(verbs: VerbInfo[]): (line: string) => [string[], s
       if (param.constraint.kind === "enum") for (const value of param.constraint.values) candidates.push(`${name}=${value}`);
       else candidates.push(`${name}=`);
     }
-    return [finishUnique(candidates.filter((c) => c.startsWith(last))), last];
+    return [finishUnique(candidates.filter((c) => printable(c) && c.startsWith(last))), last];
   };
 }
 

@@ -75,8 +75,9 @@ class ShareTools {
     } catch (e) {
       // Usage errors stop here (exit 2); what the host should show goes in-protocol.
       if (!(e instanceof OpenScopeError) || e.kind === "usage") throw e;
+      // Said once, as an error with its hints; the protocol starts with no tools (no list to change yet).
       process.stderr.write(`openscope-reflect-client: error: ${terminalSafe(e.message)}\n${e.hints.map((h) => `hint: ${terminalSafe(h)}\n`).join("")}`);
-      this.end(e);
+      this.down = e;
     }
   }
 

@@ -24,3 +24,14 @@ describe("verbCompleter", () => {
   ];
   for (const [line, expected] of rows) test(JSON.stringify(line), () => expect(complete(line)).toEqual(expected));
 });
+
+describe("verbCompleter with a hostile daemon's words", () => {
+  test("a name or value that would need escaping is never offered (readline prints candidates raw)", () => {
+    const complete = verbCompleter([
+      { name: "ok.verb", summary: "", params: { v: { constraint: { kind: "enum", values: ["fine", "bad\x1b]0;x\x07", "two words"] } } } },
+      { name: "evil\x1b[2J", summary: "", params: {} },
+    ] as VerbInfo[]);
+    expect(complete("")).toEqual([["ok.verb", "list", "help", "quit"], ""]);
+    expect(complete("ok.verb ")).toEqual([["v=fine "], ""]);
+  });
+});
