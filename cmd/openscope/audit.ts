@@ -11,6 +11,7 @@ function summary(r: AuditRow): string {
   const params = r.params ? Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(" ") : "";
   const parts = [
     r.verb ? `${r.verb}${params ? ` ${params}` : ""}` : "",
+    r.requestId ? `request=${r.requestId}` : "",
     r.reason ? `reason=${r.reason}` : "",
     r.exitCode !== undefined && r.exitCode !== null ? `exit=${r.exitCode}` : "",
     r.bytesOut !== undefined && r.bytesOut !== null ? `bytes=${r.bytesOut}` : "",

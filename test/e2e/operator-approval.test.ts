@@ -128,6 +128,9 @@ describe("approval from the one-shot client", () => {
       'call.allowed {"service":"web"}',
       'call.outcome {"service":"web"}',
     ]);
+    // The audit table names the request on its rows.
+    const table = await c.openscope(["audit", "--share", share.id]);
+    expect(table.stdout).toMatch(new RegExp(`approval\\.approved .*ssh\\.restart_service service=web  request=${p.id}`));
     // An answer counts once.
     const again = await c.openscope(["approve", p.id]);
     expect(again.code).toBe(2);
