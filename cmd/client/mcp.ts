@@ -126,6 +126,7 @@ async function callTool(share: ShareTools, name: string, args: Record<string, un
   const verb = share.verbOf.get(name) ?? name;
   const output = new OutputCap(maxResult);
   const progress = approvalProgress(ctx.progressToken, ctx.notify);
+  let aborted = false;
   const { id, done } = share.session.call(
     verb,
     paramsFromToolArgs(args),
@@ -133,10 +134,20 @@ async function callTool(share: ShareTools, name: string, args: Record<string, un
       progress.stop();
       output.push(data);
     },
-    { onPending: progress.onPending, onStarted: progress.stop },
+    {
+      onPending: progress.onPending,
+      onStarted: () => {
+        progress.stop();
+        // Cancelled before the daemon started it: the first cancel found nothing running.
+        if (aborted) share.session?.cancel(id);
+      },
+    },
   );
   // notifications/cancelled aborts the request: the verb is cancelled on the daemon (audited as cancelled).
-  const cancel = () => share.session?.cancel(id);
+  const cancel = () => {
+    aborted = true;
+    share.session?.cancel(id);
+  };
   ctx.signal.addEventListener("abort", cancel, { once: true });
   try {
     return verbToolResult(await done, output, share.verbs.find((v) => v.name === verb));
