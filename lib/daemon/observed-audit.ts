@@ -21,6 +21,16 @@ export class ObservedAuditLog extends AuditLog {
     this.listeners.push(l);
   }
 
+  private lastLockedLog = 0;
+
+  /** Rows wait for another process's lock: said at most every 5 s, so the log is not flooded. */
+  protected override locked(waiting: number, error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastLockedLog < 5_000) return;
+    this.lastLockedLog = now;
+    this.log(`audit: the database is locked by another process (${(error as Error)?.message ?? String(error)}); ${waiting} row(s) wait, retrying`);
+  }
+
   protected override committed(row: AuditRow): void {
     for (const l of this.listeners) {
       try {

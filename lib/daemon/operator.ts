@@ -6,7 +6,7 @@ import { decodePassportUnverified } from "../capability/passport.ts";
 import { usageError } from "../errors.ts";
 import { approvalTimeoutMs, type Config } from "../host/config.ts";
 import { approvalNeeded, type ApprovalEnd, type ApprovalRequest } from "../share/approval.ts";
-import type { AuditRow } from "../store/audit.ts";
+import type { AuditEvent, AuditRow } from "../store/audit.ts";
 import type { Store } from "../store/store.ts";
 import type { OperatorControl } from "../control/operator-routes.ts";
 import { ApprovalDesk } from "./approvals.ts";
@@ -40,7 +40,7 @@ export class OperatorDesk implements OperatorControl, ShareOperatorHooks {
       log: (line: string) => void;
     },
   ) {
-    this.approvals = new ApprovalDesk({ audit: (e) => void deps.audit.append(e), timeoutMs: () => approvalTimeoutMs(deps.config()), now: deps.now });
+    this.approvals = new ApprovalDesk({ audit: (e) => this.record(e), timeoutMs: () => approvalTimeoutMs(deps.config()), now: deps.now });
     this.hub = new WatchHub({
       now: deps.now,
       share: (id) => this.shares?.list().find((s) => s.id === id),
@@ -72,6 +72,15 @@ export class OperatorDesk implements OperatorControl, ShareOperatorHooks {
     }
     this.hub.onAuditRow(row);
     this.notifier.onAuditRow(row);
+  }
+
+  /**
+   * An approval's audit row: committed at once, or queued while another process holds the
+   * database's lock (AuditLog.appendSoon), so no session stalls and no row is lost (THREAT-MODEL.md).
+   */
+  private record(e: AuditEvent): void {
+    this.deps.audit.appendSoon(e).catch((err: unknown) => this.deps.log(`audit: ${e.kind} not recorded: ${String(err)}`));
+    this.deps.audit.flushSoon();
   }
 
   /**

@@ -81,6 +81,8 @@ interface CallAbout {
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How long a call waits for its first audit row before the recipient hears `internal` (SPEC.md §15.2). */
+export const RECORD_DEADLINE_MS = 2_000;
 /** OPENSCOPE_CRYPTO, read once: the suite every session's channel runs on. */
 let suite: ReturnType<typeof cryptoFromEnv> | undefined;
 const sessionCrypto = () => (suite ??= cryptoFromEnv());
@@ -314,10 +316,51 @@ export class DaemonSession {
     return `${this.tag}.${id}`;
   }
 
-  /** A call that does not run: audited with its reason, answered with the code of wire/outcome.ts. */
+  /**
+   * A call that does not run: audited with its reason, answered with the code of wire/outcome.ts
+   * once the row is durable (or `internal` if it cannot be recorded in time; it is recorded later).
+   */
   private refuse(id: number | null, why: Refusal, message: string, about: Partial<CallAbout>): void {
-    this.host.audit({ kind: "call.denied", shareId: this.host.shareId, agent: this.host.agent, ...about, reason: refusal(why).reason, message });
-    this.answerRefusal(id, why, message);
+    this.recordCall(
+      { kind: "call.denied", shareId: this.host.shareId, agent: this.host.agent, ...about, reason: refusal(why).reason, message },
+      () => this.answerRefusal(id, why, message),
+      () => this.answerUnrecorded(id),
+    );
+  }
+
+  /**
+   * A call's first row (its refusal or its intent), then `onTime` once it is durable. When that
+   * takes longer than RECORD_DEADLINE_MS (another process holds the database's lock) or fails,
+   * `late` answers the recipient at once; the row stays queued and is committed when the lock is
+   * gone (never lost), and `lateDurable` runs then (THREAT-MODEL.md).
+   */
+  private recordCall(event: AuditEvent, onTime: () => void, late: (e?: unknown) => void, lateDurable: () => void = () => {}): void {
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      late();
+    }, RECORD_DEADLINE_MS);
+    this.afterDurable(
+      event,
+      () => {
+        clearTimeout(timer);
+        if (settled) return lateDurable();
+        settled = true;
+        onTime();
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        late(e);
+      },
+    );
+  }
+
+  /** The call's row could not be committed in time: nothing ran, the recipient may try again (exit 70). */
+  private answerUnrecorded(id: number | null): void {
+    this.sendMessage({ type: "error", id, code: "internal", message: "the daemon could not record this call in its audit log in time (its database is busy); nothing ran: try again" });
   }
 
   /** The recipient's answer for a call that does not run: code and reason from wire/outcome.ts. */
@@ -346,7 +389,7 @@ export class DaemonSession {
   private run(id: number, about: CallAbout, params: Record<string, string>): void {
     this.starting.add(id);
     this.decided.set(id, { about, params });
-    this.afterDurable(
+    this.recordCall(
       { kind: "call.allowed", shareId: this.host.shareId, agent: this.host.agent, ...about, params },
       () => {
         this.starting.delete(id);
@@ -361,13 +404,17 @@ export class DaemonSession {
         if (reason !== undefined) running.cancel(reason); // cancelled while its intent was committing
         this.awaitOutcome(id, about, running);
       },
-      (e: unknown) => {
+      (e?: unknown) => {
+        // Never run a verb whose intent is not committed: the recipient hears `internal` now.
         this.starting.delete(id);
         this.decided.delete(id);
         this.cancelReasons.delete(id);
-        this.host.log(`share ${this.host.shareId}: the intent of ${about.callId} could not be recorded: ${String(e)}; the verb did not run`);
-        this.sendMessage({ type: "error", id, code: "internal", message: "the call could not be recorded, so it did not run" });
+        const why = e === undefined ? `not committed within ${RECORD_DEADLINE_MS / 1000}s` : `could not be recorded: ${String(e)}`;
+        this.host.log(`share ${this.host.shareId}: the intent of ${about.callId} ${why}; the verb did not run`);
+        this.answerUnrecorded(id);
       },
+      // Committed after the recipient was told: the outcome row closes it, and nothing runs.
+      () => this.auditOutcome(about, { exitCode: -1, detail: "not started: its intent was recorded too late" }),
     );
   }
 

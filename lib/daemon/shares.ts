@@ -102,7 +102,8 @@ export class ShareManager {
     store.insertShare(row);
     const recipient = row.recipientAlias ?? "bearer";
     const expires_at = new Date(row.expiresAt).toISOString();
-    this.deps.audit.append({ kind: "share.opened", shareId: row.id, agent: row.agent, detail: `to ${recipient}; verbs ${row.verbs.join(", ")}; expires ${expires_at}` });
+    // Durable before the handle is handed out; waiting on a lock held elsewhere without stalling the daemon.
+    await this.deps.audit.appendSoon({ kind: "share.opened", shareId: row.id, agent: row.agent, detail: `to ${recipient}; verbs ${row.verbs.join(", ")}; expires ${expires_at}` });
     const live = this.attach(row, relay);
     try {
       await live.leg.start();
@@ -131,14 +132,14 @@ export class ShareManager {
       extended = extendShare(row, ttl, this.now(), { signPrivateKey, signPublicKey });
     } catch (e) {
       // An edited row is refused and recorded, never re-signed (THREAT-MODEL.md).
-      if (e instanceof OpenScopeError && e.kind === "denied") this.deps.audit.append({ kind: "share.extend_refused", shareId: id, agent: row.agent, detail: e.message });
+      if (e instanceof OpenScopeError && e.kind === "denied") this.record({ kind: "share.extend_refused", shareId: id, agent: row.agent, detail: e.message });
       throw e;
     }
     const { expiresAt, passport } = extended;
     row.expiresAt = expiresAt;
     row.passport = passport;
     this.deps.store.updateShare(id, { expiresAt, passport });
-    this.deps.audit.append({ kind: "share.extended", shareId: id, agent: row.agent, detail: `expires ${new Date(expiresAt).toISOString()}` });
+    this.record({ kind: "share.extended", shareId: id, agent: row.agent, detail: `expires ${new Date(expiresAt).toISOString()}` });
     const live = this.shares.get(id);
     if (live) {
       live.row = row;
@@ -210,7 +211,18 @@ export class ShareManager {
     row.state = state;
     row.endedAt = at;
     this.deps.store.updateShare(row.id, { state, endedAt: at });
-    this.deps.audit.append({ kind: state === "revoked" ? "share.revoked" : "share.expired", shareId: row.id, agent: row.agent, detail });
+    this.record({ kind: state === "revoked" ? "share.revoked" : "share.expired", shareId: row.id, agent: row.agent, detail });
+  }
+
+  /**
+   * An audit row from a running daemon: committed at once, or, while another process holds the
+   * database's lock, queued (AuditLog.appendSoon) and committed once the lock is gone: nothing
+   * stalls, nothing is lost (THREAT-MODEL.md).
+   */
+  private record(e: AuditEvent): void {
+    this.deps.audit.appendSoon(e).catch((err: unknown) => this.deps.log(`audit: ${e.kind} not recorded: ${String(err)}`));
+    // Committed now when nothing holds the lock, so listeners (watch, approvals) see it in order.
+    this.deps.audit.flushSoon();
   }
 
   /** The agent's current grant for the chokepoint; a stored grant that does not parse grants nothing. */
@@ -239,7 +251,7 @@ export class ShareManager {
         },
         onPeerGone: () => {
           if (live.session?.established) {
-            this.deps.audit.append({ kind: "share.disconnected", shareId: row.id, agent: row.agent, detail: "recipient left" });
+            this.record({ kind: "share.disconnected", shareId: row.id, agent: row.agent, detail: "recipient left" });
           }
           live.session?.close("recipient left");
           live.session = undefined;
@@ -276,7 +288,8 @@ export class ShareManager {
       shareState: () => currentState(live.row, this.now()),
       currentGrant: () => this.currentGrant(live.row.agent),
       catalog: this.deps.catalog,
-      audit: (e: AuditEvent) => void this.deps.audit.append(e),
+      // Queued, never waiting on another process's lock: a busy database stalls no session (THREAT-MODEL.md).
+      audit: (e: AuditEvent) => this.record(e),
       auditDurable: (e: AuditEvent) => this.deps.audit.appendSoon(e),
       runVerb: (verb, params, onOutput) => runVerb(this.deps, verb, params, onOutput),
       send: (w) => live.leg.send(w),

@@ -3,12 +3,14 @@
 // daemon and a CLI process appending at once still build one chain, and it is durable (WAL,
 // synchronous=FULL) before append() returns. Group commit: appendSoon() events arriving in the
 // same tick share one transaction (one fsync), and each promise resolves only once its row is
-// durable, so a call's intent is still on disk before its verb runs.
+// durable, so a call's intent is still on disk before its verb runs. appendSoon() never waits on
+// another process's lock: a batch that meets one stays queued, in order, and is tried again
+// shortly, so the daemon's other sessions go on and no row is lost (THREAT-MODEL.md).
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import * as v from "valibot";
 import { usageError } from "../errors.ts";
-import type { Store } from "./store.ts";
+import { BUSY_TIMEOUT_MS, type Store } from "./store.ts";
 import { AUDIT_REASONS, type AuditReason } from "../wire/outcome.ts";
 import type { ApprovalReason } from "../share/approval.ts";
 
@@ -194,38 +196,122 @@ export class AuditLog {
 
   /**
    * Group commit: the row joins every other event appended in this tick, committed together in
-   * one transaction; resolves once the row is durable (rejects if the commit failed).
+   * one transaction; resolves once the row is durable. A database locked by another process
+   * delays it (retried without blocking), never drops it; an event that cannot be encoded rejects.
    */
   appendSoon(event: AuditEvent): Promise<AuditRow> {
     return new Promise<AuditRow>((resolve, reject) => {
       this.pending.push({ event, resolve, reject });
-      if (this.pending.length === 1) setImmediate(() => this.flushSoon());
+      this.scheduleFlush(0);
     });
   }
 
-  /** Commits the waiting batch now (a no-op when none waits). */
+  /** Events waiting for their commit (a lock held by another process keeps them here). */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Commits the waiting batch now, without waiting on another process's lock (a no-op when none
+   * waits). A batch that meets a lock stays queued and is tried again after a short backoff.
+   */
   flushSoon(): void {
-    if (this.pending.length === 0) return;
+    this.cancelFlush();
+    while (this.pending.length > 0) {
+      // A copy: a listener called on commit may append again (to the end of `pending`).
+      const batch = this.pending.slice();
+      let rows: AuditRow[];
+      try {
+        rows = this.withoutWaiting(() => this.commit(batch.map((p) => p.event)));
+      } catch (e) {
+        if (isLocked(e)) return this.retryLater(e);
+        // One bad event must not sink the rest of its batch: commit each on its own, in order.
+        this.pending = this.pending.slice(batch.length);
+        for (const [i, p] of batch.entries()) {
+          try {
+            p.resolve(this.withoutWaiting(() => this.commit([p.event]))[0]!);
+          } catch (err) {
+            if (!isLocked(err)) {
+              p.reject(err);
+              continue;
+            }
+            this.pending = [...batch.slice(i), ...this.pending];
+            return this.retryLater(err);
+          }
+        }
+        continue;
+      }
+      this.pending = this.pending.slice(batch.length);
+      this.retryMs = 0;
+      for (const [i, p] of batch.entries()) p.resolve(rows[i]!);
+    }
+  }
+
+  /**
+   * At shutdown: commits what still waits, this time waiting on a lock (the store's busy timeout).
+   * Returns the events that could still not be committed (the caller logs them: never silently lost).
+   */
+  drain(): AuditEvent[] {
+    this.cancelFlush();
+    if (this.pending.length === 0) return [];
     const batch = this.pending;
     this.pending = [];
-    let rows: AuditRow[];
     try {
-      rows = this.commit(batch.map((p) => p.event));
-    } catch {
-      // One bad event must not sink the rest of its batch: commit each on its own.
-      for (const p of batch) {
-        try {
-          p.resolve(this.commit([p.event])[0]!);
-        } catch (err) {
-          p.reject(err);
-        }
-      }
-      return;
+      const rows = this.commit(batch.map((p) => p.event));
+      for (const [i, p] of batch.entries()) p.resolve(rows[i]!);
+      return [];
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+      return batch.map((p) => p.event);
     }
-    for (const [i, p] of batch.entries()) p.resolve(rows[i]!);
   }
 
   private pending: Array<{ event: AuditEvent; resolve(row: AuditRow): void; reject(e: unknown): void }> = [];
+  private flushTimer: { cancel(): void } | undefined;
+  private retryMs = 0;
+
+  private scheduleFlush(delayMs: number): void {
+    if (this.flushTimer) return;
+    if (delayMs === 0) {
+      const t = setImmediate(() => {
+        this.flushTimer = undefined;
+        this.flushSoon();
+      });
+      this.flushTimer = { cancel: () => clearImmediate(t) };
+    } else {
+      const t = setTimeout(() => {
+        this.flushTimer = undefined;
+        this.flushSoon();
+      }, delayMs);
+      this.flushTimer = { cancel: () => clearTimeout(t) };
+    }
+  }
+
+  private cancelFlush(): void {
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+  }
+
+  /** The batch met another process's lock: try again after 25 ms, doubling up to 1 s. */
+  private retryLater(e: unknown): void {
+    this.retryMs = Math.min(Math.max(25, this.retryMs * 2), 1_000);
+    this.locked(this.pending.length, e);
+    this.scheduleFlush(this.retryMs);
+  }
+
+  /** Runs a commit with no busy wait: a lock held elsewhere fails at once instead of stalling the event loop. */
+  private withoutWaiting<T>(fn: () => T): T {
+    const db = this.store.db;
+    db.run("PRAGMA busy_timeout = 0");
+    try {
+      return fn();
+    } finally {
+      db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+  }
+
+  /** Called when queued rows met a lock held by another process (the daemon logs it). */
+  protected locked(_waiting: number, _error: unknown): void {}
 
   /** One IMMEDIATE transaction for `events`, in order, chained from the current head. */
   private commit(events: AuditEvent[]): AuditRow[] {
@@ -351,4 +437,11 @@ function parseBody(text: string): Body | undefined {
   }
   const parsed = v.safeParse(BODY_SCHEMA, json);
   return parsed.success ? parsed.output : undefined;
+}
+
+/** SQLITE_BUSY or SQLITE_LOCKED: another connection holds the write lock. */
+export function isLocked(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === "string") return code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED");
+  return /database is (locked|busy)/i.test((e as Error)?.message ?? "");
 }

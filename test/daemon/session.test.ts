@@ -246,7 +246,11 @@ describe("daemon session: group commit", () => {
     for (let id = 1; id <= 4; id++) r.send({ type: "call", id, verb: "echo.word", params: { word: `w${id}` } });
     r.send({ type: "call", id: 5, verb: "echo.word", params: { word: "w5" } });
     r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "again" } });
-    const errors = r.received.filter((m) => m.type === "error");
+    // Refusals are answered once their rows are durable (this tick's group commit).
+    const errors = await waitFor(() => {
+      const e = r.received.filter((m) => m.type === "error");
+      return e.length >= 2 ? e : undefined;
+    }, "two refusals");
     expect(errors.map((e) => [e.id, e.code])).toEqual([
       [5, "busy"],
       [1, "malformed"],
