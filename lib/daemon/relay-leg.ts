@@ -3,7 +3,7 @@
 // relay drops, and reports pairing, peer departure and binary frames to its owner. A dial that
 // fails is diagnosed (lib/relay/reach.ts): the first one fails `start` at once with the cause,
 // and each change of cause while reconnecting is one log line.
-import { backoffDelay, encodeSignal, LEG_CLOSE, parseRelaySignal, rendezvousUrl, type Backoff } from "../relay/protocol.ts";
+import { backoffDelay, encodeSignal, LEG_CLOSE, parseRelaySignal, rendezvousUrl, STATUS, type Backoff } from "../relay/protocol.ts";
 import { describeUnreachable, diagnoseDial, unreachableError } from "../relay/reach.ts";
 
 export interface LegEvents {
@@ -154,6 +154,9 @@ export class RelayLeg {
   private async dialFailed(message: string): Promise<void> {
     const u = await diagnoseDial(this.opts.relayUrl, message, { token: this.opts.token, timeoutMs: 2_000 });
     if (this.closed) return;
+    // The probe found a relay that would take the leg (426 to a plain GET): it was a moment's
+    // failure (a relay starting up); the retry already scheduled will tell.
+    if (u.cause === "status" && u.status === STATUS.upgradeRequired) return;
     if (this.firstOpen) {
       const first = this.firstOpen;
       this.firstOpen = undefined;
