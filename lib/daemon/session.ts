@@ -146,6 +146,9 @@ export class DaemonSession {
         if (this.ended && !this.draining) return;
         this.host.send(wire);
         if (this.draining && this.channel!.queuedBytes === 0) this.draining = false;
+        // a record sealed off the JS thread just left the channel: a verb waiting for room may go
+        // on now rather than at the next 5 ms poll
+        this.wakeRoomWaiters();
       },
       accepted: () => {
         if (!this.confirmed && !this.ended) {
