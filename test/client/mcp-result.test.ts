@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_MAX_RESULT, errorToolResult, OutputCap, restHint, verbToolResult } from "../../lib/client/mcp-result.ts";
 import { mcpConfig, serverLaunch } from "../../cmd/client/mcp-config.ts";
+import { failedInstructions, liveInstructions } from "../../lib/client/mcp-instructions.ts";
+import type { Hello } from "../../lib/client/link.ts";
 import { saveShare } from "../../lib/client/saved-shares.ts";
 import type { VerbInfo } from "../../lib/wire/rpc.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
@@ -119,5 +121,23 @@ describe("--print-config", () => {
       expect((err as OpenScopeError).exitCode).toBe(2);
       expect((err as OpenScopeError).message).not.toContain("osh1secret");
     }
+  });
+});
+
+describe("instructions at initialize", () => {
+  test("live: who shared, on which daemon, when it ends, that every call is recorded", () => {
+    const now = Date.parse("2026-11-29T01:00:00Z");
+    const hello = { passport: { principal: "you", verbs: { "a.b": {}, "c.d": {} } }, daemonName: "prod-1", fingerprint: "SHA256:fp", expiresAt: now + 12 * 60_000, clockSkewMs: 0 } as unknown as Hello;
+    const text = liveInstructions(hello, now);
+    expect(text).toContain('"you" on the daemon "prod-1" (fingerprint SHA256:fp) lets you run 2 named action(s)');
+    expect(text).toContain("The share ends at 2026-11-29T01:12:00.000Z (12m from the start of this session)");
+    expect(text).toContain("Every call, allowed or denied, is recorded in the operator's audit log");
+    expect(text).toContain("the tool list becomes empty");
+  });
+
+  test("failed: why there are no tools, and the hints", () => {
+    expect(failedInstructions("this daemon is not known yet", ["pass --verify CODE"])).toBe(
+      "OpenScope could not open the share, so there are no tools: this daemon is not known yet.\nHint: pass --verify CODE",
+    );
   });
 });

@@ -339,5 +339,9 @@ describe("usage errors still come before the protocol", () => {
     expect(r.stdout).toBe("");
     const call = await vendor.client(["--passport", share.handle, "--fingerprint", "SHA256:!!", "call", "echo.word", "word=x"]);
     expect(call.code).toBe(2);
+    const max = await vendor.client(["--passport", share.handle, "--fingerprint", share.fingerprint, "mcp", "--max-result", "lots"], { stdin: "" });
+    expect(max.code).toBe(2);
+    expect(max.stderr).toContain('--max-result: "lots" is not a size');
+    expect(max.stdout).toBe("");
   });
 });
