@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { droppedEvent, encodeWatchLine, outputBytes, outputEvent, parseWatchLine, WatchBuffer } from "../../lib/share/watch.ts";
 import { OpenScopeError } from "../../lib/errors.ts";
 
@@ -74,5 +75,22 @@ describe("watch buffer", () => {
     }
     expect(delivered + reported).toBe(pushed);
     expect(reported).toBe(buf.droppedTotal);
+  });
+});
+
+describe("fuzz (quick tier)", () => {
+  test("random text gives an event or a usage error, nothing else", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((j) => JSON.stringify(j))), (text) => {
+        try {
+          const ev = parseWatchLine(text);
+          expect(typeof ev.kind).toBe("string");
+          expect(Number.isInteger(ev.at)).toBe(true);
+        } catch (e) {
+          expect(e).toBeInstanceOf(OpenScopeError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
