@@ -121,6 +121,12 @@ async function checkOptions(program: string, walk: Walk): Promise<void> {
 }
 
 export async function runCli(program: string, main: CommandDef<any>, argv = process.argv.slice(2)): Promise<never> {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+    // The fast path: no stdout stream object (creating process.stdout costs several ms at start).
+    await Bun.write(Bun.stdout, `${VERSION}\n`);
+    process.exit(0);
+  }
+  trackStdout();
   configureOutput({ program, argv });
   let code = 0;
   try {
@@ -165,7 +171,11 @@ export async function runCli(program: string, main: CommandDef<any>, argv = proc
  */
 let pendingWrites = 0;
 let onFlushed: (() => void) | undefined;
-{
+let tracking = false;
+/** Installed by runCli, not at import: touching process.stdout creates its stream (a cost every start paid). */
+function trackStdout(): void {
+  if (tracking) return;
+  tracking = true;
   const out = process.stdout as unknown as { write: (...a: unknown[]) => boolean };
   const write = out.write.bind(out);
   out.write = (chunk: unknown, enc?: unknown, cb?: unknown) => {

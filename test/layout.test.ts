@@ -81,4 +81,19 @@ describe("layout", () => {
     const specs = [...fake.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*["']([^"']+)["']/g)].map((m) => m[1]);
     expect(specs).toEqual(["bun:sqlite", "../store/store.ts"]);
   });
+
+  test("no module imports node:crypto or node:readline at its top (cold start)", () => {
+    // A compiled binary wraps every module to load lazily except the builtins: a static import of
+    // one is paid by every start, `--version` included (node:crypto ≈ 6 ms). Take node:crypto from
+    // lib/platform/node-crypto.ts and import readline where a prompt is shown.
+    const offences: string[] = [];
+    const files = [...tsFiles(LIB), ...tsFiles(join(ROOT, "cmd")), ...["daemon.ts", "relay.ts", "client.ts"].map((f) => join(ROOT, f))];
+    for (const file of files) {
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/(?:^|\n)\s*import\s+(?!type\s)[^;]*?from\s*["'](node:)?(crypto|readline|readline\/promises)["']/g)) {
+        offences.push(`${relative(ROOT, file)} imports ${m[1] ?? ""}${m[2]}`);
+      }
+    }
+    expect(offences).toEqual([]);
+  });
 });

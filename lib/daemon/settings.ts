@@ -3,7 +3,7 @@
 // (relay URL and deployment token, name, ssh options). `reload` parses both first and swaps them
 // in only when both pass their checks; a file that fails keeps everything as it was and says why.
 // Flags given at start (--relay, --relay-token-file, OPENSCOPE_RELAY_TOKEN) keep winning.
-import { createHash } from "node:crypto";
+import { nodeCrypto } from "../platform/node-crypto.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { catalogWarnings, parseCatalog, type Catalog } from "../capability/catalog.ts";
 import { OpenScopeError, usageError } from "../errors.ts";
@@ -43,7 +43,7 @@ export interface ReloadReport {
 }
 
 export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash("sha256").update(bytes).digest("hex");
+  return nodeCrypto().createHash("sha256").update(bytes).digest("hex");
 }
 
 /** The digest of verbs.toml as it is on disk now, or undefined when it is missing or unreadable. */
