@@ -114,7 +114,9 @@ export class ShareManager {
       throw e;
     }
     // Never the fingerprint or code: a swapped message would carry a swapped one (SPEC.md §8.2).
-    const command = `openscope-reflect-client --passport ${handle}`;
+    // A bearer handle is the secret itself: it goes in a file, never on the recipient's command
+    // line (every local user can read argv). A sealed handle is useless without their key.
+    const command = row.recipientKey === null ? "openscope-reflect-client --passport-file HANDLE_FILE   # the handle saved in a file" : `openscope-reflect-client --passport ${handle}`;
     const { approval } = decodePassportUnverified(passport); // signed by us a moment ago
     return { id: row.id, handle, fingerprint, code: this.deps.code, expires_at, recipient, verbs: row.verbs, command, ...(approval ? { approval } : {}) };
   }

@@ -41,6 +41,16 @@ describe("a --bearer share", () => {
     expect(existsSync(join(first.configHome, "openscope", "recipient.key"))).toBe(false);
   });
 
+  test("share open tells the recipient to connect from a file: a bearer handle is never shown on a command line", async () => {
+    const r = await c.openscope(["share", "open", "--agent", "you", "--verb", "echo.word", "--bearer", "--ttl", "5m"]);
+    expect(r.code).toBe(0);
+    const handle = r.stdout.match(/^handle: (osh1\S+)$/m)?.[1];
+    expect(handle).toBeDefined();
+    const connect = r.stdout.match(/^they connect with: (.*)$/m)?.[1] ?? "";
+    expect(connect).toContain("openscope-reflect-client --passport-file");
+    expect(connect).not.toContain(handle!);
+  });
+
   test("a second, different recipient (with its own key) uses the same handle in turn", async () => {
     const second = c.recipient("second");
     await second.keygen();

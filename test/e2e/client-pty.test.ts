@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
-import { pidsWith } from "../helpers/procs.ts";
+import { pidsUnder } from "../helpers/procs.ts";
 
 setDefaultTimeout(60_000);
 
@@ -126,14 +126,14 @@ describe("the interactive prompt in a terminal", () => {
   });
 
   test("Ctrl-C cancels a long call on the daemon; the prompt comes back", async () => {
-    typeText("slow.sleep seconds=100");
+    typeText("slow.sleep seconds=117");
     keys("Enter");
-    await waitFor(() => pidsWith("sleep 100").length > 0, "the verb to run on the daemon's side");
+    await waitFor(() => pidsUnder(c.daemon!.proc.pid, "sleep 117").length > 0, "the verb to run on the daemon's side");
     keys("C-c");
     await screenShows("cancelling…");
     const s = await screenShows("✘ slow.sleep: cancelled");
     expect(s).toMatch(/✘ slow\.sleep: cancelled\n\[[0-9hms]+ left\] openscope>$/);
-    await waitFor(() => pidsWith("sleep 100").length === 0, "the daemon to kill the verb");
+    await waitFor(() => pidsUnder(c.daemon!.proc.pid, "sleep 117").length === 0, "the daemon to kill the verb");
     const rows = await waitFor(async () => {
       const r = (await c.auditRows(share.id)).filter((x) => x.verb === "slow.sleep");
       return r.some((x) => x.kind === "call.outcome") ? r : undefined;

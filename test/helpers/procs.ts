@@ -26,3 +26,24 @@ export function pidsRunning(...argv: string[]): number[] {
 export function pidsWith(needle: string): number[] {
   return livePids((cmd) => cmd.replaceAll("\0", " ").includes(needle));
 }
+
+/** The parent pid of a live process, from /proc/PID/stat (undefined once it is gone). */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Live processes below `root` (children, grandchildren…) whose command line contains `needle`:
+ * what one test's own daemon runs, never another test's process on a shared machine.
+ */
+export function pidsUnder(root: number, needle: string): number[] {
+  return pidsWith(needle).filter((pid) => {
+    for (let p: number | undefined = pid, hops = 0; p !== undefined && p > 1 && hops < 64; p = parentOf(p), hops++) if (p === root) return true;
+    return false;
+  });
+}
