@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { parseCatalog } from "../../lib/capability/catalog.ts";
-import { grantVerbsFromSpecs } from "../../lib/capability/grant.ts";
+import { grantVerbsFromSpecs, type GrantVerbs } from "../../lib/capability/grant.ts";
 import { buildPassport, ridHashOf, signPassport } from "../../lib/capability/passport.ts";
 import { parseVerbSpec } from "../../lib/capability/verbspec.ts";
 import { fromBase64url, toBase64url } from "../../lib/bytes.ts";
@@ -18,7 +18,7 @@ import { startVerb, type RunningVerb } from "../../lib/exec/process.ts";
 import { AuditLog, type AuditRow } from "../../lib/store/audit.ts";
 import { Store } from "../../lib/store/store.ts";
 import { buildPrologue, startInitiator, type Channel } from "../../lib/wire/channel.ts";
-import { decodeDaemonMessage, encodeMessage } from "../../lib/wire/rpc.ts";
+import { decodeDaemonMessage, encodeMessage, MAX_CONTROL_MESSAGE_BYTES } from "../../lib/wire/rpc.ts";
 import { waitFor } from "../helpers/spawn.ts";
 import { ApprovalDesk } from "../../lib/daemon/approvals.ts";
 import type { ShareState } from "../../lib/capability/policy.ts";
@@ -75,7 +75,7 @@ afterEach(async () => {
  * there (SPEC.md §17.2); state: the share's state as the chokepoint reads it; groupCommit: the
  * host group-commits the audit (AuditLog.appendSoon), as the daemon does.
  */
-function rig(opts: { argv?: (params: Record<string, string>) => string[]; desk?: ApprovalDesk; state?: () => ShareState; groupCommit?: boolean } = {}): Rig {
+function rig(opts: { argv?: (params: Record<string, string>) => string[]; desk?: ApprovalDesk; state?: () => ShareState; groupCommit?: boolean; grant?: () => { id: string; verbs: GrantVerbs } | undefined } = {}): Rig {
   const daemonStatic = x25519.utils.randomSecretKey();
   const clientStatic = x25519.utils.randomSecretKey();
   const signKey = ed25519.utils.randomSecretKey();
@@ -115,7 +115,7 @@ function rig(opts: { argv?: (params: Record<string, string>) => string[]; desk?:
     daemonName: "test",
     passport: () => passport,
     shareState: opts.state ?? (() => ({ state: "live", expiresAt: NOW + 30 * MIN })),
-    currentGrant: () => ({ id: "g1", verbs: grant }),
+    currentGrant: opts.grant ?? (() => ({ id: "g1", verbs: grant })),
     catalog: () => catalog,
     audit: (e) => void audit.append(e),
     ...(opts.groupCommit ? { auditDurable: (e) => audit.appendSoon(e) } : {}),
@@ -348,5 +348,62 @@ describe("daemon session: a call that needs approval (SPEC.md §17.2)", () => {
     const rows = audit.list().filter((x) => x.callId === killed[0]);
     expect(rows.map((x) => x.kind)).toEqual(["call.allowed", "call.killed", "call.outcome"]);
     expect(rows[2]!.detail).toBe("cancelled by the operator (share kill)");
+  });
+});
+
+// THREAT-MODEL.md: the daemon reassembles at most the RPC limit of one recipient message.
+describe("daemon session: a recipient message is capped at the RPC limit", () => {
+  const sendRaw = (r: Rig, payload: Uint8Array) => {
+    for (const w of r.client.write(payload)) r.session.onFrame(w);
+  };
+
+  test("a message just under the limit is answered; one over it ends the session, audited", async () => {
+    const r = rig();
+    sendRaw(r, new TextEncoder().encode(`{"type":"list","id":1,"x":"${"y".repeat(MAX_CONTROL_MESSAGE_BYTES - 100)}"}`));
+    await waitFor(() => r.received.some((m) => m.type === "error"), "the malformed answer");
+    expect(r.session.established).toBe(true);
+
+    sendRaw(r, new Uint8Array(MAX_CONTROL_MESSAGE_BYTES + 1).fill(0x20));
+    // Records may be opened asynchronously (the bulk cipher): wait for the session to end.
+    await waitFor(() => !r.session.established, "the session to end");
+    const rows = audit.list().filter((x) => x.kind === "share.disconnected");
+    expect(rows.map((x) => x.detail)).toEqual(["channel: record rejected"]);
+  });
+});
+
+// THREAT-MODEL.md: a running verb does not outlive the grant that admitted it (SPEC.md §15.4).
+describe("daemon session: a grant change decides the running calls again", () => {
+  test("a call the new grant does not admit ends, audited first with why; unchanged, it goes on", async () => {
+    let current: { id: string; verbs: GrantVerbs } | undefined = { id: "g1", verbs: grant };
+    const r = rig({ argv: () => ["sleep", "30"], grant: () => current });
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "x" } });
+    expect(r.started).toEqual(["echo.word"]);
+    // Still admitted: nothing ends.
+    expect(r.session.recheckGrant()).toEqual([]);
+    // Narrowed: the word no longer matches.
+    current = { id: "g1", verbs: { "echo.word": { word: { kind: "enum", values: ["y"] } } } };
+    const ended = r.session.recheckGrant();
+    expect(ended).toHaveLength(1);
+    expect(r.session.recheckGrant()).toEqual([]); // once
+    const result = await waitFor(() => r.received.find((m) => m.type === "result"), "the result");
+    expect(result).toMatchObject({ cancelled: true, cancelledBy: "operator" });
+    const rows = await waitFor(() => {
+      const rows = audit.list().filter((x) => x.callId === ended[0]);
+      return rows.some((x) => x.kind === "call.outcome") ? rows : undefined;
+    }, "the outcome row");
+    expect(rows.map((x) => x.kind)).toEqual(["call.allowed", "call.killed", "call.outcome"]);
+    expect(rows[1]!.detail).toBe("the grant changed: word=x is no longer allowed by the operator");
+    expect(rows[2]!.detail).toContain("the grant changed");
+  });
+
+  test("a grant replaced (revoked, then granted again: a new id) ends the call", async () => {
+    let current: { id: string; verbs: GrantVerbs } | undefined = { id: "g1", verbs: grant };
+    const r = rig({ argv: () => ["sleep", "30"], grant: () => current });
+    r.send({ type: "call", id: 1, verb: "echo.word", params: { word: "x" } });
+    current = { id: "g2", verbs: grant };
+    expect(r.session.recheckGrant()).toHaveLength(1);
+    await waitFor(() => r.received.find((m) => m.type === "result"), "the result");
+    const killed = audit.list().find((x) => x.kind === "call.killed");
+    expect(killed?.detail).toBe("the grant changed: this share's grant was replaced by the operator; ask for a new share");
   });
 });

@@ -1105,7 +1105,11 @@ export const MUTANTS: Mutant[] = [
     file: "lib/daemon/session.ts",
     description: "a denied call is not audited",
     edits: [
-      { search: "    this.host.audit({ kind: \"call.denied\", shareId: this.host.shareId, agent: this.host.agent, ...about, reason: refusal(why).reason, message });\n", replace: "" },
+      {
+        search:
+          "    this.recordCall(\n      { kind: \"call.denied\", shareId: this.host.shareId, agent: this.host.agent, ...about, reason: refusal(why).reason, message },\n      () => this.answerRefusal(id, why, message),\n      () => this.answerUnrecorded(id),\n    );\n",
+        replace: "    this.answerRefusal(id, why, message);\n",
+      },
     ],
     tests: ["test/daemon/session.test.ts"],
   },
@@ -1250,5 +1254,54 @@ export const MUTANTS: Mutant[] = [
       { search: "/\\bbearer[ \\t]{1,8}([A-Za-z0-9._~+\\/-]{8,}=*)/i,", replace: "/\\bbearer[ \\t]{1,8}([A-Za-z0-9._~+\\/-]{8,}=*)/," },
     ],
     tests: ["test/redact/stream.test.ts", "test/redact/rules.test.ts"],
+  },
+  // ---- issue 14 (hardening): each defence's own mutant
+  {
+    id: "policy-grant-id-unchecked",
+    area: "capability",
+    file: "lib/capability/policy.ts",
+    description: "a passport from a replaced grant (revoke --all, then add) is honoured",
+    edits: [{ search: "  if (currentGrant !== undefined && currentGrantId !== passport.grantId)\n", replace: "  if (false)\n" }],
+    tests: ["test/capability/policy.test.ts"],
+  },
+  {
+    id: "extend-resigns-unverified",
+    area: "share",
+    file: "lib/share/lifetime.ts",
+    description: "share extend re-signs a stored passport whose signature it never checked",
+    edits: [{ search: "    stored = verifyPassport(row.passport, keys.signPublicKey, keys.check);", replace: "    stored = verifyPassport(row.passport, keys.signPublicKey, () => true);" }],
+    tests: ["test/share/lifetime.test.ts"],
+  },
+  {
+    id: "session-reassembly-uncapped",
+    area: "daemon",
+    file: "lib/daemon/session.ts",
+    description: "the daemon reassembles a recipient message up to the channel's 64 MiB default",
+    edits: [{ search: "maxMessageBytes: MAX_CONTROL_MESSAGE_BYTES };", replace: "maxMessageBytes: 64 << 20 };" }],
+    tests: ["test/daemon/session.test.ts"],
+  },
+  {
+    id: "session-grant-change-ignored",
+    area: "daemon",
+    file: "lib/daemon/session.ts",
+    description: "a grant change leaves the running calls it no longer admits running",
+    edits: [{ search: "      if (again.allow) continue;\n", replace: "      if (again.allow || !again.allow) continue;\n" }],
+    tests: ["test/daemon/session.test.ts"],
+  },
+  {
+    id: "audit-lock-blocks",
+    area: "audit",
+    file: "lib/store/audit.ts",
+    description: "the daemon's audit commits busy-wait on another process's lock",
+    edits: [{ search: 'db.run("PRAGMA busy_timeout = 0");', replace: "db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);" }],
+    tests: ["test/store/audit-lock.test.ts"],
+  },
+  {
+    id: "ssh-watchdog-never-kills",
+    area: "exec",
+    file: "lib/exec/argv.ts",
+    description: "the remote watchdog never ends the command when the connection ends",
+    edits: [{ search: 'kill -TERM -"$c" "$c"; sleep 1; kill -KILL -"$c" "$c"', replace: ":" }],
+    tests: ["test/exec/ssh.test.ts"],
   },
 ];
