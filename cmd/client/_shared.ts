@@ -95,6 +95,13 @@ async function verifyDaemon(handle: Handle, interactive: boolean): Promise<{ rem
     // loaded here, not at the top: a static builtin import costs every start of the binary
     const { createInterface } = await import("node:readline/promises");
     const rl = createInterface({ input: process.stdin, output: process.stderr });
+    // Ctrl-C at the question leaves, as at every other wait of the client (exit 130); without a
+    // listener readline would only pause and leave the person at a dead prompt.
+    rl.on("SIGINT", () => {
+      rl.close();
+      process.stderr.write("\n");
+      process.exit(130);
+    });
     try {
       for (let attempt = 1; attempt <= CODE_ATTEMPTS; attempt++) {
         const typed = (await rl.question("Type the code you heard (XXXXX-XXXXX-…): ")).trim();

@@ -5,7 +5,7 @@
 // a live countdown and an extension notice, tab completion of verb names and enum values, Ctrl-C
 // on a typed line and on an empty one. The screen is read with capture-pane, polled with deadlines.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
@@ -177,5 +177,21 @@ describe("the interactive prompt in a terminal", () => {
     await screenShows(/openscope>$/, "an empty prompt");
     keys("C-c");
     await screenShows("CLIENT-EXITED:0");
+  });
+});
+
+describe("the code question in a terminal", () => {
+  test("Ctrl-C at the question leaves at once with exit 130, nothing remembered", async () => {
+    // The vendor's key on a second machine that has never seen this daemon.
+    const newcomer = c.recipient("newcomer");
+    mkdirSync(join(newcomer.configHome, "openscope"), { recursive: true });
+    copyFileSync(join(vendor.configHome, "openscope", "recipient.key"), join(newcomer.configHome, "openscope", "recipient.key"));
+    const cmd = [...commandFor("binary", "openscope-reflect-client"), "--passport", share.handle].map((a) => `'${a}'`).join(" ");
+    tmux("new-session", "-d", "-s", "code", "-x", "200", "-y", "30", `env XDG_CONFIG_HOME='${newcomer.configHome}' NO_COLOR=1 ${cmd}; echo "CODE-CLIENT-EXITED:$?"; sleep 120`);
+    const codeScreen = () => tmux("capture-pane", "-p", "-J", "-t", "code").trimEnd();
+    await waitFor(() => codeScreen().includes("Type the code you heard"), "the code question");
+    tmux("send-keys", "-t", "code", "C-c");
+    await waitFor(() => codeScreen().includes("CODE-CLIENT-EXITED:130"), "the client to exit 130 on Ctrl-C");
+    expect(existsSync(join(newcomer.configHome, "openscope", "known_daemons"))).toBe(false);
   });
 });
