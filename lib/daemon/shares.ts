@@ -240,10 +240,14 @@ export class ShareManager {
   /** Holds the share's relay leg; a recipient who pairs gets a fresh session. */
   private attach(row: ShareRow, relay: Relay): LiveShare {
     const prologue = sharePrologue(row.rid, relay.url);
+    const deps = this.deps;
     const leg = new RelayLeg({
       relayUrl: relay.url,
       rid: row.rid,
-      token: relay.token,
+      // A reload may rotate the deployment token: a reconnect presents the one now in force for this relay.
+      get token() {
+        return deps.relay?.url === relay.url ? deps.relay.token : relay.token;
+      },
       log: this.deps.log,
       label: row.id,
       events: {

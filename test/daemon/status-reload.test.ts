@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { waitFor } from "../helpers/spawn.ts";
 
 const EXTRA = `
 [verb."echo.twice"]
@@ -122,6 +123,26 @@ describe("reload", () => {
     expect((await c.openscope(["reload"])).code).toBe(0);
     expect((await vendor.call(share, "echo.word", ["word=back"])).stdout).toBe("back\n");
   }, 30_000);
+});
+
+describe("a rotated deployment token", () => {
+  test("reload picks up the new token; open shares reconnect with it when the relay drops the old one", async () => {
+    const NEW = "rotated-" + crypto.randomUUID();
+    const tokens = join(c.dir, "tokens.txt");
+    writeFileSync(tokens, `${c.token}\n${NEW}\n`, { mode: 0o600 });
+    c.relay!.proc.kill("SIGHUP");
+    const config = join(c.home, "config.toml");
+    writeFileSync(config, readFileSync(config, "utf8").replace(c.token, NEW), { mode: 0o600 });
+    const r = await c.openscope(["reload", "--json"]);
+    expect(JSON.parse(r.stdout)).toMatchObject({ token_changed: true, relay_changed: false });
+    // The relay forgets the old token: it closes the legs that presented it; they come back with the new one.
+    writeFileSync(tokens, `${NEW}\n`, { mode: 0o600 });
+    c.relay!.proc.kill("SIGHUP");
+    await waitFor(() => c.relay!.stderr().includes("reloaded 1 deployment token"), "the relay's reload");
+    await waitFor(async () => (await vendor.call(share, "echo.word", ["word=rotated"])).stdout === "rotated\n", "a call through the re-dialled leg", 20_000);
+    expect((await status()).json.daemon!.relay).toMatchObject({ token_accepted: true });
+    expect(c.daemon!.stderr() + c.relay!.stderr()).not.toContain(NEW);
+  }, 40_000);
 });
 
 describe("status when something is down", () => {
