@@ -50,7 +50,7 @@ export class GrantWatch {
       if (agents.length > 0) this.onChange(agents);
     } catch (e) {
       // A locked or busy database: look again at the next tick.
-      this.log(`grant watch: ${(e as Error)?.message ?? String(e)}; looking again shortly`);
+      this.log(`warning: grant watch: ${(e as Error)?.message ?? String(e)}; looking again shortly`);
     }
   }
 }

@@ -28,7 +28,7 @@ export class ObservedAuditLog extends AuditLog {
     const now = Date.now();
     if (now - this.lastLockedLog < 5_000) return;
     this.lastLockedLog = now;
-    this.log(`audit: the database is locked by another process (${(error as Error)?.message ?? String(error)}); ${waiting} row(s) wait, retrying`);
+    this.log(`warning: audit: the database is locked by another process (${(error as Error)?.message ?? String(error)}); ${waiting} row(s) wait, retrying`);
   }
 
   protected override committed(row: AuditRow): void {
@@ -36,7 +36,7 @@ export class ObservedAuditLog extends AuditLog {
       try {
         l(row);
       } catch (e) {
-        this.log(`audit listener failed on row ${row.seq}: ${(e as Error)?.message ?? String(e)}`);
+        this.log(`error: audit listener failed on row ${row.seq}: ${(e as Error)?.message ?? String(e)}`);
       }
     }
   }

@@ -79,7 +79,7 @@ export class OperatorDesk implements OperatorControl, ShareOperatorHooks {
    * database's lock (AuditLog.appendSoon), so no session stalls and no row is lost (THREAT-MODEL.md).
    */
   private record(e: AuditEvent): void {
-    this.deps.audit.appendSoon(e).catch((err: unknown) => this.deps.log(`audit: ${e.kind} not recorded: ${String(err)}`));
+    this.deps.audit.appendSoon(e).catch((err: unknown) => this.deps.log(`error: audit: ${e.kind} not recorded: ${String(err)}`));
     this.deps.audit.flushSoon();
   }
 

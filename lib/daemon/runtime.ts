@@ -142,7 +142,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       await server.stop(true);
       // A batch still waiting for its tick (or for another process's lock) is committed now,
       // waiting on the lock this time; any row that still cannot be is logged, never dropped silently.
-      for (const e of audit.drain()) log(`audit: not recorded at shutdown: ${JSON.stringify(e)}`);
+      for (const e of audit.drain()) log(`error: audit: not recorded at shutdown: ${JSON.stringify(e)}`);
       store.close();
     },
   };

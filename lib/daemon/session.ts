@@ -206,7 +206,7 @@ export class DaemonSession {
 
   private fail(why: string): void {
     if (this.ended) return;
-    this.host.log(`share ${this.host.shareId}: ${why}; evicting the client leg`);
+    this.host.log(`warning: share ${this.host.shareId}: ${why}; evicting the client leg`);
     this.host.audit({ kind: "share.disconnected", shareId: this.host.shareId, detail: why });
     this.close(why);
     this.host.evict();
@@ -413,7 +413,7 @@ export class DaemonSession {
         this.decided.delete(id);
         this.cancelReasons.delete(id);
         const why = e === undefined ? `not committed within ${RECORD_DEADLINE_MS / 1000}s` : `could not be recorded: ${String(e)}`;
-        this.host.log(`share ${this.host.shareId}: the intent of ${about.callId} ${why}; the verb did not run`);
+        this.host.log(`error: share ${this.host.shareId}: the intent of ${about.callId} ${why}; the verb did not run`);
         this.answerUnrecorded(id);
       },
       // Committed after the recipient was told: the outcome row closes it, and nothing runs.
@@ -605,7 +605,7 @@ export class DaemonSession {
   /** The outcome row, then `next` (the result goes out once the row is durable, or its failure is logged). */
   private auditOutcome(about: CallAbout, outcome: { exitCode: number; bytesOut?: number; durationMs?: number; outputDigest?: string; truncated?: boolean; redactions?: Record<string, number> | undefined; detail?: string | undefined }, next: () => void = () => {}): void {
     this.afterDurable({ kind: "call.outcome", shareId: this.host.shareId, agent: this.host.agent, ...about, ...outcome }, next, (e: unknown) => {
-      this.host.log(`share ${this.host.shareId}: the outcome of ${about.callId} could not be recorded: ${String(e)}`);
+      this.host.log(`error: share ${this.host.shareId}: the outcome of ${about.callId} could not be recorded: ${String(e)}`);
       next();
     });
   }

@@ -71,7 +71,7 @@ export class ShareManager {
       if (pskIsSpent(row, this.now()) && row.psk.some((b) => b !== 0)) this.deps.store.forgetPsk(row.id);
       if (!attach || !this.deps.relay) continue;
       const live = this.attach(row, this.deps.relay);
-      live.leg.start().catch((e) => this.deps.log(`share ${row.id}: ${(e as Error).message}; retrying`));
+      live.leg.start().catch((e) => this.deps.log(`warning: share ${row.id}: ${(e as Error).message}; retrying`));
     }
   }
 
@@ -222,7 +222,7 @@ export class ShareManager {
    * stalls, nothing is lost (THREAT-MODEL.md).
    */
   private record(e: AuditEvent): void {
-    this.deps.audit.appendSoon(e).catch((err: unknown) => this.deps.log(`audit: ${e.kind} not recorded: ${String(err)}`));
+    this.deps.audit.appendSoon(e).catch((err: unknown) => this.deps.log(`error: audit: ${e.kind} not recorded: ${String(err)}`));
     // Committed now when nothing holds the lock, so listeners (watch, approvals) see it in order.
     this.deps.audit.flushSoon();
   }
@@ -232,7 +232,7 @@ export class ShareManager {
     try {
       return this.deps.store.getGrant(agent);
     } catch (e) {
-      this.deps.log(`${(e as Error).message}; denying its calls`);
+      this.deps.log(`error: ${(e as Error).message}; denying its calls`);
       return undefined;
     }
   }

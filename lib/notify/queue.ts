@@ -48,7 +48,7 @@ export class NotifyQueue {
     if (this.waiting.length >= (this.opts.capacity ?? NOTIFY_QUEUE_MAX)) {
       this.counts.dropped++;
       // Say so once per burst, not once per event.
-      if (this.counts.dropped === 1 || this.counts.dropped % 100 === 0) this.opts.log(`notify: queue full; ${this.counts.dropped} event(s) dropped so far`);
+      if (this.counts.dropped === 1 || this.counts.dropped % 100 === 0) this.opts.log(`warning: notify: queue full; ${this.counts.dropped} event(s) dropped so far`);
       return false;
     }
     this.waiting.push(n);
@@ -95,7 +95,7 @@ export class NotifyQueue {
       this.counts.sent++;
     } catch (e) {
       this.counts.failed++;
-      this.opts.log(`notify: ${t.name}: ${n.event} for share ${n.share} not delivered: ${(e as Error)?.message ?? String(e)}`);
+      this.opts.log(`warning: notify: ${t.name}: ${n.event} for share ${n.share} not delivered: ${(e as Error)?.message ?? String(e)}`);
     } finally {
       clearTimeout(timer);
     }
