@@ -97,6 +97,15 @@ const EXIT_CODES: Array<[number, string]> = [
   [ExitCode.internal, "internal error of OpenScope itself"],
 ];
 
+/** What a code means for one command where the general words would mislead. */
+const EXIT_NOTES: Record<string, Partial<Record<number, string>>> = {
+  "openscope status": {
+    [ExitCode.verbFailed]: "needs attention: verbs.toml on disk differs from the loaded catalog, or fails its checks",
+    [ExitCode.connection]: "the daemon is not running, no relay is configured, or the relay check failed",
+  },
+  "openscope reload": { [ExitCode.usage]: "refused: verbs.toml or config.toml fails its checks (nothing changed)" },
+};
+
 /** The command paths that have examples (a test checks every command has some). */
 export function examplesFor(path: string): readonly string[] {
   return EXAMPLES[path] ?? [];
@@ -108,7 +117,8 @@ export function helpFooter(program: string, path: string[]): string {
   const lines: string[] = [];
   if (examples.length > 0) lines.push("EXAMPLES", "", ...examples.map((e) => `  ${e}`), "");
   const codes = program === "openscope-reflect-client" ? [...EXIT_CODES, [130, "interrupted by Ctrl-C (the running call is cancelled on the daemon)"] as [number, string]] : EXIT_CODES;
-  lines.push("EXIT CODES", "", ...codes.map(([code, what]) => `  ${String(code).padEnd(3)} ${what}`), "");
+  const notes = EXIT_NOTES[[program, ...path].join(" ")] ?? {};
+  lines.push("EXIT CODES", "", ...codes.map(([code, what]) => `  ${String(code).padEnd(3)} ${notes[code] ?? what}`), "");
   const env = ENVIRONMENT[program] ?? [];
   if (env.length > 0) lines.push("ENVIRONMENT", "", ...env.map(([name, what]) => `  ${name.padEnd(22)} ${what}`), "");
   return lines.join("\n");

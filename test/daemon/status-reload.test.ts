@@ -71,6 +71,10 @@ describe("status", () => {
     expect(human.stdout).toMatch(/^catalog +7 verbs loaded .*; verbs.toml unchanged$/m);
     expect(human.stdout).toMatch(/^shares +1 live \(0 connected\), 0 ended$/m);
     expect(human.stdout).toMatch(/^audit +\d+ rows, head [0-9a-f]{16}…$/m);
+    // Its --help says what its own exit codes mean.
+    const help = await c.openscope(["status", "--help"]);
+    expect(help.stdout).toContain("  1   needs attention: verbs.toml on disk differs from the loaded catalog, or fails its checks\n");
+    expect(help.stdout).toContain("  4   the daemon is not running, no relay is configured, or the relay check failed\n");
   }, 30_000);
 });
 
