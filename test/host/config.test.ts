@@ -63,3 +63,14 @@ describe("config.toml permissions", () => {
     expect(r.stderr).not.toContain("secret-token");
   }, 30_000);
 });
+
+describe("control_group", () => {
+  test("a group name is read; anything else is refused naming the key", () => {
+    const ok = join(dir, "group-ok.toml");
+    writeFileSync(ok, 'control_group = "openscope"\n', { mode: 0o600 });
+    expect(readConfig(ok).control_group).toBe("openscope");
+    const bad = join(dir, "group-bad.toml");
+    writeFileSync(bad, 'control_group = "../etc"\n', { mode: 0o600 });
+    expect(refusal(bad).message).toMatch(/config\.toml: .*must be a group name/);
+  });
+});
