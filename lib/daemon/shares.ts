@@ -2,7 +2,7 @@
 // 10-minute linger of an ended share), the store writes and audit rows of its life, and recovery
 // after a restart. Issuance and the lifetime rules are pure (lib/share/); this module is wiring
 // and timers only, and the only writer of share state in a running daemon.
-import type { AuditEvent, AuditLog } from "../store/audit.ts";
+import { isLocked, type AuditEvent, type AuditLog } from "../store/audit.ts";
 import type { ShareRow, Store } from "../store/store.ts";
 import type { Catalog } from "../capability/catalog.ts";
 import type { GrantVerbs } from "../capability/grant.ts";
@@ -188,6 +188,15 @@ export class ShareManager {
 
   shutdown(): void {
     for (const id of [...this.shares.keys()]) this.detach(id);
+    // What still waits for another process's lock is written now, waiting on it this time.
+    clearTimeout(this.unsavedTimer);
+    for (const { what, write } of this.unsaved.splice(0)) {
+      try {
+        write();
+      } catch (e) {
+        this.deps.log(`${what}: not saved at shutdown: ${(e as Error)?.message ?? String(e)}`);
+      }
+    }
   }
 
   // ---- internals ----
@@ -209,11 +218,45 @@ export class ShareManager {
     return row;
   }
 
-  private markEnded(row: ShareRow, state: Exclude<ShareState["state"], "live">, at: number, detail?: string): void {
+  private markEnded(row: ShareRow, state: Exclude<ShareState["state"], "live">, at: number, detail?: string, save: "now" | "soon" = "now"): void {
     row.state = state;
     row.endedAt = at;
-    this.deps.store.updateShare(row.id, { state, endedAt: at });
+    if (save === "now") this.deps.store.updateShare(row.id, { state, endedAt: at });
+    else this.saveSoon(`save share ${row.id} as ${state}`, () => this.deps.store.updateShare(row.id, { state, endedAt: at }));
     this.record({ kind: state === "revoked" ? "share.revoked" : "share.expired", shareId: row.id, agent: row.agent, detail });
+  }
+
+  /**
+   * A store write from a timer (an expiry, the end of a linger), where no caller could be told of a
+   * failure: tried without waiting on another process's lock, and while one is held, tried again
+   * (25 ms doubling to 1 s) in the order asked, so it neither stalls the daemon nor crashes it.
+   * A restart re-derives what an unsaved expiry would have saved (lib/share/lifetime.ts afterRestart).
+   */
+  private saveSoon(what: string, write: () => void): void {
+    this.unsaved.push({ what, write });
+    if (this.unsaved.length === 1) this.flushUnsaved(0);
+  }
+
+  private readonly unsaved: Array<{ what: string; write: () => void }> = [];
+  private unsavedTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private flushUnsaved(attempt: number): void {
+    clearTimeout(this.unsavedTimer);
+    this.unsavedTimer = undefined;
+    while (this.unsaved.length > 0) {
+      const next = this.unsaved[0]!;
+      try {
+        this.deps.store.withoutWaiting(next.write);
+      } catch (e) {
+        if (isLocked(e)) {
+          if (attempt === 0) this.deps.log(`${next.what}: the database is locked by another process; trying again shortly`);
+          this.unsavedTimer = setTimeout(() => this.flushUnsaved(attempt + 1), Math.min(1_000, 25 * 2 ** Math.min(attempt, 6)));
+          return;
+        }
+        this.deps.log(`${next.what}: ${(e as Error)?.message ?? String(e)}`);
+      }
+      this.unsaved.shift();
+    }
   }
 
   /**
@@ -325,7 +368,8 @@ export class ShareManager {
     live.expiryTimer = setTimeout(() => {
       if (live.row.state !== "live") return;
       if (live.row.expiresAt > this.now()) return this.armExpiry(live);
-      this.markEnded(live.row, "expired", live.row.expiresAt);
+      // Ended in memory at once (the chokepoint reads this row); saved without stalling on a lock.
+      this.markEnded(live.row, "expired", live.row.expiresAt, undefined, "soon");
       // The ended session stays attached so a backlog (and "ended") can still drain to the client.
       live.session?.endShare("expired");
       this.armLinger(live);
@@ -338,7 +382,8 @@ export class ShareManager {
     live.lingerTimer = setTimeout(() => {
       // The linger is over: no session can open any more, so the secret is not kept at rest.
       if (live.row.state !== "live") {
-        this.deps.store.forgetPsk(live.row.id);
+        const id = live.row.id;
+        this.saveSoon(`forget the secret of share ${id}`, () => this.deps.store.forgetPsk(id));
         live.row.psk.fill(0);
       }
       this.detach(live.row.id);

@@ -10,7 +10,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import * as v from "valibot";
 import { usageError } from "../errors.ts";
-import { BUSY_TIMEOUT_MS, type Store } from "./store.ts";
+import type { Store } from "./store.ts";
 import { AUDIT_REASONS, type AuditReason } from "../wire/outcome.ts";
 import type { ApprovalReason } from "../share/approval.ts";
 
@@ -301,13 +301,7 @@ export class AuditLog {
 
   /** Runs a commit with no busy wait: a lock held elsewhere fails at once instead of stalling the event loop. */
   private withoutWaiting<T>(fn: () => T): T {
-    const db = this.store.db;
-    db.run("PRAGMA busy_timeout = 0");
-    try {
-      return fn();
-    } finally {
-      db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    }
+    return this.store.withoutWaiting(fn);
   }
 
   /** Called when queued rows met a lock held by another process (the daemon logs it). */

@@ -115,6 +115,19 @@ export class Store {
     this.db.close();
   }
 
+  /**
+   * Runs `fn` with no busy wait: a write lock held by another process fails at once (SQLITE_BUSY,
+   * see isLocked in audit.ts) instead of stalling the caller's event loop up to BUSY_TIMEOUT_MS.
+   */
+  withoutWaiting<T>(fn: () => T): T {
+    this.db.run("PRAGMA busy_timeout = 0");
+    try {
+      return fn();
+    } finally {
+      this.db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+  }
+
   // ---- principals and local credentials
 
   setAgentCredential(agent: string, tokenSha256: string): void {

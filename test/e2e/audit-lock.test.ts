@@ -5,6 +5,7 @@
 // the daemon keeps answering, and once the lock is gone every row is committed, in a chain that
 // verifies; the intent recorded too late is closed by an outcome row saying the verb did not run.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
@@ -69,4 +70,29 @@ test("while another process holds BEGIN EXCLUSIVE: calls answer internal (70), n
   const ok = await vendor.call(share, "echo.word", ["word=after"]);
   expect(ok.code).toBe(0);
   expect(ok.stdout).toBe("after\n");
+});
+
+test("a share that expires while the lock is held: the daemon neither stalls nor crashes, and saves it once the lock is gone", async () => {
+  const short = await c.openShare(["--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "5s"]);
+  const lock = await holdExclusiveLock(join(c.home, "openscope.db"));
+  try {
+    // The expiry timer fires while the lock is held: it ends the share in memory and waits for the lock without blocking.
+    await waitFor(() => c.daemon!.stderr().includes(`save share ${short.id} as expired: the database is locked by another process`), "the expiry to meet the lock", 20_000);
+    const list = await c.openscope(["share", "list", "--json"]);
+    expect(list.code).toBe(0);
+    expect((JSON.parse(list.stdout) as Array<{ id: string; state: string }>).find((s) => s.id === short.id)?.state).toBe("expired");
+    const late = await vendor.call(short, "echo.word", ["word=late"]);
+    expect(late.code).toBe(5);
+  } finally {
+    await lock.release();
+  }
+  const db = new Database(join(c.home, "openscope.db"), { readonly: true });
+  try {
+    await waitFor(() => db.query<{ state: string }, [string]>("SELECT state FROM shares WHERE id = ?").get(short.id)?.state === "expired", "the expiry saved");
+  } finally {
+    db.close();
+  }
+  await waitFor(async () => (await c.auditRows(short.id)).some((r) => r.kind === "share.expired"), "share.expired recorded");
+  expect(c.daemon!.proc.exitCode).toBeNull();
+  expect((await c.openscope(["audit", "--verify"])).code).toBe(0);
 });

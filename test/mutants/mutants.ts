@@ -1291,9 +1291,9 @@ export const MUTANTS: Mutant[] = [
   {
     id: "audit-lock-blocks",
     area: "audit",
-    file: "lib/store/audit.ts",
+    file: "lib/store/store.ts",
     description: "the daemon's audit commits busy-wait on another process's lock",
-    edits: [{ search: 'db.run("PRAGMA busy_timeout = 0");', replace: "db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);" }],
+    edits: [{ search: 'this.db.run("PRAGMA busy_timeout = 0");', replace: "this.db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);" }],
     tests: ["test/store/audit-lock.test.ts"],
   },
   {
