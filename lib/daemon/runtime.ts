@@ -117,6 +117,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       token_changed: report.token_changed || undefined,
     });
     if (report.relay_changed) logger.warn("the relay changed: new shares use it; open shares keep the relay their handles name until they end");
+    // A verb removed or narrowed: running calls it no longer admits end, as on a grant change (SPEC.md §15.4).
+    if (report.removed.length > 0 || report.changed.length > 0) shares.catalogChanged();
     return report;
   };
   const ops: OpsControl = {

@@ -494,19 +494,19 @@ export class DaemonSession {
   }
 
   /**
-   * The principal's grant changed (SPEC.md §15.4): every call that runs (or is about to) is decided
-   * again with the params it runs with, and one the current grant no longer admits is ended as
+   * The principal's grant (or the catalog) changed (SPEC.md §15.4): every call that runs (or is
+   * about to) is decided again with the params it runs with, and one now denied is ended as
    * `share kill` ends it, its `call.killed` row saying why. Returns the callIds it ended.
    */
-  recheckGrant(): string[] {
+  recheckGrant(why = "the grant changed"): string[] {
     const ended: string[] = [];
     for (const [id, { about, params }] of this.decided) {
       if (this.killedByOperator.has(id)) continue;
       const again = this.decide(about.verb, params);
       if (again.allow) continue;
       this.killedByOperator.add(id);
-      this.host.audit({ kind: "call.killed", shareId: this.host.shareId, agent: this.host.agent, callId: about.callId, verb: about.verb, detail: `the grant changed: ${again.message}` });
-      this.cancel(id, "the grant changed");
+      this.host.audit({ kind: "call.killed", shareId: this.host.shareId, agent: this.host.agent, callId: about.callId, verb: about.verb, detail: `${why}: ${again.message}` });
+      this.cancel(id, why);
       ended.push(about.callId);
     }
     return ended;

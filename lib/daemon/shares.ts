@@ -182,6 +182,15 @@ export class ShareManager {
     }
   }
 
+  /** The catalog was reloaded with verbs removed or changed: every live share's running calls are decided again. */
+  catalogChanged(): void {
+    for (const live of this.shares.values()) {
+      if (live.row.state !== "live") continue;
+      const ended = live.session?.recheckGrant("the catalog changed") ?? [];
+      if (ended.length > 0) this.deps.log(`share ${live.row.id}: the catalog changed; ended ${ended.join(", ")}`);
+    }
+  }
+
   connected(id: string): boolean {
     return this.shares.get(id)?.session?.established ?? false;
   }
