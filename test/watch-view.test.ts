@@ -46,4 +46,14 @@ describe("watch view", () => {
     expect(v.target()).toBe(S); // the only live share
     expect(v.apply({ kind: "watch.dropped", at: T0, count: 7 })[0]).toContain("7 event(s) not shown");
   });
+
+  test("a kill says why when it was not share kill (a grant or catalog change); a refused extend shows", () => {
+    const v = new WatchView(S);
+    v.apply({ kind: "watch.started", at: T0, shares: [share], pending: [] });
+    expect(v.apply({ kind: "call.killed", at: T0, shareId: S, callId: "t.5", verb: "v.x", detail: "cancelled by the operator" })).toEqual(["00:00:00 ✂ t.5 v.x: killed by the operator"]);
+    expect(v.apply({ kind: "call.killed", at: T0, shareId: S, callId: "t.6", verb: "v.x", detail: "the grant changed: v.x is no longer granted by the operator\x1b" })).toEqual([
+      "00:00:00 ✂ t.6 v.x: killed by the operator (the grant changed: v.x is no longer granted by the operator\\e)",
+    ]);
+    expect(v.apply({ kind: "share.extend_refused", at: T0, shareId: S, detail: "the stored passport does not verify" })).toEqual(["00:00:00 ✘ share extend refused: the stored passport does not verify"]);
+  });
 });

@@ -92,6 +92,9 @@ export class WatchView {
       case "share.extended":
         add(`share extended: ${escapeForTerminal(str(ev.detail))}`);
         break;
+      case "share.extend_refused":
+        add(`✘ share extend refused: ${escapeForTerminal(str(ev.detail))}`);
+        break;
       case "share.revoked":
       case "share.expired":
         add(`share ${ev.kind === "share.revoked" ? "revoked" : "expired"}${ev.detail ? ` (${escapeForTerminal(str(ev.detail))})` : ""}`);
@@ -107,7 +110,8 @@ export class WatchView {
         add(`✘ ${callId || "-"} ${callText(str(ev.verb) || "?", rec(ev.params))}: denied: ${escapeForTerminal(str(ev.reason))}${ev.message ? ` (${escapeForTerminal(str(ev.message))})` : ""}`);
         break;
       case "call.killed":
-        add(`✂ ${callId} ${escapeForTerminal(str(ev.verb))}: killed by the operator`);
+        // Why, when it was not `share kill` (a grant or catalog change, SPEC.md §15.4).
+        add(`✂ ${callId} ${escapeForTerminal(str(ev.verb))}: killed by the operator${ev.detail && ev.detail !== "cancelled by the operator" ? ` (${escapeForTerminal(str(ev.detail))})` : ""}`);
         break;
       case "call.outcome": {
         const r = this.running.get(key);
