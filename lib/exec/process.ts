@@ -277,8 +277,19 @@ class OutputGate {
   private enqueue(next: () => { stream: OutputStream; bytes: Uint8Array }): Promise<void> {
     this.delivery = this.delivery.then(async () => {
       if (this.stopped) return;
-      const { stream, bytes } = next();
-      await this.deliver(stream, bytes);
+      let piece: { stream: OutputStream; bytes: Uint8Array };
+      try {
+        piece = next();
+      } catch {
+        // Fail closed: output the redactor could not vouch for never leaves, and the verb ends
+        // (reported as cancelled). The chain itself must not reject, or the pumps stop reading
+        // and the verb blocks on a full pipe until its timeout.
+        this.stopped = true;
+        this.consumerGone = true;
+        this.killVerb();
+        return;
+      }
+      await this.deliver(piece.stream, piece.bytes);
     });
     return this.delivery;
   }

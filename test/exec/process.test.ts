@@ -272,6 +272,13 @@ describe("redaction (SPEC.md §17.3)", () => {
     expect(stdout).toBe(`id=${KEY}\n`);
     expect(result.redactions).toEqual({});
   });
+  test("a redactor that throws ends the verb with nothing more sent, instead of stalling it", async () => {
+    const broken = { rules: [{ id: "broken", keywords: [], find: () => { throw new Error("rule bug"); } }], prefilter: /^/gm };
+    const { result, stdout } = await run(["sh", "-c", "echo one; sleep 100"], { redact: broken, timeoutMs: 30_000 });
+    expect(stdout).toBe("");
+    expect(result.cancelled).toBe(true);
+    expect(result.timedOut).toBe(false);
+  });
   test("on timeout the held partial line is still redacted and delivered", async () => {
     const { result, stdout } = await run(["sh", "-c", `printf 'id=${KEY} waiting'; sleep 100`], { timeoutMs: 300 });
     expect(result.timedOut).toBe(true);
