@@ -134,7 +134,7 @@ export async function runBench(opts: BenchOptions): Promise<Results> {
         await section([3], "session setup vs ssh", async () => void rows.push(...(await benchSessionSetup(dep, ssh, sizes))));
         await section([4], "streaming vs raw Noise, raw WebCrypto and ssh", async () => void rows.push(...(await benchStreaming(dep, ssh, sizes, channel))));
         await section([7], "audit: calls per second", async () => void rows.push(...(await benchAudit(dep, sizes))));
-        await section([8], "streaming with redaction on vs off", async () => void rows.push(await benchRedactedStreaming(dep, sizes.streamBytes)));
+        await section([8], "streaming with redaction on vs off", async () => void rows.push(...(await benchRedactedStreaming(dep, sizes.streamBytes))));
       }
     } finally {
       for (const x of [ssh, d]) {
