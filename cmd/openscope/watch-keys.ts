@@ -1,8 +1,10 @@
 // The keys of the live view (SPEC.md §17.1): each one an action on the control API for the
-// watched share(s): k kill, a / d approve / deny the oldest waiting request, e extend by 15
-// minutes, x twice revoke, q or Ctrl-C quit. The view says what each did (or why not).
+// watched share(s): k kill, a approve the oldest waiting request, d deny it (after a one-line
+// reason, Enter for the default), e extend by 15 minutes, x twice revoke, q or Ctrl-C quit. The
+// view says what each did (or why not).
 import { approveRequest, denyRequest, extendShare, killCalls, revokeShare } from "../../lib/control/client.ts";
-import type { WatchView } from "./watch-view.ts";
+import { MAX_REASON } from "../../lib/share/approval.ts";
+import { callText, escapeForTerminal, type WatchView } from "./watch-view.ts";
 
 export interface KeyContext {
   socket: string;
@@ -12,6 +14,38 @@ export interface KeyContext {
   /** Runs an action; its answer (or error) becomes a line in the view. */
   act(fn: () => Promise<string>): void;
   quit(): void;
+  /** Shows a line being typed in place of the status line; undefined puts the status line back. */
+  prompt(text: string | undefined): void;
+}
+
+/** What the daemon tells the recipient when the operator gives no reason (lib/daemon/approvals.ts). */
+export const DEFAULT_DENY_REASON = "denied by the operator";
+
+/** The characters a deny reason may hold (lib/share/approval.ts checkDenyReason). */
+const REASON_CHAR = /^[\x20-\x7e\u00a0-\u024f]$/u;
+
+/**
+ * The one-line reason asked after `d`: printable characters only (a pasted escape sequence never
+ * reaches the line), Backspace and Ctrl-U edit, Enter sends (empty: the default), Esc or Ctrl-C
+ * cancel (the request keeps waiting).
+ */
+class ReasonLine {
+  text = "";
+  constructor(readonly requestId: string, readonly call: string) {}
+
+  /** "send", "cancel", or undefined while typing. */
+  key(ch: string): "send" | "cancel" | undefined {
+    if (ch === "\r" || ch === "\n") return "send";
+    if (ch === "\x1b" || ch === "\x03" || ch === "\x04") return "cancel";
+    if (ch === "\x7f" || ch === "\b") this.text = [...this.text].slice(0, -1).join("");
+    else if (ch === "\x15") this.text = "";
+    else if (REASON_CHAR.test(ch) && [...this.text].length < MAX_REASON) this.text += ch;
+    return undefined;
+  }
+
+  line(): string {
+    return `deny request ${this.requestId} (${this.call}): reason (Enter: "${DEFAULT_DENY_REASON}", Esc: cancel)> ${escapeForTerminal(this.text)}`;
+  }
 }
 
 /** How long the first x of "x x" stays armed. */
@@ -20,7 +54,22 @@ const REVOKE_CONFIRM_MS = 3_000;
 export function keyHandler(ctx: KeyContext): (key: string) => void {
   const { socket, view, say, act } = ctx;
   let revokeArmed = 0;
+  let reason: ReasonLine | undefined;
   return (key: string) => {
+    if (reason) {
+      const r = reason;
+      const done = r.key(key);
+      if (done === undefined) return ctx.prompt(r.line());
+      reason = undefined;
+      ctx.prompt(undefined);
+      if (done === "cancel") return say(`request ${r.requestId} not denied; it still waits`);
+      const text = r.text.trim() || undefined;
+      act(async () => {
+        await denyRequest(socket, r.requestId, text);
+        return `→ denied request ${r.requestId}: ${escapeForTerminal(text ?? DEFAULT_DENY_REASON)}`;
+      });
+      return;
+    }
     switch (key) {
       case "q":
       case "\x03": // Ctrl-C
@@ -42,9 +91,13 @@ export function keyHandler(ctx: KeyContext): (key: string) => void {
       case "d": {
         const p = view.oldestPending();
         if (!p) return say("no request is waiting for approval");
+        if (key === "d") {
+          reason = new ReasonLine(p.id, callText(p.verb, p.params));
+          return ctx.prompt(reason.line());
+        }
         act(async () => {
-          await (key === "a" ? approveRequest(socket, p.id) : denyRequest(socket, p.id));
-          return key === "a" ? `→ approved request ${p.id}` : `→ denied request ${p.id}`;
+          await approveRequest(socket, p.id);
+          return `→ approved request ${p.id}`;
         });
         return;
       }

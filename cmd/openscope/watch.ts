@@ -1,6 +1,6 @@
 // `openscope share watch [ID] [--json]`: the operator's live view of one share (or every live
 // share). On a terminal: a header, each call and decision as it happens, the running call's output
-// (escaped), a status line, and keys k a d x e q. Otherwise (or with --json): one JSON object per
+// (escaped), a status line, and keys k a d x e q (d asks for a one-line reason). Otherwise (or with --json): one JSON object per
 // line per event, exactly as the daemon sent it (SPEC.md §17.1).
 import { defineCommand } from "citty";
 import { openWatchStream } from "../../lib/control/client.ts";
@@ -98,6 +98,8 @@ async function liveView(paths: HomePaths, filter: string | undefined, body: Read
   const view = new WatchView(filter);
   const out = process.stdout;
   let statusShown = false;
+  // A line being typed (the reason of a deny) replaces the status line until it is sent or cancelled.
+  let promptLine: string | undefined;
   const clearStatus = () => {
     if (statusShown) out.write("\r\x1b[2K");
     statusShown = false;
@@ -105,6 +107,12 @@ async function liveView(paths: HomePaths, filter: string | undefined, body: Read
   const drawStatus = () => {
     clearStatus();
     const cols = out.columns || 120;
+    if (promptLine !== undefined) {
+      // The end of the line (what is being typed) stays in sight on a narrow terminal.
+      out.write(promptLine.length > cols - 1 ? `…${promptLine.slice(promptLine.length - cols + 2)}` : promptLine);
+      statusShown = true;
+      return;
+    }
     const s = view.status(Date.now());
     out.write(paint(s.length > cols - 1 ? `${s.slice(0, cols - 2)}…` : s, "cyan"));
     statusShown = true;
@@ -132,7 +140,11 @@ async function liveView(paths: HomePaths, filter: string | undefined, body: Read
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
   };
-  const onKey = keyHandler({ socket: paths.socket, view, say, act, quit });
+  const prompt = (text: string | undefined) => {
+    promptLine = text;
+    drawStatus();
+  };
+  const onKey = keyHandler({ socket: paths.socket, view, say, act, quit, prompt });
 
   const stdin = process.stdin;
   const keys = stdin.isTTY === true;

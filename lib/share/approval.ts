@@ -37,7 +37,7 @@ export const NOT_APPROVED = "not_approved" satisfies ApprovalRefusal;
 export type ApprovalReason = ApprovalRefusal | "revoked" | "expired";
 
 export const REQUEST_ID = /^[0-9a-f]{8}$/;
-const MAX_REASON = 200;
+export const MAX_REASON = 200;
 
 /** A request id from 4 random bytes. */
 export function requestIdFromBytes(random4: Uint8Array): string {

@@ -3,7 +3,8 @@
 // runs, escape sequences in that output shown escaped, `k` killing the running call (the recipient
 // is told "cancelled by the operator"), `a` approving a waiting call, the interactive client saying a
 // call waits for approval (Ctrl-C there withdraws it), `e` extending the share, `x x` revoking it,
-// after which the view ends. The screen is read with capture-pane, polled.
+// after which the view ends; `d` asking for a one-line reason (Esc cancels, Enter alone sends the
+// default). The screen is read with capture-pane, polled.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
@@ -36,6 +37,14 @@ async function screenShows(what: string | RegExp, label = String(what), timeoutM
   } catch (e) {
     throw new Error(`${(e as Error).message}\n--- screen ---\n${screen()}`);
   }
+}
+
+/** The id of a waiting request the screen shows and no earlier call of this test file did. */
+const seenRequests = new Set<string>();
+async function newRequest(): Promise<string> {
+  const id = await waitFor(() => [...screen().matchAll(/⏳ request ([0-9a-f]{8}): needs\.ok waits/g)].map((m) => m[1]!).find((r) => !seenRequests.has(r)), "a new request", 30_000);
+  seenRequests.add(id);
+  return id;
 }
 
 /** A one-shot call kept running in the background, to watch it from the operator's side. */
@@ -88,7 +97,7 @@ describe("share watch on a terminal", () => {
   test("the header names the share, the recipient, whether connected and the time left; the status line shows the keys", async () => {
     const s = await screenShows(`share ${share.id} → vendor-b (agent you)`);
     expect(s).toMatch(/live, (10m|9m\d+s) left · not connected/);
-    expect(s).toContain("share opened: to vendor-b");
+    await screenShows("share opened: to vendor-b"); // the history may come a moment after the header
     await screenShows("k kill · a approve · d deny · x revoke · e +15m · q quit");
   });
 
@@ -120,11 +129,42 @@ describe("share watch on a terminal", () => {
 
   test("a waits-for-approval call is shown; a approves it and it runs", async () => {
     const call = callInBackground("needs.ok");
-    await screenShows(/⏳ request [0-9a-f]{8}: needs\.ok waits for your approval/, "the request");
+    await newRequest();
     keys("a");
     await screenShows(/→ approved request [0-9a-f]{8}/, "the approval");
     await screenShows(/■ [0-9a-f]{8}\.1 needs\.ok: exit 0/, "the approved call's outcome");
     expect(await call.exited).toBe(0);
+  });
+
+  test("d asks for a one-line reason: Esc cancels, typed text is sent, Enter alone sends the default", async () => {
+    const first = callInBackground("needs.ok");
+    const req = await newRequest();
+    keys("d");
+    await screenShows(`deny request ${req} (needs.ok): reason (Enter: "denied by the operator", Esc: cancel)>`, "the reason prompt");
+    keys("Escape");
+    await screenShows(`request ${req} not denied; it still waits`, "the cancel");
+    keys("d");
+    await screenShows(`deny request ${req} (needs.ok): reason`, "the prompt again");
+    // Control keys never reach the line; Backspace edits it; the status line's keys are text here.
+    keys("-l", "not during the freezeX");
+    keys("C-a", "BSpace");
+    await screenShows(/reason \(Enter: "denied by the operator", Esc: cancel\)> not during the freeze$/m, "the typed reason");
+    keys("Enter");
+    await screenShows(`→ denied request ${req}: not during the freeze`, "the denial with its reason");
+    await screenShows(`✘ request ${req} denied`, "the denial event");
+    expect(await first.exited).toBe(3);
+    expect(first.stderr()).toContain("not during the freeze");
+
+    const second = callInBackground("needs.ok");
+    const again = await newRequest();
+    keys("d");
+    await screenShows(`deny request ${again} (needs.ok): reason`, "the prompt for the second request");
+    keys("Enter");
+    await screenShows(`→ denied request ${again}: denied by the operator`, "the default reason");
+    expect(await second.exited).toBe(3);
+    expect(second.stderr()).toContain("denied by the operator");
+    // The status line is back with its keys.
+    await screenShows(/k kill · a approve · d deny · x revoke · e \+15m · q quit$/m, "the status line again");
   });
 
   test("the interactive client says the call waits for approval; Ctrl-C there withdraws it", async () => {
