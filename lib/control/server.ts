@@ -73,6 +73,10 @@ export function startControlServer(opts: ControlServerOptions) {
   if (existsSync(opts.socketPath)) unlinkSync(opts.socketPath); // a stale socket from a killed daemon
   const server = Bun.serve({
     unix: opts.socketPath,
+    // `share watch` holds one request open for as long as it runs and may stay quiet for minutes;
+    // Bun's default (10 s) would cut it, and server.timeout(req, 0) does not lift it on a streamed
+    // response (Bun 1.4.4). The socket is the operator's own (0600 or control_group 0660).
+    idleTimeout: 0,
     async fetch(req, server) {
       try {
         return await route(req, opts, server);

@@ -175,6 +175,20 @@ describe("share watch --json of every share", () => {
   });
 });
 
+describe("a quiet watch", () => {
+  test("outlives the control server's idle timeout: nothing happens for 12 s, then an event still arrives", async () => {
+    const s = await c.openShare(["--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "5m"]);
+    const w = watch([s.id]);
+    await waitFor(() => kinds(w.events()).includes("watch.started"), "the watch to start");
+    // Bun.serve's default idle timeout is 10 s (and server.timeout(req, 0) does not lift it on 1.4.4).
+    await Bun.sleep(12_000);
+    expect(w.proc.exitCode).toBeNull();
+    expect((await c.openscope(["share", "revoke", s.id])).code).toBe(0);
+    expect(await w.exited).toBe(0);
+    expect(kinds(w.events())).toContain("share.revoked");
+  });
+});
+
 describe("a stalled watcher", () => {
   test("does not slow a streaming verb: it loses its own events and is told how many", async () => {
     const vendor = c.recipient("staller");
