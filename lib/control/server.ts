@@ -75,8 +75,9 @@ export function startControlServer(opts: ControlServerOptions) {
     unix: opts.socketPath,
     // `share watch` holds one request open for as long as it runs and may stay quiet for minutes;
     // Bun's default (10 s) would cut it, and server.timeout(req, 0) does not lift it on a streamed
-    // response (Bun 1.4.4). The socket is the operator's own (0600 or control_group 0660).
-    idleTimeout: 0,
+    // response (Bun 1.4.4). The socket is the operator's own (0600 or control_group 0660). Bun's
+    // types leave idleTimeout out of the unix-socket options; the server honours it there.
+    ...({ idleTimeout: 0 } as object),
     async fetch(req, server) {
       try {
         return await route(req, opts, server);
