@@ -10,6 +10,8 @@ import type { VerbDef } from "../../lib/capability/catalog.ts";
 import { enumConstraint } from "../../lib/capability/constraint.ts";
 import { startVerb, type RunResult } from "../../lib/exec/process.ts";
 import { startSshd, type TestSshd } from "../helpers/sshd.ts";
+import { parseCatalog } from "../../lib/capability/catalog.ts";
+import { runVerb } from "../../lib/daemon/verb-runner.ts";
 import { waitFor } from "../helpers/spawn.ts";
 
 let sshd: TestSshd;
@@ -155,6 +157,47 @@ describe("ssh through startVerb against a real sshd", () => {
     });
     const result = await verb.done;
     expect({ stdout, stderr, code: result.exitCode }).toEqual({ stdout: "out\n", stderr: "err\n", code: 7 });
+  }, 30_000);
+});
+
+describe("redaction through the ssh adapter (SPEC.md §17.3)", () => {
+  // The daemon's own adapter switch, with a catalog parsed from verbs.toml text: a remote verb's
+  // output is redacted like a local one's, site rules included, unless the verb says redact = false.
+  const KEY = "AKIA" + "IOSFODNN7EXAMPLE";
+  const script = `printf 'id=${KEY.slice(0, 9)}'; sleep 0.3; printf '${KEY.slice(9)} acme_0123456789abcdef\\n'`;
+  const catalogText = (redact: string) => `
+[redact]
+extra = [{ id = "acme-token", pattern = "acme_[a-z0-9]{16}" }]
+
+[verb."ssh.leak"]
+summary = "print a key in two halves on the remote host"
+adapter = "ssh"
+host = "127.0.0.1"
+user = "${sshd.user}"
+port = ${sshd.port}
+argv = ["sh", "-c", ${JSON.stringify(script)}]
+timeout = "20s"
+max_output = "4KiB"
+${redact}
+`;
+  async function runLeak(redact: string): Promise<{ stdout: string; result: RunResult }> {
+    const catalog = parseCatalog(catalogText(redact));
+    let stdout = "";
+    const verb = runVerb({ catalog: () => catalog, ssh: { knownHostsFile: sshd.knownHosts, identityFile: sshd.clientKey } }, "ssh.leak", {}, (stream, chunk) => {
+      if (stream === "stdout") stdout += Buffer.from(chunk).toString();
+    });
+    const result = await verb.done;
+    return { stdout, result };
+  }
+  test("a key split across two remote writes, and a site rule's token, arrive as markers", async () => {
+    const { stdout, result } = await runLeak("");
+    expect(stdout).toBe("id=[REDACTED:aws-access-key-id] [REDACTED:acme-token]\n");
+    expect(result.redactions).toEqual({ "aws-access-key-id": 1, "acme-token": 1 });
+  }, 30_000);
+  test("redact = false on the verb: the remote output arrives raw", async () => {
+    const { stdout, result } = await runLeak("redact = false");
+    expect(stdout).toBe(`id=${KEY} acme_0123456789abcdef\n`);
+    expect(result.redactions).toEqual({});
   }, 30_000);
 });
 
