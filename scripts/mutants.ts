@@ -12,7 +12,7 @@
 // What the issue asks for is a kept list of realistic bugs ("the KDF forgets the recipient key",
 // "the relay buffers frames for an absent leg") that survives file moves: that is this script.
 //
-// Usage: bun run mutants [--only id,id] [--area name] [--check] [--fast] [--explain] [--json] [--no-baseline] [--out FILE]
+// Usage: bun run mutants [--only id,id] [--area name] [--check] [--fast] [--explain] [--json] [--no-baseline] [--out FILE] [--compare FILE]
 //   --check        only resolve every mutant's anchors (stale ones fail the run), run nothing
 //   --fast         run only each mutant's own tests, not the quick tier (a lower bound on the score)
 //   --explain      with --fast: run the own tests without --bail and list every test that fails
@@ -20,6 +20,8 @@
 //   --only/--area  run a subset (ids, or the area field: capability, wire, noise, crypto, …)
 //   --json         print the JSON report on stdout instead of the table
 //   --out FILE     also write the JSON report to FILE
+//   --compare FILE compare the verdicts with an earlier JSON report: every mutant in both must
+//                  agree (killed/survived/…), or the run fails (the list must be deterministic)
 // Exit: 0 when nothing is stale, broken (does not parse) or survived unexplained and the score is
 // ≥ 95%; 1 otherwise.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
@@ -47,7 +49,7 @@ interface Outcome {
 }
 
 function parseArgs(argv: string[]) {
-  const o = { only: [] as string[], area: undefined as string | undefined, check: false, fast: false, explain: false, json: false, baseline: true, out: undefined as string | undefined };
+  const o = { only: [] as string[], area: undefined as string | undefined, check: false, fast: false, explain: false, json: false, baseline: true, out: undefined as string | undefined, compare: undefined as string | undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
@@ -63,13 +65,14 @@ function parseArgs(argv: string[]) {
     else if (a === "--json") o.json = true;
     else if (a === "--no-baseline") o.baseline = false;
     else if (a === "--out") o.out = next();
+    else if (a === "--compare") o.compare = next();
     else usage(`unknown argument ${a}`);
   }
   return o;
 }
 
 function usage(why: string): never {
-  process.stderr.write(`mutants: ${why}\nusage: bun run mutants [--only id,id] [--area name] [--check] [--fast] [--explain] [--json] [--no-baseline] [--out FILE]\n`);
+  process.stderr.write(`mutants: ${why}\nusage: bun run mutants [--only id,id] [--area name] [--check] [--fast] [--explain] [--json] [--no-baseline] [--out FILE] [--compare FILE]\n`);
   process.exit(2);
 }
 
@@ -334,7 +337,19 @@ async function main(): Promise<number> {
     for (const r of rows.filter((x) => x.status === "survived" || x.status === "stale" || x.status === "broken")) process.stdout.write(`${r.status}: ${r.id} — ${r.description}\n`);
     for (const t of flaky) process.stdout.write(`flaky (failed once, then passed; not counted): ${t}\n`);
   }
-  return s.stale > 0 || s.broken > 0 || s.survived > 0 || s.score < TARGET_SCORE ? 1 : 0;
+  let disagree = 0;
+  if (o.compare) {
+    const before = JSON.parse(readFileSync(o.compare, "utf8")) as { mutants: Outcome[] };
+    const was = new Map(before.mutants.map((r) => [r.id, r.status]));
+    const both = rows.filter((r) => was.has(r.id));
+    for (const r of both)
+      if (was.get(r.id) !== r.status) {
+        disagree++;
+        say(`disagrees with ${o.compare}: ${r.id} was ${was.get(r.id)}, now ${r.status}`);
+      }
+    say(`compared with ${o.compare}: ${both.length - disagree} of ${both.length} verdicts agree`);
+  }
+  return s.stale > 0 || s.broken > 0 || s.survived > 0 || disagree > 0 || s.score < TARGET_SCORE ? 1 : 0;
 }
 
 if (import.meta.main) process.exit(await main());
