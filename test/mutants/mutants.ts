@@ -853,6 +853,36 @@ export const MUTANTS: Mutant[] = [
     tests: ["test/crypto/sealedbox.test.ts"],
   },
   {
+    id: "hpke-info-ignored",
+    area: "crypto",
+    file: "lib/crypto/hpke.ts",
+    description: "HPKE's key schedule ignores info (the handle context)",
+    edits: [
+      { search: "const infoHash = labeledExtract(HPKE_SUITE_ID, EMPTY, \"info_hash\", info);", replace: "const infoHash = labeledExtract(HPKE_SUITE_ID, EMPTY, \"info_hash\", EMPTY);" },
+    ],
+    tests: ["test/crypto/hpke.test.ts", "test/crypto/sealedbox.test.ts"],
+  },
+  {
+    id: "fingerprint-noise-key-only",
+    area: "crypto",
+    file: "lib/crypto/fingerprint.ts",
+    description: "the fingerprint covers the Noise key only, not the passport-signing key",
+    edits: [
+      { search: "return sha256(concat(DOMAIN, noisePublicKey, signPublicKey));", replace: "return sha256(concat(DOMAIN, noisePublicKey));" },
+    ],
+    tests: ["test/crypto/fingerprint.test.ts"],
+  },
+  {
+    id: "fingerprint-code-64-bits",
+    area: "crypto",
+    file: "lib/crypto/fingerprint.ts",
+    description: "the speakable code carries 64 bits (grindable offline)",
+    edits: [
+      { search: "export const CODE_BYTES = 16;", replace: "export const CODE_BYTES = 8;" },
+    ],
+    tests: ["test/crypto/fingerprint.test.ts"],
+  },
+  {
     id: "keys-no-checksum",
     area: "crypto",
     file: "lib/crypto/keys.ts",
