@@ -455,9 +455,12 @@ export class Channel {
     const grant = new Uint8Array(5);
     grant[0] = RecordType.credit;
     new DataView(grant.buffer).setUint32(1, this.ungranted);
-    this.emit(this.sender.encryptWithAd(EMPTY, grant), 0);
+    const sealed = this.sender.encryptWithAd(EMPTY, grant);
+    // The allowance moves before the grant leaves: a sink may hand it to the peer at once, and the
+    // peer's next records may come back into take() before emit returns.
     this.recvAllowance += this.ungranted;
     this.ungranted = 0;
+    this.emit(sealed, 0);
   }
 
   /** Sends queued data as far as credit allows; a bulk cipher seals several records at once. */

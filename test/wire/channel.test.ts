@@ -480,6 +480,32 @@ describe("sink mode on the platform suite", () => {
     );
   });
 
+  test("peers wired straight into each other (sinks that deliver at once, re-entering take) move many windows", async () => {
+    for (const suite of [noble, platform]) {
+      let n = 7;
+      const random = (len: number) => new Uint8Array(len).fill(n++ & 0xff);
+      const init = startInitiator({ daemonPublicKey: daemon.publicKey, clientPrivateKey: client.privateKey, psk, prologue, random, channel: { crypto: suite } });
+      const { message2, channel: b } = acceptInitiator({ daemonPrivateKey: daemon.privateKey, prologue, message1: init.message1, random, channel: { crypto: suite } }).respond(psk);
+      const a = init.finish(message2);
+      const failures: OpenScopeError[] = [];
+      let delivered = 0;
+      a.attach({ send: (w) => b.take(w), deliver: () => {}, fail: (e) => void failures.push(e) });
+      b.attach({ send: (w) => a.take(w), deliver: (p) => void (delivered += p.length), fail: (e) => void failures.push(e) });
+      // one message of several windows: the grant for its first half comes back into take() while
+      // the rest is still being flushed
+      a.send(new Uint8Array(3 * INITIAL_WINDOW));
+      await settle(() => delivered >= 3 * INITIAL_WINDOW || failures.length > 0);
+      const total = 4 * INITIAL_WINDOW;
+      for (const size of [4096, 100, 1500]) {
+        const before = delivered;
+        for (let sent = 0; sent < total / 3; sent += size) a.send(new Uint8Array(size));
+        await settle(() => delivered - before >= Math.floor(total / 3 / size) * size || failures.length > 0);
+      }
+      expect(failures).toEqual([]);
+      expect(a.queuedBytes).toBe(0);
+    }
+  });
+
   test("a damaged bulk record fails once; nothing after it is delivered, even records opened sooner", async () => {
     const { a, b } = sinkPair(platform);
     a.c.send(new Uint8Array(60_000).fill(1));
