@@ -61,7 +61,11 @@ export class ShareManager {
     this.random = deps.random ?? defaultRandom;
   }
 
-  /** After a restart: live shares come back (never wider), ended ones linger or go. */
+  /**
+   * After a restart: live shares come back (never wider), ended ones linger or go. Each is dialed
+   * at the relay it was opened at (its handle and prologue name it), with the deployment token now
+   * in force, even when the daemon now uses another relay (SPEC.md §15.4).
+   */
   async recover(): Promise<void> {
     this.closeOrphanedCalls();
     for (const row of this.deps.store.listShares()) {
@@ -70,7 +74,7 @@ export class ShareManager {
       // A linger that ended while the daemon was down: the secret goes now.
       if (pskIsSpent(row, this.now()) && row.psk.some((b) => b !== 0)) this.deps.store.forgetPsk(row.id);
       if (!attach || !this.deps.relay) continue;
-      const live = this.attach(row, this.deps.relay);
+      const live = this.attach(row, this.relayOf(row, this.deps.relay));
       live.leg.start().catch((e) => this.deps.log(`warning: share ${row.id}: ${(e as Error).message}; retrying`));
     }
   }
@@ -217,6 +221,13 @@ export class ShareManager {
   private requireRelay(): Relay {
     if (this.deps.relay) return this.deps.relay;
     throw usageError("no relay configured", ["start the daemon with --relay wss://… and --relay-token-file …, or set relay and relay_token in config.toml"]);
+  }
+
+  /** Where a share's leg dials: its own relay (a share stored before schema 3 has none: the current one). */
+  private relayOf(row: ShareRow, current: Relay): Relay {
+    if (!row.relayUrl || row.relayUrl === current.url) return current;
+    this.deps.log(`warning: share ${row.id}: dialing the relay its handle names, ${row.relayUrl} (the daemon now uses ${current.url}); with the current deployment token`);
+    return { url: row.relayUrl, token: current.token };
   }
 
   private requireLiveRow(id: string): ShareRow {

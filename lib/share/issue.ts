@@ -117,6 +117,7 @@ export function issueShare(req: ShareRequest, grant: GrantSource | undefined, ca
     expiresAt: passport.expiresAt,
     endedAt: null,
     originalExpiresAt: passport.expiresAt,
+    relayUrl: ctx.relayUrl,
   };
   // The handle carries both daemon keys (the code the person checks covers both, SPEC.md §8.2);
   // the sealed secret is bound to everything else in it (SPEC.md §9).

@@ -23,6 +23,8 @@ export interface ShareRow {
   expiresAt: number;
   endedAt: number | null;
   originalExpiresAt: number;
+  /** The relay the share was opened at (its handle names it); null for shares stored before schema 3. */
+  relayUrl?: string | null;
 }
 
 /** A share as `share list --json` and the watch stream show it (SPEC.md §14). */

@@ -88,4 +88,10 @@ export const MIGRATIONS: readonly string[] = [
     WHEN NEW.kind = 'call.outcome'
     BEGIN DELETE FROM open_calls WHERE call_id = json_extract(NEW.body, '$.callId'); END;
   `,
+  // 3: the relay each share was opened at (its handle and Noise prologue name it), so a restart
+  // with another relay re-dials each share where its recipient will look (SPEC.md §15.4). NULL for
+  // shares opened before this migration: they are dialed at the daemon's current relay.
+  `
+  ALTER TABLE shares ADD COLUMN relay_url TEXT;
+  `,
 ];

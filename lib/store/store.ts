@@ -57,6 +57,7 @@ interface ShareDbRow {
   expires_at: number;
   ended_at: number | null;
   original_expires_at: number;
+  relay_url: string | null;
 }
 
 interface GrantDbRow {
@@ -230,9 +231,9 @@ export class Store {
     this.db
       .query(
         `INSERT INTO shares (id, agent, recipient_alias, recipient_key, rid, psk, passport, verbs, state,
-                             created_at, expires_at, ended_at, original_expires_at)
+                             created_at, expires_at, ended_at, original_expires_at, relay_url)
          VALUES ($id, $agent, $alias, $key, $rid, $psk, $passport, $verbs, $state,
-                 $createdAt, $expiresAt, $endedAt, $originalExpiresAt)`,
+                 $createdAt, $expiresAt, $endedAt, $originalExpiresAt, $relayUrl)`,
       )
       .run({
         id: row.id,
@@ -248,6 +249,7 @@ export class Store {
         expiresAt: row.expiresAt,
         endedAt: row.endedAt,
         originalExpiresAt: row.originalExpiresAt,
+        relayUrl: row.relayUrl ?? null,
       });
   }
 
@@ -370,5 +372,6 @@ function decodeShare(row: ShareDbRow): ShareRow {
     expiresAt: row.expires_at,
     endedAt: row.ended_at,
     originalExpiresAt: row.original_expires_at,
+    relayUrl: row.relay_url,
   };
 }

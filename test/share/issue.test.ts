@@ -70,6 +70,7 @@ describe("issueShare", () => {
       expiresAt: NOW + 20 * 60_000,
       endedAt: null,
       originalExpiresAt: NOW + 20 * 60_000,
+      relayUrl: "wss://relay.example:8443", // where its leg dials again after a restart
     });
     // Pinned: a change of draw order, encoding or signing shows here first.
     expect(a.handle).toBe(GOLDEN_HANDLE);

@@ -472,8 +472,8 @@ describe("open intents (the restart-time scan)", () => {
 
   test("a database from before the index gets it backfilled by the migration", () => {
     for (const e of [intent("old1"), intent("old2"), outcome("old1")]) log.append(e);
-    // Back to schema 1: no open_calls table, no triggers.
-    store.db.run("DROP TRIGGER audit_call_opened; DROP TRIGGER audit_call_closed; DROP TABLE open_calls; PRAGMA user_version = 1;");
+    // Back to schema 1: no open_calls table, no triggers (and no shares.relay_url of schema 3).
+    store.db.run("ALTER TABLE shares DROP COLUMN relay_url; DROP TRIGGER audit_call_opened; DROP TRIGGER audit_call_closed; DROP TABLE open_calls; PRAGMA user_version = 1;");
     store.close();
     store = Store.open(path);
     log = new AuditLog(store, () => clockNow++);

@@ -33,6 +33,7 @@ function share(over: Partial<ShareRow> = {}): ShareRow {
     expiresAt: 2_000,
     endedAt: null,
     originalExpiresAt: 2_000,
+    relayUrl: "wss://relay.example.com",
     ...over,
   };
 }
@@ -201,7 +202,7 @@ describe("rows", () => {
 
   test("shares round-trip, including the psk bytes and a bearer share", () => {
     const a = share();
-    const b = share({ id: "sh_2", rid: "q".repeat(22), recipientAlias: null, recipientKey: null, createdAt: 1_001 });
+    const b = share({ id: "sh_2", rid: "q".repeat(22), recipientAlias: null, recipientKey: null, createdAt: 1_001, relayUrl: null });
     store.insertShare(a);
     store.insertShare(b);
     expect(store.getShare("sh_1")).toEqual(a);
