@@ -218,15 +218,19 @@ export class AuditLog {
   flushSoon(): void {
     this.cancelFlush();
     while (this.pending.length > 0) {
-      // A copy: a listener called on commit may append again (to the end of `pending`).
-      const batch = this.pending.slice();
+      // Taken off the queue before committing: a listener called on commit may append (and flush)
+      // again, and must find only its own rows waiting. Put back in front if a lock stops it.
+      const batch = this.pending;
+      this.pending = [];
       let rows: AuditRow[];
       try {
         rows = this.withoutWaiting(() => this.commit(batch.map((p) => p.event)));
       } catch (e) {
-        if (isLocked(e)) return this.retryLater(e);
+        if (isLocked(e)) {
+          this.pending = [...batch, ...this.pending];
+          return this.retryLater(e);
+        }
         // One bad event must not sink the rest of its batch: commit each on its own, in order.
-        this.pending = this.pending.slice(batch.length);
         for (const [i, p] of batch.entries()) {
           try {
             p.resolve(this.withoutWaiting(() => this.commit([p.event]))[0]!);
@@ -241,7 +245,6 @@ export class AuditLog {
         }
         continue;
       }
-      this.pending = this.pending.slice(batch.length);
       this.retryMs = 0;
       for (const [i, p] of batch.entries()) p.resolve(rows[i]!);
     }

@@ -5,7 +5,7 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AuditLog } from "../../lib/store/audit.ts";
+import { AuditLog, type AuditRow } from "../../lib/store/audit.ts";
 import { Store } from "../../lib/store/store.ts";
 import { holdExclusiveLock } from "../helpers/db-lock.ts";
 
@@ -58,3 +58,25 @@ test("drain() at shutdown waits on the lock (the busy timeout) and commits what 
   expect((await row).detail).toBe("queued");
   store.close();
 }, 30_000);
+
+test("a listener that appends while a batch commits (approvals on share.revoked) adds its row once; nothing is committed twice", async () => {
+  dir = mkdtempSync(join(tmpdir(), "openscope-audit-lock-"));
+  const store = Store.open(join(dir, "openscope.db"));
+  class Listening extends AuditLog {
+    protected override committed(row: AuditRow): void {
+      if (row.kind === "share.revoked") {
+        void this.appendSoon({ kind: "approval.denied", shareId: row.shareId, requestId: "00000001", reason: "revoked" });
+        this.flushSoon();
+      }
+    }
+  }
+  const audit = new Listening(store);
+  const a = audit.appendSoon({ kind: "share.opened", shareId: "s1" });
+  const b = audit.appendSoon({ kind: "share.revoked", shareId: "s1" });
+  audit.flushSoon();
+  await Promise.all([a, b]);
+  await Bun.sleep(10);
+  expect(audit.list().map((r) => r.kind)).toEqual(["share.opened", "share.revoked", "approval.denied"]);
+  expect(audit.verify()).toEqual({ ok: true, rows: 3 });
+  store.close();
+});
