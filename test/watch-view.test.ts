@@ -3,6 +3,7 @@
 // runs and what waits.
 import { describe, expect, test } from "bun:test";
 import { WatchView } from "../cmd/openscope/watch-view.ts";
+import { extendTtl } from "../cmd/openscope/watch-keys.ts";
 import { outputEvent } from "../lib/share/watch.ts";
 
 const S = "aaaaaaaaaaaa";
@@ -55,5 +56,19 @@ describe("watch view", () => {
       "00:00:00 ✂ t.6 v.x: killed by the operator (the grant changed: v.x is no longer granted by the operator\\e)",
     ]);
     expect(v.apply({ kind: "share.extend_refused", at: T0, shareId: S, detail: "the stored passport does not verify" })).toEqual(["00:00:00 ✘ share extend refused: the stored passport does not verify"]);
+  });
+});
+
+describe("the e key's ttl (share extend sets now + ttl)", () => {
+  const now = Date.parse("2026-11-29T10:00:00.000Z");
+  test("15 minutes more than is left, so a share with 20 minutes left is never shortened", () => {
+    expect(extendTtl("2026-11-29T10:20:00.000Z", now)).toBe("1800s"); // 35m capped at 30m
+    expect(extendTtl("2026-11-29T10:10:00.000Z", now)).toBe("1500s");
+    expect(extendTtl("2026-11-29T10:00:30.500Z", now)).toBe("931s");
+  });
+  test("an expiry in the past or unknown gives 15 minutes from now", () => {
+    expect(extendTtl("2026-11-29T09:00:00.000Z", now)).toBe("900s");
+    expect(extendTtl(undefined, now)).toBe("900s");
+    expect(extendTtl("not a date", now)).toBe("900s");
   });
 });

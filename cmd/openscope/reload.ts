@@ -23,7 +23,7 @@ export default defineCommand({
       r.relay_changed ? "relay changed (open shares keep theirs)" : "",
       r.token_changed ? "deployment token changed" : "",
     ].filter(Boolean);
-    log.success(`reloaded: ${r.verbs} verbs in the catalog${changes.length ? `; ${changes.join("; ")}` : "; nothing changed"}`);
+    log.success(`reloaded: ${r.verbs} verbs in the catalog${changes.length ? `; ${changes.join("; ")}` : "; catalog, relay and token unchanged"}`);
     for (const w of r.warnings) log.warn(w);
   },
 });

@@ -1,9 +1,10 @@
 // The keys of the live view (SPEC.md §17.1): each one an action on the control API for the
 // watched share(s): k kill, a approve the oldest waiting request, d deny it (after a one-line
-// reason, Enter for the default), e extend by 15 minutes, x twice revoke, q or Ctrl-C quit. The
+// reason, Enter for the default), e extend by 15 minutes (at most 30 from now), x twice revoke, q or Ctrl-C quit. The
 // view says what each did (or why not).
 import { approveRequest, denyRequest, extendShare, killCalls, revokeShare } from "../../lib/control/client.ts";
 import { MAX_REASON } from "../../lib/share/approval.ts";
+import { LIMITS } from "../../lib/capability/limits.ts";
 import { callText, escapeForTerminal, type WatchView } from "./watch-view.ts";
 
 export interface KeyContext {
@@ -47,6 +48,18 @@ class ReasonLine {
     return `deny request ${this.requestId} (${this.call}): reason (Enter: "${DEFAULT_DENY_REASON}", Esc: cancel)> ${escapeForTerminal(this.text)}`;
   }
 }
+
+/**
+ * The ttl that `e` asks for: 15 minutes more than is left, at most the longest a share may run
+ * from now (`share extend` sets the expiry to now + ttl, so a bare "15m" would shorten a share
+ * with more than 15 minutes left).
+ */
+export function extendTtl(expiresAt: string | undefined, now: number): string {
+  const left = Math.max(0, (expiresAt ? Date.parse(expiresAt) : now) - now) || 0;
+  return `${Math.ceil(Math.min(left + EXTEND_BY_MS, LIMITS.shareTtlMaxMs) / 1000)}s`;
+}
+
+const EXTEND_BY_MS = 15 * 60_000;
 
 /** How long the first x of "x x" stays armed. */
 const REVOKE_CONFIRM_MS = 3_000;
@@ -115,7 +128,7 @@ export function keyHandler(ctx: KeyContext): (key: string) => void {
             await revokeShare(socket, target);
             return `→ share ${target} revoked`;
           }
-          const s = await extendShare(socket, target, "15m");
+          const s = await extendShare(socket, target, extendTtl(view.shares.get(target)?.expires_at, Date.now()));
           return `→ share ${target} now expires at ${s.expires_at}`;
         });
         return;
