@@ -92,7 +92,7 @@ export default defineCommand({
       line("daemon", daemon ? `${paint("running", "green")} (pid ${daemon.pid}, since ${daemon.started_at}, version ${daemon.version})` : paint("not running", "red"));
       if (daemon) line("relay", relayLine(daemon));
       const loaded = daemon ? `${daemon.catalog.verbs} verbs loaded ${daemon.catalog.loaded_at}` : "not loaded";
-      const onDisk = disk.problem ? paint("verbs.toml fails its checks", "red") : daemon && disk.digest !== daemon.catalog.digest ? paint(`verbs.toml differs (${disk.verbs} verbs): run openscope reload`, "yellow") : "verbs.toml unchanged";
+      const onDisk = disk.problem ? paint("verbs.toml fails its checks", "red") : daemon && disk.digest !== daemon.catalog.digest ? paint(`verbs.toml differs (${disk.verbs} verbs): run openscope reload`, "yellow") : daemon ? "verbs.toml unchanged" : `verbs.toml holds ${disk.verbs} verbs`;
       line("catalog", `${loaded}; ${onDisk}`);
       if (daemon) line("shares", `${daemon.shares.live} live (${daemon.shares.connected} connected), ${daemon.shares.ended} ended`);
       line("audit", "problem" in audit ? paint(terminalSafe(audit.problem), "red") : `${audit.rows} rows, head ${audit.head.slice(0, 16)}…`);
