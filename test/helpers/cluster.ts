@@ -273,6 +273,13 @@ timeout = "5s"
 max_output = "4KiB"
 params.word = { pattern = "^[a-z0-9]{1,32}$" }
 
+[verb."stream.forever"]
+summary = "Count up, one line at a time, until stopped (paced by the shell, well under the output cap)"
+adapter = "exec"
+argv = ["sh", "-c", "i=0; while :; do i=$((i+1)); echo $i; done"]
+timeout = "60s"
+max_output = "256MiB"
+
 [verb."stream.seq"]
 summary = "Print numbers 1..count"
 adapter = "exec"
