@@ -95,6 +95,8 @@ export default defineCommand({
       const onDisk = disk.problem ? paint("verbs.toml fails its checks", "red") : daemon && disk.digest !== daemon.catalog.digest ? paint(`verbs.toml differs (${disk.verbs} verbs): run openscope reload`, "yellow") : daemon ? "verbs.toml unchanged" : `verbs.toml holds ${disk.verbs} verbs`;
       line("catalog", `${loaded}; ${onDisk}`);
       if (daemon) line("shares", `${daemon.shares.live} live (${daemon.shares.connected} connected), ${daemon.shares.ended} ended`);
+      // Shares whose handles name the relay the daemon used before: that relay is still needed.
+      for (const e of daemon?.shares.elsewhere ?? []) line("", e.live === 1 ? `1 of them dials ${terminalSafe(e.relay)}, the relay its handle names (keep that relay up until it ends)` : `${e.live} of them dial ${terminalSafe(e.relay)}, the relay their handles name (keep that relay up until they end)`);
       line("audit", "problem" in audit ? paint(terminalSafe(audit.problem), "red") : `${audit.rows} rows, head ${audit.head.slice(0, 16)}…`);
     }
     if (problems.length === 0) return;

@@ -67,7 +67,7 @@ export const DaemonStatus = v.looseObject({
     }),
   ),
   catalog: v.looseObject({ verbs: v.number(), digest: v.string(), loaded_at: v.string() }),
-  shares: v.looseObject({ live: v.number(), connected: v.number(), ended: v.number() }),
+  shares: v.looseObject({ live: v.number(), connected: v.number(), ended: v.number(), elsewhere: v.optional(v.array(v.looseObject({ relay: v.string(), live: v.number() }))) }),
 });
 export type DaemonStatus = v.InferOutput<typeof DaemonStatus>;
 

@@ -123,7 +123,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   };
   const ops: OpsControl = {
     reload,
-    status: () => daemonStatus({ settings: settings.current, startedAt, fingerprint: fp, shares: shares.list() }),
+    status: () => daemonStatus({ settings: settings.current, startedAt, fingerprint: fp, shares: shares.list(), elsewhere: shares.elsewhere() }),
   };
   // Grant commands write the store directly: a change made while calls run ends those it no longer admits.
   const grantWatch = new GrantWatch(store, (agents) => shares.grantChanged(agents), log);

@@ -43,6 +43,8 @@ export interface ShareManagerDeps {
 
 interface LiveShare {
   row: ShareRow;
+  /** The relay its leg dials (the one its handle names). */
+  relayUrl: string;
   leg: RelayLeg;
   session: DaemonSession | undefined;
   expiryTimer?: ReturnType<typeof setTimeout>;
@@ -195,6 +197,20 @@ export class ShareManager {
     }
   }
 
+  /**
+   * Live shares whose leg dials another relay than the daemon's current one (opened before a
+   * restart or reload with another relay; SPEC.md §15.4), counted per relay: `openscope status`
+   * names them, so the operator knows the old relay is still needed until they end.
+   */
+  elsewhere(): Array<{ relay: string; live: number }> {
+    const counts = new Map<string, number>();
+    for (const live of this.shares.values()) {
+      if (live.row.state !== "live" || live.relayUrl === this.deps.relay?.url) continue;
+      counts.set(live.relayUrl, (counts.get(live.relayUrl) ?? 0) + 1);
+    }
+    return [...counts].map(([relay, n]) => ({ relay, live: n }));
+  }
+
   connected(id: string): boolean {
     return this.shares.get(id)?.session?.established ?? false;
   }
@@ -332,7 +348,7 @@ export class ShareManager {
         },
       },
     });
-    const live: LiveShare = { row, leg, session: undefined };
+    const live: LiveShare = { row, relayUrl: relay.url, leg, session: undefined };
     this.shares.set(row.id, live);
     if (row.state === "live") this.armExpiry(live);
     else this.armLinger(live);

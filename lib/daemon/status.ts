@@ -28,7 +28,8 @@ export interface DaemonStatusAnswer {
   fingerprint: string;
   relay: RelayCheck | null;
   catalog: { verbs: number; digest: string; loaded_at: string };
-  shares: { live: number; connected: number; ended: number };
+  /** `elsewhere`: live shares whose leg dials another relay than `relay` (their handles name it). */
+  shares: { live: number; connected: number; ended: number; elsewhere?: Array<{ relay: string; live: number }> };
 }
 
 /** Probes the relay as the daemon would dial it, with its token. */
@@ -47,7 +48,7 @@ export async function checkRelay(relay: { url: string; token: string }, timeoutM
   return check;
 }
 
-export async function daemonStatus(input: { settings: Settings; startedAt: number; fingerprint: string; shares: ShareSummary[] }): Promise<DaemonStatusAnswer> {
+export async function daemonStatus(input: { settings: Settings; startedAt: number; fingerprint: string; shares: ShareSummary[]; elsewhere?: Array<{ relay: string; live: number }> }): Promise<DaemonStatusAnswer> {
   const { settings, shares } = input;
   return {
     pid: process.pid,
@@ -60,6 +61,7 @@ export async function daemonStatus(input: { settings: Settings; startedAt: numbe
       live: shares.filter((s) => s.state === "live").length,
       connected: shares.filter((s) => s.connected).length,
       ended: shares.filter((s) => s.state !== "live").length,
+      ...(input.elsewhere?.length ? { elsewhere: input.elsewhere } : {}),
     },
   };
 }

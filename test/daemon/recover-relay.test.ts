@@ -1,6 +1,7 @@
 // After a restart with another relay URL, each live share is dialed at the relay it was opened at
-// (its handle and Noise prologue name that one), with the deployment token now in force; a share
-// stored before schema 3 (no relay recorded) is dialed at the current relay (SPEC.md §15.4). Two
+// (its handle and Noise prologue name that one), with the deployment token now in force, and
+// status can name that relay; a share stored before schema 3 (no relay recorded) is dialed at the
+// current relay (SPEC.md §15.4). Two
 // stand-in relays on loopback record the legs that reach them; a real Store on disk, migrated from
 // schema 2.
 import { afterEach, describe, expect, test } from "bun:test";
@@ -96,7 +97,10 @@ describe("recover after the relay URL changed", () => {
     store.insertShare(atNew);
     expect(store.getShare("aaaaaaaaaaaa")!.relayUrl).toBe(oldRelay.url);
     const log: string[] = [];
-    await restart(store, { url: newRelay.url, token: "token-now" }, log).recover();
+    const m = restart(store, { url: newRelay.url, token: "token-now" }, log);
+    await m.recover();
+    // What `openscope status` names: the old relay is still needed for one live share.
+    expect(m.elsewhere()).toEqual([{ relay: oldRelay.url, live: 1 }]);
     await waitFor(() => oldRelay.legs.length >= 1 && newRelay.legs.length >= 1, "a leg at each relay", 10_000);
     expect(oldRelay.legs.map((l) => l.path)).toEqual([`/v1/rendezvous/${atOld.rid}`]);
     expect(newRelay.legs.map((l) => l.path)).toEqual([`/v1/rendezvous/${atNew.rid}`]);
@@ -124,7 +128,9 @@ describe("recover after the relay URL changed", () => {
     cleanups.push(() => store.close());
     expect(store.db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version).toBe(SCHEMA_VERSION);
     expect(store.getShare("cccccccccccc")!.relayUrl).toBeNull();
-    await restart(store, { url: current.url, token: "t" }, []).recover();
+    const m = restart(store, { url: current.url, token: "t" }, []);
+    await m.recover();
+    expect(m.elsewhere()).toEqual([]);
     await waitFor(() => current.legs.length >= 1, "the leg at the current relay", 10_000);
     expect(current.legs[0]!.path).toBe(`/v1/rendezvous/${old.rid}`);
   });
