@@ -51,6 +51,8 @@ describe("postgres pack: verbs add, grant, share, and the client sees real sessi
   let vendor: Recipient;
   let share: OpenedShare;
   let session: Bun.Subprocess | undefined;
+  let leaky: Bun.Subprocess | undefined;
+  const LEAKED_TOKEN = `ghp_${"A1b2C3d4E5".repeat(4)}`;
 
   beforeAll(async () => {
     pg = await startPostgres();
@@ -60,6 +62,13 @@ describe("postgres pack: verbs add, grant, share, and the client sees real sessi
       { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", PGAPPNAME: "billing-worker" }, stdout: "ignore", stderr: "ignore" },
     );
     await waitFor(async () => (await pg.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'billing-worker'")).trim() === "1", "the billing-worker session");
+    // A session whose application name is a secret someone pasted there: redaction is on for pack verbs.
+    leaky = Bun.spawn(["psql", "--no-psqlrc", "-h", pg.socketDir, "-p", String(pg.port), "-U", pg.user, "-d", "postgres", "-c", "SELECT pg_sleep(300)"], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", PGAPPNAME: LEAKED_TOKEN },
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    await waitFor(async () => (await pg.psql(`SELECT count(*) FROM pg_stat_activity WHERE application_name = '${LEAKED_TOKEN}'`)).trim() === "1", "the leaky session");
 
     c = new Cluster("binary");
     await c.startRelay();
@@ -72,6 +81,7 @@ describe("postgres pack: verbs add, grant, share, and the client sees real sessi
 
   afterAll(async () => {
     session?.kill("SIGKILL");
+    leaky?.kill("SIGKILL");
     await c?.stop();
     await pg?.stop();
   });
@@ -86,6 +96,17 @@ describe("postgres pack: verbs add, grant, share, and the client sees real sessi
     expect(r.stdout).toMatch(/\(\d+ rows\)/);
     expect(r.stdout).not.toContain("hunter2");
     expect(r.stdout).not.toContain("pg_sleep");
+  });
+
+  test("with redaction on: a secret in a session's application name reaches the client only as a marker; the audit counts it", async () => {
+    const r = await vendor.call(share, "postgres.activity", ["limit=20"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain(LEAKED_TOKEN);
+    expect(r.stdout).toContain("[REDACTED:github-token]");
+    expect(r.stdout).toContain("billing-worker");
+    const rows = (await c.auditRows(share.id)) as Array<{ kind: string; verb?: string; redactions?: Record<string, number> }>;
+    const outcomes = rows.filter((x) => x.kind === "call.outcome" && x.verb === "postgres.activity");
+    expect(outcomes.at(-1)?.redactions).toEqual({ "github-token": 1 });
   });
 
   test("the passport bounds the parameter and the verb set; hostile values never reach psql", async () => {
