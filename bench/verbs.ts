@@ -123,23 +123,32 @@ export async function benchStreaming(
   n: VerbBenchSizes,
   channel: { transportMBs?: number; webCryptoMBs?: number },
 ): Promise<Row[]> {
+  // One full-size warm-up, then the best of 3 (for ssh too): on a shared machine the best run is
+  // the least disturbed one, and the first streams pay for the JIT.
+  const RUNS = 3;
   const s = await d.connect();
-  let mbs: number;
+  let mbs = 0;
   try {
-    await callOk(d, s, "bench.stream", { bytes: String(1 << 20) });
-    let got = 0;
-    const t = performance.now();
-    const r = await s.call("bench.stream", { bytes: String(n.streamBytes) }, (_stream, data) => (got += data.length)).done;
-    mbs = n.streamBytes / 1e6 / ((performance.now() - t) / 1000);
-    if (r.exitCode !== 0 || got !== n.streamBytes) throw new Error(`bench: stream gave ${got} of ${n.streamBytes} bytes (exit ${r.exitCode})`);
+    for (let i = 0; i <= RUNS; i++) {
+      let got = 0;
+      const t = performance.now();
+      const r = await s.call("bench.stream", { bytes: String(n.streamBytes) }, (_stream, data) => (got += data.length)).done;
+      if (r.exitCode !== 0 || got !== n.streamBytes) throw new Error(`bench: stream gave ${got} of ${n.streamBytes} bytes (exit ${r.exitCode})`);
+      if (i > 0) mbs = Math.max(mbs, n.streamBytes / 1e6 / ((performance.now() - t) / 1000));
+    }
   } finally {
     s.close();
+  }
+  let sshMBs = 0;
+  for (let i = 0; ssh && i <= RUNS; i++) {
+    const v = await ssh.streamMBs(d.logFile, n.streamBytes);
+    if (i > 0) sshMBs = Math.max(sshMBs, v);
   }
   const name = `stream ${Math.round(n.streamBytes / 1e6)} MB of log lines to the client`;
   const rows: Row[] = [];
   if (channel.transportMBs) rows.push(withRatio({ item: 4, name, value: mbs, unit: "MB/s", baseline: channel.transportMBs, baselineName: "raw Noise transport (platform suite), one process" }));
   if (channel.webCryptoMBs) rows.push(withRatio({ item: 4, name, value: mbs, unit: "MB/s", baseline: channel.webCryptoMBs, baselineName: "raw WebCrypto ChaCha20-Poly1305" }));
-  if (ssh) rows.push(withRatio({ item: 4, name, value: mbs, unit: "MB/s", baseline: await ssh.streamMBs(d.logFile, n.streamBytes), baselineName: "ssh head -c, ControlMaster" }));
+  if (ssh) rows.push(withRatio({ item: 4, name, value: mbs, unit: "MB/s", baseline: sshMBs, baselineName: "ssh head -c, ControlMaster" }));
   if (rows.length === 0) rows.push({ item: 4, name, value: mbs, unit: "MB/s" });
   return rows;
 }
