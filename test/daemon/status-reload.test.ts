@@ -68,7 +68,7 @@ describe("status", () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^daemon +running \(pid \d+/m);
     expect(human.stdout).toMatch(/^relay +ws:\/\/127\.0\.0\.1:\d+: reachable, token accepted \(\d+ ms\)$/m);
-    expect(human.stdout).toMatch(/^catalog +7 verbs loaded .*; verbs.toml unchanged$/m);
+    expect(human.stdout).toMatch(/^catalog +8 verbs loaded .*; verbs.toml unchanged$/m);
     expect(human.stdout).toMatch(/^shares +1 live \(0 connected\), 0 ended$/m);
     expect(human.stdout).toMatch(/^audit +\d+ rows, head [0-9a-f]{16}…$/m);
     // Its --help says what its own exit codes mean.
@@ -94,8 +94,8 @@ describe("reload", () => {
 
     const r = await c.openscope(["reload"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("reloaded: 8 verbs in the catalog; added echo.twice");
-    expect(c.daemon!.stderr()).toMatch(/ info  reloaded: 8 verbs in the catalog added=echo\.twice/);
+    expect(r.stdout).toContain("reloaded: 9 verbs in the catalog; added echo.twice");
+    expect(c.daemon!.stderr()).toMatch(/ info  reloaded: 9 verbs in the catalog added=echo\.twice/);
     expect((await status()).code).toBe(0);
     const later = await c.openscope(["share", "open", "--agent", "you", "--verb", "echo.twice", "--bearer", "--ttl", "5m", "--json"]);
     expect(later.code).toBe(0);
@@ -110,7 +110,7 @@ describe("reload", () => {
     const s = await status();
     expect(s.code).toBe(1);
     expect(s.json.catalog.on_disk.problem).toContain("bad.one");
-    expect(s.json.daemon!.catalog.verbs).toBe(8);
+    expect(s.json.daemon!.catalog.verbs).toBe(9);
     expect((await vendor.call(share, "echo.word", ["word=still"])).stdout).toBe("still\n");
   }, 30_000);
 
@@ -118,7 +118,7 @@ describe("reload", () => {
     writeFileSync(catalogPath, original.replace(/\[verb\."echo\.word"\][\s\S]*?(?=\n\[verb\.|$)/, ""), { mode: 0o644 });
     const r = await c.openscope(["reload", "--json"]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ removed: ["echo.twice", "echo.word"], verbs: 6 });
+    expect(JSON.parse(r.stdout)).toMatchObject({ removed: ["echo.twice", "echo.word"], verbs: 7 });
     const call = await vendor.call(share, "echo.word", ["word=gone"]);
     expect(call.code).toBe(3);
     const rows = await c.auditRows(share.id);
@@ -165,12 +165,12 @@ describe("status when something is down", () => {
     expect(s.code).toBe(4);
     expect(s.json.daemon).toBeNull();
     expect(s.json.problems).toEqual(["the daemon is not running"]);
-    expect(s.json.catalog.on_disk.verbs).toBe(7);
+    expect(s.json.catalog.on_disk.verbs).toBe(8);
     expect(s.json.audit.rows).toBeGreaterThan(0);
     const human = await c.openscope(["status"]);
     expect(human.stdout).toMatch(/^daemon +not running$/m);
     // Nothing loaded, so nothing to compare with: what is on disk, not "unchanged".
-    expect(human.stdout).toMatch(/^catalog +not loaded; verbs.toml holds 7 verbs$/m);
+    expect(human.stdout).toMatch(/^catalog +not loaded; verbs.toml holds 8 verbs$/m);
     expect(human.stderr).toContain("hint: start it with: openscope daemon");
   }, 30_000);
 });
