@@ -46,9 +46,9 @@ test("SIGHUP reloads verbs.toml: the new verb can be shared, the live share goes
   writeFileSync(catalogPath, original + EXTRA, { mode: 0o644 });
   expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word", "--verb", "echo.twice"])).code).toBe(0);
   c.daemon!.proc.kill("SIGHUP");
-  await waitFor(() => c.daemon!.stderr().includes("reloaded: 8 verbs in the catalog"), "the reload line");
+  await waitFor(() => c.daemon!.stderr().includes("reloaded: 9 verbs in the catalog"), "the reload line");
   expect(c.daemon!.proc.exitCode).toBeNull();
-  expect(c.daemon!.stderr()).toMatch(/ info  SIGHUP: reloading verbs\.toml and config\.toml\n.* info  reloaded: 8 verbs in the catalog added=echo\.twice\n/);
+  expect(c.daemon!.stderr()).toMatch(/ info  SIGHUP: reloading verbs\.toml and config\.toml\n.* info  reloaded: 9 verbs in the catalog added=echo\.twice\n/);
   const twice = await c.openShare(["--agent", "you", "--verb", "echo.twice", "--to", "vendor-b", "--ttl", "5m"]);
   expect((await vendor.call(twice, "echo.twice", ["word=hi"])).stdout).toBe("hi hi\n");
   expect((await vendor.call(share, "echo.word", ["word=still"])).stdout).toBe("still\n");
@@ -65,5 +65,5 @@ test("SIGHUP with an invalid verbs.toml: refused with the reason, the daemon run
   expect((await vendor.call(share, "echo.word", ["word=alive"])).stdout).toBe("alive\n");
   const s = await c.openscope(["status", "--json"]);
   expect(s.code).toBe(1);
-  expect(JSON.parse(s.stdout)).toMatchObject({ ok: false, daemon: { catalog: { verbs: 8 } }, catalog: { differs: true } });
+  expect(JSON.parse(s.stdout)).toMatchObject({ ok: false, daemon: { catalog: { verbs: 9 } }, catalog: { differs: true } });
 });
