@@ -243,7 +243,14 @@ export class ShareManager {
   private relayOf(row: ShareRow, current: Relay): Relay {
     if (!row.relayUrl || row.relayUrl === current.url) return current;
     this.deps.log(`warning: share ${row.id}: dialing the relay its handle names, ${row.relayUrl} (the daemon now uses ${current.url}); with the current deployment token`);
-    return { url: row.relayUrl, token: current.token };
+    // The deployment token in force, also after a reload rotates it (a token per relay is not kept).
+    const deps = this.deps;
+    return {
+      url: row.relayUrl,
+      get token() {
+        return deps.relay?.token ?? current.token;
+      },
+    };
   }
 
   private requireLiveRow(id: string): ShareRow {

@@ -27,8 +27,9 @@ afterEach(() => {
 });
 
 /** A stand-in relay: accepts every daemon leg and records its path and Authorization header. */
-function standInRelay(): { url: string; legs: Array<{ path: string; auth: string | null }> } {
+function standInRelay(): { url: string; legs: Array<{ path: string; auth: string | null }>; dropAll(): void } {
   const legs: Array<{ path: string; auth: string | null }> = [];
+  const sockets = new Set<Bun.ServerWebSocket<undefined>>();
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -37,10 +38,14 @@ function standInRelay(): { url: string; legs: Array<{ path: string; auth: string
       legs.push({ path: u.pathname, auth: req.headers.get("authorization") });
       return srv.upgrade(req, { data: undefined }) ? undefined : new Response("no", { status: 400 });
     },
-    websocket: { message() {} },
+    websocket: {
+      open: (ws) => void sockets.add(ws),
+      close: (ws) => void sockets.delete(ws),
+      message() {},
+    },
   });
   cleanups.push(() => server.stop(true));
-  return { url: `ws://127.0.0.1:${server.port}`, legs };
+  return { url: `ws://127.0.0.1:${server.port}`, legs, dropAll: () => [...sockets].forEach((ws) => ws.close(1001, "relay shutting down")) };
 }
 
 function row(id: string, relayUrl: string | null | undefined): ShareRow {
@@ -97,7 +102,8 @@ describe("recover after the relay URL changed", () => {
     store.insertShare(atNew);
     expect(store.getShare("aaaaaaaaaaaa")!.relayUrl).toBe(oldRelay.url);
     const log: string[] = [];
-    const m = restart(store, { url: newRelay.url, token: "token-now" }, log);
+    const current = { url: newRelay.url, token: "token-now" };
+    const m = restart(store, current, log);
     await m.recover();
     // What `openscope status` names: the old relay is still needed for one live share.
     expect(m.elsewhere()).toEqual([{ relay: oldRelay.url, live: 1 }]);
@@ -109,6 +115,11 @@ describe("recover after the relay URL changed", () => {
       `warning: share aaaaaaaaaaaa: dialing the relay its handle names, ${oldRelay.url} (the daemon now uses ${newRelay.url}); with the current deployment token`,
     ]);
     expect(log.some((l) => l.includes("bbbbbbbbbbbb"))).toBe(false);
+    // A reload rotates the token: the old relay's leg re-dials with the one now in force.
+    current.token = "token-rotated";
+    oldRelay.dropAll();
+    await waitFor(() => oldRelay.legs.length >= 2, "the old relay's leg to re-dial", 15_000);
+    expect(oldRelay.legs[1]).toEqual({ path: `/v1/rendezvous/${atOld.rid}`, auth: "Bearer token-rotated" });
   });
 
   test("a share stored at schema 2 (no relay recorded) survives the migration and is dialed at the current relay", async () => {
