@@ -64,11 +64,17 @@ const EXTEND_BY_MS = 15 * 60_000;
 /** How long the first x of "x x" stays armed. */
 const REVOKE_CONFIRM_MS = 3_000;
 
-export function keyHandler(ctx: KeyContext): (key: string) => void {
+export interface KeyHandler {
+  (key: string): void;
+  /** After each event: a reason being typed for a request that no longer waits is dropped. */
+  pendingChanged(): void;
+}
+
+export function keyHandler(ctx: KeyContext): KeyHandler {
   const { socket, view, say, act } = ctx;
   let revokeArmed = 0;
   let reason: ReasonLine | undefined;
-  return (key: string) => {
+  const onKey = (key: string) => {
     if (reason) {
       const r = reason;
       const done = r.key(key);
@@ -135,4 +141,12 @@ export function keyHandler(ctx: KeyContext): (key: string) => void {
       }
     }
   };
+  const pendingChanged = () => {
+    if (!reason || view.pending.has(reason.requestId)) return;
+    const gone = reason.requestId;
+    reason = undefined;
+    ctx.prompt(undefined);
+    say(`request ${gone} no longer waits (see above); your reason was not sent`);
+  };
+  return Object.assign(onKey, { pendingChanged });
 }

@@ -162,7 +162,10 @@ async function liveView(paths: HomePaths, filter: string | undefined, body: Read
   }, 1000);
   const reader = body.getReader();
   const pump = (async () => {
-    for await (const ev of events(reader)) print(view.apply(ev));
+    for await (const ev of events(reader)) {
+      print(view.apply(ev));
+      onKey.pendingChanged();
+    }
   })();
   let failure: unknown;
   try {

@@ -136,7 +136,7 @@ describe("share watch on a terminal", () => {
     expect(await call.exited).toBe(0);
   });
 
-  test("d asks for a one-line reason: Esc cancels, typed text is sent, Enter alone sends the default", async () => {
+  test("d asks for a one-line reason: Esc cancels, typed text is sent, Enter alone sends the default; an answer from elsewhere drops it", async () => {
     const first = callInBackground("needs.ok");
     const req = await newRequest();
     keys("d");
@@ -165,6 +165,17 @@ describe("share watch on a terminal", () => {
     expect(second.stderr()).toContain("denied by the operator");
     // The status line is back with its keys.
     await screenShows(/k kill · a approve · d deny · x revoke · e \+15m · q quit$/m, "the status line again");
+
+    // Answered elsewhere while the reason is being typed: the line goes, nothing is sent.
+    const third = callInBackground("needs.ok");
+    const late = await newRequest();
+    keys("d");
+    await screenShows(`deny request ${late} (needs.ok): reason`, "the prompt for the third request");
+    keys("-l", "too late");
+    expect((await c.openscope(["approve", late])).code).toBe(0);
+    await screenShows(`request ${late} no longer waits (see above); your reason was not sent`, "the dropped prompt");
+    expect(await third.exited).toBe(0);
+    await screenShows(/k kill · a approve · d deny · x revoke · e \+15m · q quit$/m, "the status line after the dropped prompt");
   });
 
   test("the interactive client says the call waits for approval; Ctrl-C there withdraws it", async () => {
