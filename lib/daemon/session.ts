@@ -389,7 +389,10 @@ export class DaemonSession {
   }
 
   /** Group commit: the intent joins this tick's batch; once that batch is durable the verb starts. */
-  private run(id: number, about: CallAbout, params: Record<string, string>): void {
+  private run(id: number, sent: CallAbout, params: Record<string, string>): void {
+    // From the intent on, every row of the call names the params it runs with (defaults and pins
+    // filled in), so call.allowed and call.outcome agree (SPEC.md §15.2).
+    const about: CallAbout = { ...sent, params };
     this.starting.add(id);
     this.decided.set(id, { about, params });
     this.recordCall(

@@ -81,6 +81,16 @@ describe("a --bearer share", () => {
     expect((await c.openscope(["audit", "--verify"])).code).toBe(0);
   });
 
+  test("a call's intent and outcome rows name the same params: the pins filled in (SPEC.md §15.2)", async () => {
+    const r = await c.recipient("pinned").call(share, "ssh.tail_logs", ["lines=2"]);
+    expect(r.code).toBe(0);
+    const rows = await c.auditRows(share.id);
+    const allowed = rows.filter((x) => x.kind === "call.allowed" && x.verb === "ssh.tail_logs").at(-1)!;
+    const outcome = rows.find((x) => x.kind === "call.outcome" && x.callId === allowed.callId)!;
+    expect(allowed.params).toEqual({ lines: "2", service: "api" });
+    expect(outcome.params).toEqual(allowed.params);
+  });
+
   test("revoking a bearer share ends it for everyone (exit 5)", async () => {
     expect((await c.openscope(["share", "revoke", share.id])).code).toBe(0);
     const r = await c.recipient("second").call(share, "echo.word", ["word=late"]);
