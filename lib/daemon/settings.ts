@@ -117,7 +117,13 @@ export class LiveSettings {
       ...diffCatalogs(before.catalog, next.catalog),
       relay_changed: before.relay?.url !== next.relay?.url,
       token_changed: before.relay?.token !== next.relay?.token,
-      warnings: catalogWarnings(next.catalog),
+      warnings: [
+        ...catalogWarnings(next.catalog),
+        // The socket's group and mode are set when the daemon starts (SPEC.md §14).
+        ...(before.config.control_group !== next.config.control_group
+          ? [`control_group changed in config.toml (${before.config.control_group ?? "none"} -> ${next.config.control_group ?? "none"}): it takes effect when the daemon restarts`]
+          : []),
+      ],
     };
   }
 }

@@ -3,7 +3,7 @@
 // outside the group cannot reach the socket. A real user and groups (useradd/groupadd), the CLI
 // run as that user with setpriv; tests run as root.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { appendFileSync, chmodSync, readFileSync, statSync } from "node:fs";
+import { appendFileSync, chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster, commandFor, runCommand, testCatalog } from "../helpers/cluster.ts";
 
@@ -77,3 +77,20 @@ test("a user outside the group cannot reach the daemon", async () => {
   expect(r.stderr).toContain("openscope: error: no permission to use the daemon's control socket");
   expect(r.stderr).toContain("hint: run as root, or ask root to set control_group in config.toml to a group you are in");
 }, 30_000);
+
+test("a reload that changes control_group says it waits for a restart; the socket keeps its group", async () => {
+  const config = join(c.home, "config.toml");
+  const socket = join(c.home, "control.sock");
+  const before = readFileSync(config, "utf8");
+  const gid = statSync(socket).gid;
+  try {
+    writeFileSync(config, before.replace(`control_group = "${GROUP}"`, 'control_group = "root"'));
+    const r = await c.openscope(["reload"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`control_group changed in config.toml (${GROUP} -> root): it takes effect when the daemon restarts`);
+    expect(statSync(socket).gid).toBe(gid);
+  } finally {
+    writeFileSync(config, before);
+    await c.openscope(["reload"]);
+  }
+});
