@@ -229,6 +229,8 @@ export class Channel {
   private ungranted = 0;
   /** With manualRelease: bytes delivered that the application has not released yet. */
   private unreleased = 0;
+  /** With manualRelease: wire bytes of the incomplete message counted in `unreleased`. */
+  private heldFragments = 0;
   private readonly manualRelease: boolean;
   private readonly queue: Pending[] = [];
   private queued = 0;
@@ -419,8 +421,20 @@ export class Channel {
           if (wireLength > this.recvAllowance) throw new Error("credit exceeded");
           this.recvAllowance -= wireLength;
         }
-        if (this.manualRelease) this.unreleased += wireLength;
-        else this.ungranted += wireLength;
+        if (!this.manualRelease) this.ungranted += wireLength;
+        else {
+          this.unreleased += wireLength;
+          this.heldFragments += wireLength;
+          // A message bigger than half the window could never complete if its fragments waited for
+          // the application (which only releases what it was given): past half a window they are
+          // granted as they are buffered (bounded by maxMessageBytes).
+          if (type === RecordType.dataEnd) this.heldFragments = 0;
+          else if (this.heldFragments >= this.window / 2) {
+            this.unreleased -= this.heldFragments;
+            this.ungranted += this.heldFragments;
+            this.heldFragments = 0;
+          }
+        }
         const data = record.subarray(1);
         this.fragmentBytes += data.length;
         if (this.fragmentBytes > this.maxMessageBytes) throw new Error("message too large");
