@@ -3,7 +3,7 @@
 // chokepoint `decide`; the intent is audited before the verb starts, the outcome after.
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { defaultRandom, type Random } from "../noise/crypto.ts";
-import { acceptInitiator, type Channel, type ChannelSink } from "../wire/channel.ts";
+import { acceptInitiator, MAX_RECORD_DATA, type Channel, type ChannelSink } from "../wire/channel.ts";
 import { cryptoFromEnv, signatureCheckFor } from "../platform/crypto.ts";
 import type { Catalog } from "../capability/catalog.ts";
 import { admits } from "../capability/constraint.ts";
@@ -87,6 +87,8 @@ export const RECORD_DEADLINE_MS = 2_000;
 let suite: ReturnType<typeof cryptoFromEnv> | undefined;
 const sessionCrypto = () => (suite ??= cryptoFromEnv());
 const HIGH_WATER_BYTES = 512 * 1024;
+/** Output bytes per chunk message: with its 6-byte header it fills one record (SPEC.md §11.3). */
+const CHUNK_DATA_MAX = MAX_RECORD_DATA - 6;
 
 export class DaemonSession {
   private channel: Channel | undefined;
@@ -551,7 +553,9 @@ export class DaemonSession {
     try {
       const running = this.host.runVerb(about.verb, params, async (stream, chunk) => {
         this.host.tee?.(about.callId, stream, chunk);
-        this.sendPayload(encodeChunk(id, stream, chunk));
+        // One chunk message per transport record: a starved daemon can read MBs from the pipe at
+        // once, and a message that big would be held whole by the client before its consumer saw any.
+        for (let at = 0; at < chunk.length; at += CHUNK_DATA_MAX) this.sendPayload(encodeChunk(id, stream, chunk.subarray(at, at + CHUNK_DATA_MAX)));
         await this.waitForRoom();
       });
       this.running.set(id, running);
