@@ -77,7 +77,7 @@ describe("JSON listings are JSON arrays", () => {
     expect(verbs.code).toBe(0);
     const v = JSON.parse(verbs.stdout) as Array<{ name?: string; verb?: string }>;
     expect(Array.isArray(v)).toBe(true);
-    expect(v.length).toBe(7);
+    expect(v.length).toBe(8);
     expect(verbs.stdout).toContain("ssh.tail_logs");
     for (const args of [["grant", "list", "--json"], ["recipients", "list", "--json"]]) {
       const r = await c.openscope(args);
