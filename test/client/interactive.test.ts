@@ -4,8 +4,7 @@
 // plainly, exit 4); and a revoke while connected (a clear message, exit 5). Also `call` one-shot:
 // SIGINT (Ctrl-C) cancels the verb on the daemon, and --json reports it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, commandFor, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
 import { pidsRunning } from "../helpers/procs.ts";
 
@@ -16,10 +15,7 @@ let share: OpenedShare;
 const spawnInteractive = (s: OpenedShare) => vendor.spawn(["--passport", s.handle, "--fingerprint", s.fingerprint]);
 
 beforeAll(async () => {
-  c = new Cluster("source");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("source");
   expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word", "--verb", "ssh.restart_service", "--verb", "slow.sleep"])).code).toBe(0);
   vendor = c.recipient("vendor");
   expect((await c.openscope(["recipients", "add", "vendor-b", await vendor.keygen()])).code).toBe(0);

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
 import { processStartTime } from "../../lib/daemon/running-verbs.ts";
 import { pidsRunning } from "../helpers/procs.ts";
@@ -13,10 +13,7 @@ let vendor: Recipient;
 let share: OpenedShare;
 
 beforeAll(async () => {
-  c = new Cluster("source");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("source");
   ({ vendor, share } = await c.shareTo({ grant: ["slow.sleep"] }));
 }, 60_000);
 

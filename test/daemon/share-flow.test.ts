@@ -3,17 +3,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 
 let c: Cluster;
 let vendor: Recipient;
 let share: OpenedShare;
 
 beforeAll(async () => {
-  c = new Cluster("source");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("source");
   const g = await c.openscope(["grant", "add", "--agent", "you", "--verb", "ssh.tail_logs", "--verb", "ssh.restart_service", "--verb", "echo.word", "--verb", "fail.exit"]);
   expect(g.code).toBe(0);
   vendor = c.recipient("vendor");

@@ -9,7 +9,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { buildPrologue, startInitiator } from "../../lib/wire/channel.ts";
 import { encodeMessage } from "../../lib/wire/rpc.ts";
-import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { handleTarget, handshakeAs, PAIRED, PEER_GONE, RawLeg, randomRid } from "../helpers/raw-leg.ts";
 import { waitFor } from "../helpers/spawn.ts";
 
@@ -21,10 +21,7 @@ let share: OpenedShare;
 let keyFile: string;
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("binary");
   ({ vendor, share } = await c.shareTo({ grant: ["echo.word"], ttl: "10m" }));
   keyFile = join(vendor.configHome, "openscope", "recipient.key");
 }, 60_000);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { holdExclusiveLock } from "../helpers/db-lock.ts";
 import { waitFor } from "../helpers/spawn.ts";
 
@@ -19,10 +19,7 @@ let vendor: Recipient;
 let share: OpenedShare;
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("binary");
   ({ vendor, share } = await c.shareTo({ grant: ["echo.word", "ssh.restart_service", "slow.sleep"], share: ["echo.word", "ssh.restart_service"] }));
 }, 60_000);
 

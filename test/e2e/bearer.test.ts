@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, testCatalog, type OpenedShare } from "../helpers/cluster.ts";
+import { Cluster, type OpenedShare } from "../helpers/cluster.ts";
 import { shareRow, waitConnected } from "../helpers/e2e.ts";
 
 // Each test runs the compiled programs several times: more than bun's default 5 s on 2 cores.
@@ -14,10 +14,7 @@ let c: Cluster;
 let share: OpenedShare;
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("binary");
   expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word", "--verb", "ssh.tail_logs"])).code).toBe(0);
   share = await c.openShare(["--agent", "you", "--verb", "echo.word", "--verb", "ssh.tail_logs:service=api,lines=1..5", "--bearer", "--ttl", "5m"]);
 }, 60_000);

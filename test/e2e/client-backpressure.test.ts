@@ -2,8 +2,7 @@
 // granted only for output the client has handed on, so the daemon's verb waits instead.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, commandFor, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { livePids } from "../helpers/procs.ts";
 import { waitFor } from "../helpers/spawn.ts";
 
@@ -14,10 +13,7 @@ let share: OpenedShare;
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("binary");
   ({ vendor, share } = await c.shareTo({ grant: ["stream.seq"] }));
 }, 60_000);
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, commandFor, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
 import { pidsRunning } from "../helpers/procs.ts";
 
@@ -18,10 +18,7 @@ let bearer: OpenedShare;
 let handleFile: string;
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("binary");
   expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word", "--verb", "slow.sleep"])).code).toBe(0);
   vendor = c.recipient("vendor");
   bearer = await c.openShare(["--agent", "you", "--verb", "echo.word", "--verb", "slow.sleep", "--bearer", "--ttl", "10m"]);

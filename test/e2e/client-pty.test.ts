@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, commandFor, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
 import { pidsUnder } from "../helpers/procs.ts";
 
@@ -42,10 +42,7 @@ async function screenShows(what: string | RegExp, label = String(what), timeoutM
 }
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("binary");
   const g = await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word", "--verb", "slow.sleep", "--verb", "ssh.restart_service"]);
   expect(g.code).toBe(0);
   vendor = c.recipient("vendor");

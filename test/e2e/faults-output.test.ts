@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { ClientSession, sessionKeys } from "../../lib/client/session.ts";
 import { decodeHandle } from "../../lib/wire/handle.ts";
 import { readRecipientKey } from "../../lib/host/keyfile.ts";
-import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, commandFor, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 
 setDefaultTimeout(60_000);
 
@@ -15,10 +15,7 @@ let vendor: Recipient;
 let share: OpenedShare;
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("binary");
   expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "stream.seq", "--verb", "echo.word"])).code).toBe(0);
   vendor = c.recipient("vendor");
   const pub = await vendor.keygen();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
 import { handshakeAs } from "../helpers/raw-leg.ts";
 import { encodeMessage } from "../../lib/wire/rpc.ts";
@@ -21,10 +21,7 @@ let wide: OpenedShare;
 let narrow: OpenedShare;
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("binary");
   expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word", "--verb", "ssh.restart_service"])).code).toBe(0);
   vendor = c.recipient("vendor");
   expect((await c.openscope(["recipients", "add", "vendor-b", await vendor.keygen()])).code).toBe(0);

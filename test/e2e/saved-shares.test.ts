@@ -8,7 +8,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
 
 setDefaultTimeout(60_000);
@@ -18,10 +18,7 @@ let vendor: Recipient;
 let share: OpenedShare;
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("binary");
   expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word"])).code).toBe(0);
   vendor = c.recipient("vendor");
   expect((await c.openscope(["recipients", "add", "vendor-b", await vendor.keygen()])).code).toBe(0);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, commandFor, runCommand, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, commandFor, runCommand, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { pathWithDist, shareRow, startClient, waitConnected } from "../helpers/e2e.ts";
 import { waitFor } from "../helpers/spawn.ts";
 
@@ -22,10 +22,7 @@ let share: OpenedShare;
 let printedCommand: string;
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("binary");
   const g = await c.openscope(["grant", "add", "--agent", "you", "--verb", "ssh.tail_logs", "--verb", "ssh.restart_service", "--verb", "echo.word", "--verb", "slow.sleep"]);
   expect(g.code).toBe(0);
   vendor = c.recipient("vendor");

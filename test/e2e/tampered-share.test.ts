@@ -7,7 +7,7 @@ import { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { decodeBase64url, toBase64url } from "../../lib/bytes.ts";
-import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 
 setDefaultTimeout(60_000);
 
@@ -16,10 +16,7 @@ let vendor: Recipient;
 let share: OpenedShare;
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("binary");
   ({ vendor, share } = await c.shareTo({ grant: ["echo.word", "ssh.restart_service"], share: ["echo.word"] }));
 }, 60_000);
 

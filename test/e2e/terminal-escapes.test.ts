@@ -4,8 +4,7 @@
 // as visible escapes on one line, `audit --json` keeps the exact values, and the recipient's own
 // error line is escaped too.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { join } from "node:path";
-import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { Cluster, commandFor, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
 
 setDefaultTimeout(60_000);
@@ -18,10 +17,7 @@ let vendor: Recipient;
 let share: OpenedShare;
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("binary");
   ({ vendor, share } = await c.shareTo({ grant: ["echo.word"] }));
   const forged = await vendor.call(share, FORGED_VERB, ["word=x"]);
   expect(forged.code).toBe(3);

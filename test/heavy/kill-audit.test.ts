@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ClientSession, sessionKeys } from "../../lib/client/session.ts";
 import { decodeHandle } from "../../lib/wire/handle.ts";
 import { readRecipientKey } from "../../lib/host/keyfile.ts";
-import { Cluster, testCatalog, type OpenedShare } from "../helpers/cluster.ts";
+import { Cluster, type OpenedShare } from "../helpers/cluster.ts";
 import { prng } from "../helpers/prng.ts";
 
 const TRIALS = Number(process.env.KILL_TRIALS ?? 60);
@@ -18,10 +18,7 @@ let share: OpenedShare;
 let keyFile: string;
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  await c.startDaemon();
+  c = await Cluster.start("binary");
   expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word", "--verb", "stream.seq"])).code).toBe(0);
   const vendor = c.recipient("vendor");
   const pub = await vendor.keygen();

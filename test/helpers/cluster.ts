@@ -99,6 +99,15 @@ export class Cluster {
     writeFileSync(join(this.dir, "tokens.txt"), `${this.token}\n`, { mode: 0o600 });
   }
 
+  /** The usual deployment of a test: a relay, an initialised home with the test catalog, a running daemon. */
+  static async start(mode: Mode = "source"): Promise<Cluster> {
+    const c = new Cluster(mode);
+    await c.startRelay();
+    await c.init(testCatalog(join(c.dir, "data")));
+    await c.startDaemon();
+    return c;
+  }
+
   /** Starts the relay (again, on the same port when `port` is given). */
   async startRelay(extraArgs: string[] = [], port = 0): Promise<void> {
     const r = await startBackground(
