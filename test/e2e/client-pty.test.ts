@@ -10,36 +10,15 @@ import { join } from "node:path";
 import { Cluster, commandFor, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
 import { pidsUnder } from "../helpers/procs.ts";
+import { terminal } from "../helpers/tmux.ts";
 
 setDefaultTimeout(60_000);
 
 let c: Cluster;
 let vendor: Recipient;
 let share: OpenedShare;
-const socket = `openscope-pty-${process.pid}-${Date.now()}`;
-
-function tmux(...args: string[]): string {
-  const r = Bun.spawnSync(["tmux", "-L", socket, "-f", "/dev/null", ...args], { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr.toString()}`);
-  return r.stdout.toString();
-}
-
-/** The whole pane, scrollback included, wrapped lines joined, trailing blank lines and spaces dropped. */
-const screen = () => tmux("capture-pane", "-p", "-J", "-S", "-2000", "-t", "main").trimEnd();
-const keys = (...k: string[]) => tmux("send-keys", "-t", "main", ...k);
-const typeText = (text: string) => tmux("send-keys", "-t", "main", "-l", text);
+const { tmux, screen, keys, typeText, screenShows } = terminal("pty");
 const count = (s: string, needle: string) => s.split(needle).length - 1;
-
-async function screenShows(what: string | RegExp, label = String(what), timeoutMs = 20_000): Promise<string> {
-  try {
-    return await waitFor(() => {
-      const s = screen();
-      return (typeof what === "string" ? s.includes(what) : what.test(s)) ? s : undefined;
-    }, `the screen to show ${label}`, timeoutMs);
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n--- screen ---\n${screen()}`);
-  }
-}
 
 beforeAll(async () => {
   c = await Cluster.start("binary");

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { Cluster, commandFor, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
 import { startClient, type LiveClient } from "../helpers/e2e.ts";
+import { terminal } from "../helpers/tmux.ts";
 
 setDefaultTimeout(90_000);
 
@@ -17,27 +18,7 @@ const mode = (process.env.OPENSCOPE_E2E_MODE as "binary" | "source" | undefined)
 let c: Cluster;
 let vendor: Recipient;
 let share: OpenedShare;
-const socket = `openscope-watch-${process.pid}-${Date.now()}`;
-
-function tmux(...args: string[]): string {
-  const r = Bun.spawnSync(["tmux", "-L", socket, "-f", "/dev/null", ...args], { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr.toString()}`);
-  return r.stdout.toString();
-}
-
-const screen = () => tmux("capture-pane", "-p", "-J", "-S", "-2000", "-t", "main").trimEnd();
-const keys = (...k: string[]) => tmux("send-keys", "-t", "main", ...k);
-
-async function screenShows(what: string | RegExp, label = String(what), timeoutMs = 30_000): Promise<string> {
-  try {
-    return await waitFor(() => {
-      const s = screen();
-      return (typeof what === "string" ? s.includes(what) : what.test(s)) ? s : undefined;
-    }, `the screen to show ${label}`, timeoutMs);
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n--- screen ---\n${screen()}`);
-  }
-}
+const { tmux, screen, keys, screenShows } = terminal("watch");
 
 /** The id of a waiting request the screen shows and no earlier call of this test file did. */
 const seenRequests = new Set<string>();
