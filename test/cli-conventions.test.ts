@@ -14,6 +14,7 @@ import { examplesFor } from "../cmd/help.ts";
 import { openscopeMain } from "../cmd/openscope/index.ts";
 import { formatTable } from "../cmd/output.ts";
 import { relayMain } from "../cmd/relay/index.ts";
+import { openscopeForOtherUsers } from "./helpers/other-user.ts";
 import { ROOT, runProgram } from "./helpers/spawn.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "openscope-cli-"));
@@ -162,16 +163,17 @@ test("a user who is not root and chose no home is told to pass --home (exit 2)",
   const setpriv = Bun.which("setpriv");
   expect(process.getuid?.()).toBe(0); // tests run as root (README), so another user can be tried
   expect(setpriv).not.toBeNull();
+  const program = await openscopeForOtherUsers();
   for (const args of [["init"], ["fingerprint"], ["share", "list"]]) {
-    const r = Bun.spawnSync([setpriv!, "--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, join(ROOT, "daemon.ts"), ...args], {
-      env: { PATH: process.env.PATH, HOME: dir, NO_COLOR: "1" },
-      cwd: dir,
+    const r = Bun.spawnSync([setpriv!, "--reuid=nobody", "--regid=nogroup", "--clear-groups", ...program.argv, ...args], {
+      env: { PATH: process.env.PATH, HOME: program.cwd, NO_COLOR: "1" },
+      cwd: program.cwd,
     });
     expect(r.stderr.toString()).toContain("error: no OpenScope home for this user");
     expect(r.stderr.toString()).toContain("hint: pass --home DIR");
     expect(r.exitCode).toBe(2);
   }
-}, 30_000);
+}, 60_000);
 
 test("tables align with colours on: escape codes take no column", () => {
   const red = (s: string) => `\x1b[31m${s}\x1b[0m`;

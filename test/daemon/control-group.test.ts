@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { appendFileSync, chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, commandFor, runCommand, testCatalog } from "../helpers/cluster.ts";
+import { Cluster, runCommand, testCatalog } from "../helpers/cluster.ts";
+import { openscopeForOtherUsers } from "../helpers/other-user.ts";
 
 const suffix = Math.random().toString(36).slice(2, 8);
 const GROUP = `osops${suffix}`;
@@ -25,10 +26,11 @@ function run(argv: string[]): void {
 }
 
 /** `openscope ARGS` as a local user, with their own supplementary groups. */
-function openscopeAs(user: string, args: string[]) {
+async function openscopeAs(user: string, args: string[]) {
   const { uid, gid } = ids(user);
-  const argv = ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--init-groups", "--", ...commandFor("source", "openscope"), ...args];
-  return runCommand(argv, { env: { OPENSCOPE_HOME: c.home, HOME: c.dir, BUN_INSTALL_CACHE_DIR: join(c.dir, "bun-cache") } });
+  const program = await openscopeForOtherUsers();
+  const argv = ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--init-groups", "--", ...program.argv, ...args];
+  return runCommand(argv, { env: { OPENSCOPE_HOME: c.home, HOME: c.dir, BUN_INSTALL_CACHE_DIR: join(c.dir, "bun-cache") }, cwd: program.cwd });
 }
 
 beforeAll(async () => {

@@ -64,9 +64,10 @@ export async function startBackground(
   };
 }
 
-export async function runCommand(cmd: string[], opts: { env?: Record<string, string | undefined>; stdin?: string; timeoutMs?: number } = {}): Promise<ProgramResult> {
+export async function runCommand(cmd: string[], opts: { env?: Record<string, string | undefined>; stdin?: string; timeoutMs?: number; cwd?: string } = {}): Promise<ProgramResult> {
   const proc = Bun.spawn(cmd, {
     env: { ...process.env, NO_COLOR: "1", ...opts.env },
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
     stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
     stdout: "pipe",
     stderr: "pipe",
