@@ -5,7 +5,8 @@
 import { approveRequest, denyRequest, extendShare, killCalls, revokeShare } from "../../lib/control/client.ts";
 import { MAX_REASON } from "../../lib/share/approval.ts";
 import { LIMITS } from "../../lib/capability/limits.ts";
-import { callText, escapeForTerminal, type WatchView } from "./watch-view.ts";
+import { terminalSafe } from "../output.ts";
+import { callText, type WatchView } from "./watch-view.ts";
 
 export interface KeyContext {
   socket: string;
@@ -45,7 +46,7 @@ class ReasonLine {
   }
 
   line(): string {
-    return `deny request ${this.requestId} (${this.call}): reason (Enter: "${DEFAULT_DENY_REASON}", Esc: cancel)> ${escapeForTerminal(this.text)}`;
+    return `deny request ${this.requestId} (${this.call}): reason (Enter: "${DEFAULT_DENY_REASON}", Esc: cancel)> ${terminalSafe(this.text)}`;
   }
 }
 
@@ -85,7 +86,7 @@ export function keyHandler(ctx: KeyContext): KeyHandler {
       const text = r.text.trim() || undefined;
       act(async () => {
         await denyRequest(socket, r.requestId, text);
-        return `→ denied request ${r.requestId}: ${escapeForTerminal(text ?? DEFAULT_DENY_REASON)}`;
+        return `→ denied request ${r.requestId}: ${terminalSafe(text ?? DEFAULT_DENY_REASON)}`;
       });
       return;
     }

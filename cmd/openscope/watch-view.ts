@@ -6,11 +6,6 @@ import { formatDuration } from "../../lib/units.ts";
 import { outputBytes, type WatchEvent, type WatchedShare } from "../../lib/share/watch.ts";
 import { terminalSafe } from "../output.ts";
 
-/** Text from outside made safe for a terminal (the one escaping function of cmd/output.ts). */
-export function escapeForTerminal(text: string, opts: { keepNewlines?: boolean } = {}): string {
-  return terminalSafe(text, { keepLines: opts.keepNewlines });
-}
-
 export interface RunningCall {
   shareId: string;
   callId: string;
@@ -34,7 +29,7 @@ const rec = (x: unknown): Record<string, string> =>
 
 export function callText(verb: string, params: Record<string, string>): string {
   const p = Object.entries(params).map(([k, v]) => `${k}=${v}`).join(" ");
-  return escapeForTerminal(`${verb}${p ? ` ${p}` : ""}`);
+  return terminalSafe(`${verb}${p ? ` ${p}` : ""}`);
 }
 
 function clock(at: number): string {
@@ -81,23 +76,23 @@ export class WatchView {
         break;
       }
       case "share.opened":
-        add(`share opened: ${escapeForTerminal(str(ev.detail))}`);
+        add(`share opened: ${terminalSafe(str(ev.detail))}`);
         break;
       case "share.connected":
-        add(`● recipient connected${ev.detail ? ` (${escapeForTerminal(str(ev.detail))})` : ""}`);
+        add(`● recipient connected${ev.detail ? ` (${terminalSafe(str(ev.detail))})` : ""}`);
         break;
       case "share.disconnected":
-        add(`○ recipient disconnected${ev.detail ? ` (${escapeForTerminal(str(ev.detail))})` : ""}`);
+        add(`○ recipient disconnected${ev.detail ? ` (${terminalSafe(str(ev.detail))})` : ""}`);
         break;
       case "share.extended":
-        add(`share extended: ${escapeForTerminal(str(ev.detail))}`);
+        add(`share extended: ${terminalSafe(str(ev.detail))}`);
         break;
       case "share.extend_refused":
-        add(`✘ share extend refused: ${escapeForTerminal(str(ev.detail))}`);
+        add(`✘ share extend refused: ${terminalSafe(str(ev.detail))}`);
         break;
       case "share.revoked":
       case "share.expired":
-        add(`share ${ev.kind === "share.revoked" ? "revoked" : "expired"}${ev.detail ? ` (${escapeForTerminal(str(ev.detail))})` : ""}`);
+        add(`share ${ev.kind === "share.revoked" ? "revoked" : "expired"}${ev.detail ? ` (${terminalSafe(str(ev.detail))})` : ""}`);
         break;
       case "call.allowed": {
         if (!ev.replay || !this.running.has(key)) {
@@ -107,11 +102,11 @@ export class WatchView {
         break;
       }
       case "call.denied":
-        add(`✘ ${callId || "-"} ${callText(str(ev.verb) || "?", rec(ev.params))}: denied: ${escapeForTerminal(str(ev.reason))}${ev.message ? ` (${escapeForTerminal(str(ev.message))})` : ""}`);
+        add(`✘ ${callId || "-"} ${callText(str(ev.verb) || "?", rec(ev.params))}: denied: ${terminalSafe(str(ev.reason))}${ev.message ? ` (${terminalSafe(str(ev.message))})` : ""}`);
         break;
       case "call.killed":
         // Why, when it was not `share kill` (a grant or catalog change, SPEC.md §15.4).
-        add(`✂ ${callId} ${escapeForTerminal(str(ev.verb))}: killed by the operator${ev.detail && ev.detail !== "cancelled by the operator" ? ` (${escapeForTerminal(str(ev.detail))})` : ""}`);
+        add(`✂ ${callId} ${terminalSafe(str(ev.verb))}: killed by the operator${ev.detail && ev.detail !== "cancelled by the operator" ? ` (${terminalSafe(str(ev.detail))})` : ""}`);
         break;
       case "call.outcome": {
         const r = this.running.get(key);
@@ -126,9 +121,9 @@ export class WatchView {
           ev.bytesOut !== undefined ? bytes(Number(ev.bytesOut)) : "",
           ev.truncated ? "truncated" : "",
           redactionText(ev.redactions),
-          ev.detail ? escapeForTerminal(str(ev.detail)) : "",
+          ev.detail ? terminalSafe(str(ev.detail)) : "",
         ].filter(Boolean);
-        add(`■ ${callId} ${escapeForTerminal(str(ev.verb) || r?.verb || "")}: ${parts.join(" · ")}`);
+        add(`■ ${callId} ${terminalSafe(str(ev.verb) || r?.verb || "")}: ${parts.join(" · ")}`);
         break;
       }
       case "call.output":
@@ -142,15 +137,15 @@ export class WatchView {
       }
       case "approval.approved":
         this.pending.delete(str(ev.requestId));
-        add(`✔ request ${escapeForTerminal(str(ev.requestId))} approved: ${callText(str(ev.verb), rec(ev.params))} runs`);
+        add(`✔ request ${terminalSafe(str(ev.requestId))} approved: ${callText(str(ev.verb), rec(ev.params))} runs`);
         break;
       case "approval.denied":
         this.pending.delete(str(ev.requestId));
-        add(`✘ request ${escapeForTerminal(str(ev.requestId))} denied (${escapeForTerminal(str(ev.reason))}): ${escapeForTerminal(str(ev.message))}`);
+        add(`✘ request ${terminalSafe(str(ev.requestId))} denied (${terminalSafe(str(ev.reason))}): ${terminalSafe(str(ev.message))}`);
         break;
       case "approval.timed_out":
         this.pending.delete(str(ev.requestId));
-        add(`✘ request ${escapeForTerminal(str(ev.requestId))} timed out: not approved`);
+        add(`✘ request ${terminalSafe(str(ev.requestId))} timed out: not approved`);
         break;
       case "watch.dropped":
         add(`… ${Number(ev.count) || 0} event(s) not shown: this view fell behind (the share was not slowed)`);
@@ -166,7 +161,7 @@ export class WatchView {
     const shares = [...this.shares.values()].filter((s) => this.filter === undefined || s.id === this.filter);
     const about =
       shares.length === 1
-        ? `share ${shares[0]!.id} → ${escapeForTerminal(shares[0]!.recipient)} · ${shares[0]!.state !== "live" ? shares[0]!.state : shares[0]!.connected ? "connected" : "not connected"}${shares[0]!.state === "live" ? ` · ${formatDuration(Date.parse(shares[0]!.expires_at) - now)} left` : ""}`
+        ? `share ${shares[0]!.id} → ${terminalSafe(shares[0]!.recipient)} · ${shares[0]!.state !== "live" ? shares[0]!.state : shares[0]!.connected ? "connected" : "not connected"}${shares[0]!.state === "live" ? ` · ${formatDuration(Date.parse(shares[0]!.expires_at) - now)} left` : ""}`
         : `${shares.filter((s) => s.state === "live").length} live share(s)`;
     const run = [...this.running.values()];
     const running = run.length ? ` · ${run.length} running (${run.map((r) => `${r.callId} ${formatDuration(now - r.startedAt)}`).join(", ")})` : "";
@@ -199,7 +194,7 @@ export class WatchView {
     let dec = this.decoders.get(key);
     if (!dec) this.decoders.set(key, (dec = new TextDecoder("utf-8")));
     const prefix = `  ${tag}${callId} │ `;
-    const text = (this.partial.get(key)?.text ?? "") + escapeForTerminal(dec.decode(outputBytes(ev), { stream: true }), { keepNewlines: true });
+    const text = (this.partial.get(key)?.text ?? "") + terminalSafe(dec.decode(outputBytes(ev), { stream: true }), { keepLines: true });
     const parts = text.split("\n");
     const rest = parts.pop()!;
     for (const p of parts) lines.push(prefix + p);
@@ -209,7 +204,7 @@ export class WatchView {
 
   private header(s: WatchedShare, now: number): string {
     const state = s.state === "live" ? `live, ${formatDuration(Date.parse(s.expires_at) - now)} left` : s.state;
-    return `share ${s.id} → ${escapeForTerminal(s.recipient)} (agent ${escapeForTerminal(s.agent)}) · ${state} · ${s.connected ? "connected" : "not connected"} · verbs ${escapeForTerminal(s.verbs.join(", "))}`;
+    return `share ${s.id} → ${terminalSafe(s.recipient)} (agent ${terminalSafe(s.agent)}) · ${state} · ${s.connected ? "connected" : "not connected"} · verbs ${terminalSafe(s.verbs.join(", "))}`;
   }
 }
 
@@ -217,7 +212,7 @@ function redactionText(x: unknown): string {
   if (typeof x === "number") return x > 0 ? `${x} redaction(s)` : "";
   if (typeof x === "object" && x !== null) {
     const entries = Object.entries(x as Record<string, unknown>).filter(([, n]) => Number(n) > 0);
-    return entries.length ? `redacted ${entries.map(([id, n]) => `${escapeForTerminal(id)}×${Number(n)}`).join(", ")}` : "";
+    return entries.length ? `redacted ${entries.map(([id, n]) => `${terminalSafe(id)}×${Number(n)}`).join(", ")}` : "";
   }
   return "";
 }
