@@ -3,7 +3,7 @@
 // when scanned; an unterminated line is held until its newline, the end of the verb, or the line
 // bound, where it is cut at a delimiter outside any secret. Bytes no rule matched pass unchanged
 // (they are sliced from the input, never decoded and re-encoded). Pure: bytes in, bytes out.
-import { PRIVATE_KEY_RULE, scanRegion, type PemState, type RuleSet } from "./scanner.ts";
+import { latin1, PRIVATE_KEY_RULE, scanBytes, scanRegion, type PemState, type RuleSet } from "./scanner.ts";
 import type { Finding } from "./rules.ts";
 import { concat } from "../bytes.ts";
 
@@ -14,6 +14,9 @@ export const MAX_LINE_BYTES = 64 * 1024;
  * that ends just before the cut has its value in view, and a secret across the cut is found whole.
  */
 export const CUT_LOOKAHEAD = 4096;
+
+/** A region shorter than this is decoded and scanned whole rather than searched with SIMD first. */
+const SHORT_REGION = 512;
 
 /** Redaction counts by rule id. */
 export type RedactionCounts = Record<string, number>;
@@ -28,8 +31,6 @@ export function describeRedactions(counts: RedactionCounts | undefined): string 
 }
 
 const EMPTY = new Uint8Array(0);
-// windows-1252 as WHATWG defines "latin1": one char per byte, so offsets are byte offsets.
-const byteText = new TextDecoder("latin1");
 const encoder = new TextEncoder();
 const markers = new Map<string, Uint8Array>();
 
@@ -59,9 +60,22 @@ export class LineRedactor {
   /** Redacted output ready to forward (often the input itself, sliced); the rest waits for its line end. */
   push(chunk: Uint8Array): Uint8Array[] {
     if (chunk.length === 0) return [];
-    const buf = this.pending.length === 0 ? chunk : concat(this.pending, chunk);
     const out: Uint8Array[] = [];
-    let from = this.skipCarry(buf, 0);
+    let buf = chunk;
+    let from = 0;
+    if (this.pending.length > 0) {
+      // The held line's end is in this chunk: that one line is joined and redacted alone, so the
+      // rest of the chunk is scanned in place rather than copied behind the held bytes.
+      const newline = chunk.indexOf(0x0a);
+      if (newline >= 0 && this.pending.length + newline < MAX_LINE_BYTES) {
+        const line = concat(this.pending, chunk.subarray(0, newline + 1));
+        const start = this.skipCarry(line, 0);
+        this.emitRegion(line, start, line.length, out);
+        from = newline + 1;
+      } else buf = concat(this.pending, chunk);
+      this.pending = EMPTY;
+    }
+    from = this.skipCarry(buf, from);
     const lastNewline = buf.lastIndexOf(0x0a);
     if (lastNewline >= from) {
       this.emitRegion(buf, from, lastNewline + 1, out);
@@ -98,14 +112,15 @@ export class LineRedactor {
   }
 
   private emitRegion(buf: Uint8Array, a: number, b: number, out: Uint8Array[]): void {
-    const { findings, pem } = scanRegion(this.rules, byteText.decode(buf.subarray(a, b)), this.pem);
+    // a line or two (the held line joined to its end) is quicker to decode than to search
+    const { findings, pem } = b - a < SHORT_REGION ? scanRegion(this.rules, latin1(buf, a, b), this.pem) : scanBytes(this.rules, buf, a, b, this.pem);
     this.pem = pem;
     this.emit(buf, a, b, findings, out);
   }
 
   /** Redacts and emits one piece of an over-long unterminated line; returns where the rest starts. */
   private cutLongLine(buf: Uint8Array, from: number, out: Uint8Array[]): number {
-    const window = byteText.decode(buf.subarray(from, from + MAX_LINE_BYTES));
+    const window = latin1(buf, from, from + MAX_LINE_BYTES);
     const { findings, pem } = scanRegion(this.rules, window, this.pem);
     let cut = window.length;
     if (!pem.open) {
