@@ -19,7 +19,7 @@ import { WatchHub } from "./watch-hub.ts";
 export interface ShareOperatorHooks {
   requestApproval(share: { id: string; agent: string; passport: string }, call: { callId: string; verb: string; params: Record<string, string> }): { request: ApprovalRequest; answer: Promise<ApprovalEnd> } | undefined;
   withdrawApproval(shareId: string, callId: string, why: "cancelled" | "disconnected" | "killed"): void;
-  tee(shareId: string, callId: string, stream: "stdout" | "stderr", chunk: Uint8Array): void;
+  tee(shareId: string, callId: string, stream: "stdout" | "stderr", pieces: readonly Uint8Array[]): void;
 }
 
 export class OperatorDesk implements OperatorControl, ShareOperatorHooks {
@@ -121,8 +121,8 @@ export class OperatorDesk implements OperatorControl, ShareOperatorHooks {
     this.approvals.withdraw(shareId, callId, why);
   }
 
-  tee(shareId: string, callId: string, stream: "stdout" | "stderr", chunk: Uint8Array): void {
-    this.hub.onOutput(shareId, callId, stream, chunk);
+  tee(shareId: string, callId: string, stream: "stdout" | "stderr", pieces: readonly Uint8Array[]): void {
+    this.hub.onOutput(shareId, callId, stream, pieces);
   }
 
   // ---- OperatorControl

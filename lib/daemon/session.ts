@@ -14,7 +14,7 @@ import { decodePassportUnverified, type Passport } from "../capability/passport.
 import {
   decodeClientMessage,
   readableCall,
-  encodeChunk,
+  encodeChunks,
   encodeMessage,
   MAX_CONCURRENT_CALLS,
   MAX_CONTROL_MESSAGE_BYTES,
@@ -70,7 +70,7 @@ export interface SessionHost {
   /** The call stopped waiting (the recipient cancelled or left, the operator killed it). */
   withdrawApproval?(callId: string, why: "cancelled" | "disconnected" | "killed"): void;
   /** A chunk of output exactly as it goes to the recipient, teed to watchers; never waits. */
-  tee?(callId: string, stream: "stdout" | "stderr", chunk: Uint8Array): void;
+  tee?(callId: string, stream: "stdout" | "stderr", pieces: readonly Uint8Array[]): void;
 }
 
 /** What the audit rows of one call share: its session-unique id, the verb and the params as sent. */
@@ -551,11 +551,11 @@ export class DaemonSession {
   /** Starts the verb, its output flowing to the client as the channel has room; undefined if it could not start. */
   private start(id: number, about: CallAbout, params: Record<string, string>): RunningVerb | undefined {
     try {
-      const running = this.host.runVerb(about.verb, params, async (stream, chunk) => {
-        this.host.tee?.(about.callId, stream, chunk);
+      const running = this.host.runVerb(about.verb, params, async (stream, pieces) => {
+        this.host.tee?.(about.callId, stream, pieces);
         // One chunk message per transport record: a starved daemon can read MBs from the pipe at
         // once, and a message that big would be held whole by the client before its consumer saw any.
-        for (let at = 0; at < chunk.length; at += CHUNK_DATA_MAX) this.sendPayload(encodeChunk(id, stream, chunk.subarray(at, at + CHUNK_DATA_MAX)));
+        for (const message of encodeChunks(id, stream, pieces, CHUNK_DATA_MAX)) this.sendPayload(message);
         await this.waitForRoom();
       });
       this.running.set(id, running);

@@ -392,7 +392,7 @@ export class ShareManager {
       random: this.random,
       requestApproval: (call) => this.deps.operator?.requestApproval(live.row, call),
       withdrawApproval: (callId, why) => this.deps.operator?.withdrawApproval(row.id, callId, why),
-      tee: (callId, stream, chunk) => this.deps.operator?.tee(row.id, callId, stream, chunk),
+      tee: (callId, stream, pieces) => this.deps.operator?.tee(row.id, callId, stream, pieces),
     };
   }
 

@@ -4,11 +4,11 @@
 import type { Catalog } from "../capability/catalog.ts";
 import { OpenScopeError } from "../errors.ts";
 import { renderArgv, renderSshArgv } from "../exec/argv.ts";
-import { startVerb, type RunningVerb } from "../exec/process.ts";
+import { startVerb, type OnOutput, type RunningVerb } from "../exec/process.ts";
 import { ruleSetWith } from "../redact/site-rule.ts";
 import type { RunningVerbs } from "./running-verbs.ts";
 
-export type OutputSink = (stream: "stdout" | "stderr", chunk: Uint8Array) => Promise<void> | void;
+export type OutputSink = OnOutput;
 
 export interface VerbRunnerOptions {
   catalog: () => Catalog;

@@ -2,6 +2,7 @@
 // output chunk a call streams and share snapshots go to each watcher's own bounded buffer, which
 // the control socket drains as the watcher reads. Publishing never waits: a watcher that falls
 // behind loses its own events (and is told how many), so no verb and no recipient is slowed.
+import { concat } from "../bytes.ts";
 import { droppedEvent, encodeWatchLine, outputEvent, WATCH_BUFFER_BYTES, WatchBuffer, type WatchEvent, type WatchedShare } from "../share/watch.ts";
 import type { AuditRow } from "../store/audit.ts";
 
@@ -109,9 +110,9 @@ export class WatchHub {
   }
 
   /** A chunk of a call's output, exactly as it goes to the recipient. */
-  onOutput(shareId: string, callId: string, stream: "stdout" | "stderr", data: Uint8Array): void {
+  onOutput(shareId: string, callId: string, stream: "stdout" | "stderr", pieces: readonly Uint8Array[]): void {
     if (!this.wants(shareId)) return;
-    this.publish(shareId, outputEvent(this.deps.now(), shareId, callId, stream, data));
+    this.publish(shareId, outputEvent(this.deps.now(), shareId, callId, stream, pieces.length === 1 ? pieces[0]! : concat(...pieces)));
   }
 
   /** A share changed in a way no audit row says (connected flag after a restart, say). */

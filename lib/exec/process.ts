@@ -3,7 +3,6 @@
 // the whole group. stdout and stderr are redacted line by line (SPEC.md §17.3) and forwarded as
 // they arrive; the consumer's promise is awaited before reading more (backpressure reaches the
 // verb's pipe). The cap, the byte count and the digest are of the redacted bytes: what leaves.
-import { concat } from "../bytes.ts";
 import { builtinRuleSet, type RuleSet } from "../redact/scanner.ts";
 import { LineRedactor, type RedactionCounts } from "../redact/stream.ts";
 
@@ -42,7 +41,12 @@ export interface RunningVerb {
 }
 
 export type OutputStream = "stdout" | "stderr";
-export type OnOutput = (stream: OutputStream, chunk: Uint8Array) => void | Promise<void>;
+/**
+ * Output as it leaves the gate: the pieces of one read, in order. Redaction cuts a read into
+ * pieces (the held line's end, the rest, the markers); they are handed over uncopied, and the
+ * consumer copies them once, into its frames. A consumer that wants one buffer uses concat().
+ */
+export type OnOutput = (stream: OutputStream, pieces: readonly Uint8Array[]) => void | Promise<void>;
 
 /** The whole environment a verb sees unless the request gives its own: no inherited secrets. */
 export const DEFAULT_ENV: Readonly<Record<string, string>> = Object.freeze({
@@ -245,7 +249,7 @@ class OutputGate {
     if (!this.open || chunk.length === 0) return this.delivery;
     return this.enqueue(() => {
       const r = this.redactors?.[stream];
-      return { stream, bytes: r ? joined(r.push(chunk)) : chunk };
+      return { stream, pieces: r ? r.push(chunk) : [chunk] };
     });
   }
 
@@ -256,7 +260,7 @@ class OutputGate {
     for (const stream of ["stdout", "stderr"] as const) {
       this.enqueue(() => {
         const r = this.redactors?.[stream];
-        return { stream, bytes: r ? joined(r.flush()) : new Uint8Array(0) };
+        return { stream, pieces: r ? r.flush() : [] };
       });
     }
   }
@@ -274,10 +278,10 @@ class OutputGate {
     return { ...r, truncated: this.truncated, bytesOut: this.bytesOut, outputDigest: this.hasher.digest("hex"), redactions: { ...this.counts } };
   }
 
-  private enqueue(next: () => { stream: OutputStream; bytes: Uint8Array }): Promise<void> {
+  private enqueue(next: () => { stream: OutputStream; pieces: readonly Uint8Array[] }): Promise<void> {
     this.delivery = this.delivery.then(async () => {
       if (this.stopped) return;
-      let piece: { stream: OutputStream; bytes: Uint8Array };
+      let piece: { stream: OutputStream; pieces: readonly Uint8Array[] };
       try {
         piece = next();
       } catch {
@@ -289,25 +293,27 @@ class OutputGate {
         this.killVerb();
         return;
       }
-      await this.deliver(piece.stream, piece.bytes);
+      await this.deliver(piece.stream, piece.pieces);
     });
     return this.delivery;
   }
 
-  private async deliver(stream: OutputStream, bytes: Uint8Array): Promise<void> {
-    let piece = bytes;
+  private async deliver(stream: OutputStream, given: readonly Uint8Array[]): Promise<void> {
+    let pieces = given.filter((p) => p.length > 0);
+    let length = pieces.reduce((n, p) => n + p.length, 0);
     const room = this.req.maxOutputBytes - this.bytesOut;
-    if (piece.length > room) {
-      piece = piece.subarray(0, Math.max(0, room));
+    if (length > room) {
+      pieces = truncated(pieces, Math.max(0, room));
+      length = Math.max(0, room);
       this.truncated = true;
       this.stopped = true;
       this.killVerb();
     }
-    if (piece.length === 0) return;
-    this.hasher.update(piece);
-    this.bytesOut += piece.length;
+    if (length === 0) return;
+    for (const p of pieces) this.hasher.update(p);
+    this.bytesOut += length;
     try {
-      await this.onOutput(stream, piece);
+      await this.onOutput(stream, pieces);
     } catch {
       // a consumer that cannot take output any more ends the verb
       this.stopped = true;
@@ -317,6 +323,14 @@ class OutputGate {
   }
 }
 
-function joined(pieces: Uint8Array[]): Uint8Array {
-  return pieces.length === 1 ? pieces[0]! : concat(...pieces);
+/** The first `bytes` bytes of the pieces. */
+function truncated(pieces: readonly Uint8Array[], bytes: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let left = bytes;
+  for (const p of pieces) {
+    if (left === 0) break;
+    out.push(p.length <= left ? p : p.subarray(0, left));
+    left -= Math.min(left, p.length);
+  }
+  return out;
 }

@@ -104,12 +104,41 @@ export function encodeMessage(msg: ClientMessage | DaemonMessage): Uint8Array {
 
 /** [0x01][u32 id][u8 stream: 1 stdout, 2 stderr][data] */
 export function encodeChunk(id: number, stream: "stdout" | "stderr", data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(6 + data.length);
-  const view = new DataView(out.buffer);
+  return encodeChunks(id, stream, [data], Math.max(1, data.length))[0] ?? chunkFrame(id, stream, 0);
+}
+
+/**
+ * The pieces of output as chunk messages of at most `maxData` data bytes each, filled in order
+ * across the pieces (each byte is copied once, into its message).
+ */
+export function encodeChunks(id: number, stream: "stdout" | "stderr", pieces: readonly Uint8Array[], maxData: number): Uint8Array[] {
+  let left = pieces.reduce((n, p) => n + p.length, 0);
+  const out: Uint8Array[] = [];
+  let frame: Uint8Array | undefined;
+  let at = 0;
+  for (const piece of pieces) {
+    let from = 0;
+    while (from < piece.length) {
+      if (frame === undefined || at === frame.length) {
+        frame = chunkFrame(id, stream, Math.min(maxData, left));
+        out.push(frame);
+        at = 6;
+      }
+      const n = Math.min(piece.length - from, frame.length - at);
+      frame.set(n === piece.length ? piece : piece.subarray(from, from + n), at);
+      at += n;
+      from += n;
+      left -= n;
+    }
+  }
+  return out;
+}
+
+function chunkFrame(id: number, stream: "stdout" | "stderr", dataLength: number): Uint8Array {
+  const out = new Uint8Array(6 + dataLength);
+  new DataView(out.buffer).setUint32(1, id);
   out[0] = CHUNK_TAG;
-  view.setUint32(1, id);
   out[5] = stream === "stdout" ? 1 : 2;
-  out.set(data, 6);
   return out;
 }
 

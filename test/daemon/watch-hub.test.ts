@@ -52,7 +52,7 @@ describe("watch hub", () => {
     const stream = h.subscribe("aaaaaaaaaaaa");
     h.onAuditRow(row({ kind: "call.allowed", shareId: "aaaaaaaaaaaa", callId: "t.1", verb: "v.x", params: {} }));
     h.onAuditRow(row({ kind: "call.allowed", shareId: "bbbbbbbbbbbb", callId: "u.1", verb: "v.x", params: {} }));
-    h.onOutput("aaaaaaaaaaaa", "t.1", "stdout", new TextEncoder().encode("hi\n"));
+    h.onOutput("aaaaaaaaaaaa", "t.1", "stdout", [new TextEncoder().encode("hi\n")]);
     const { lines } = await drain(stream);
     expect(lines.map((l) => l.kind)).toEqual(["watch.started", "share.opened", "call.allowed", "call.output"]);
     expect(lines[0]!.shares).toEqual([shareOf("aaaaaaaaaaaa")]);
@@ -78,7 +78,7 @@ describe("watch hub", () => {
     const { h } = hub([], 4096);
     const slow = h.subscribe("aaaaaaaaaaaa");
     const chunk = new Uint8Array(1000).fill(0x61);
-    for (let i = 0; i < 100; i++) h.onOutput("aaaaaaaaaaaa", "t.1", "stdout", chunk); // returns at once each time
+    for (let i = 0; i < 100; i++) h.onOutput("aaaaaaaaaaaa", "t.1", "stdout", [chunk]); // returns at once each time
     h.onAuditRow(row({ kind: "call.outcome", shareId: "aaaaaaaaaaaa", callId: "t.1" }));
     const { lines } = await drain(slow);
     const delivered = lines.filter((l) => l.kind !== "watch.started" && l.kind !== "watch.dropped").length;

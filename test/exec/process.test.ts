@@ -19,8 +19,8 @@ interface Collected {
 
 async function run(argv: string[], over: Partial<RunRequest> = {}): Promise<Collected> {
   const chunks: Collected["chunks"] = [];
-  const verb = startVerb({ argv, timeoutMs: 10_000, maxOutputBytes: 1 << 20, ...over }, (stream, bytes) => {
-    chunks.push({ stream, bytes: bytes.slice() });
+  const verb = startVerb({ argv, timeoutMs: 10_000, maxOutputBytes: 1 << 20, ...over }, (stream, pieces) => {
+    chunks.push({ stream, bytes: Buffer.concat([...pieces]) });
   });
   const result = await verb.done;
   const text = (s: OutputStream) => Buffer.concat(chunks.filter((c) => c.stream === s).map((c) => c.bytes)).toString();
@@ -118,7 +118,7 @@ describe("results", () => {
   test("output is streamed while the verb still runs", async () => {
     const seen: string[] = [];
     const verb = startVerb({ argv: ["sh", "-c", "echo first; sleep 100"], timeoutMs: 20_000, maxOutputBytes: 1000 }, (_s, b) => {
-      seen.push(Buffer.from(b).toString());
+      seen.push(Buffer.concat([...b]).toString());
     });
     await waitFor(() => seen.join("") === "first\n", "the first line before the verb ends");
     expect(isAlive(verb.pid)).toBe(true);
@@ -142,7 +142,7 @@ describe("ending a verb", () => {
   test("cancel reaches grandchildren", async () => {
     let out = "";
     const verb = startVerb({ argv: ["sh", "-c", "sleep 100 & echo $!; sleep 100"], timeoutMs: 20_000, maxOutputBytes: 1000 }, (_s, b) => {
-      out += Buffer.from(b).toString();
+      out += Buffer.concat([...b]).toString();
     });
     const grandchild = Number(await waitFor(() => out.match(/^(\d+)\n/)?.[1], "the grandchild's pid"));
     expect(isAlive(grandchild)).toBe(true);
@@ -237,7 +237,7 @@ describe("cancel ends the verb itself (mutation testing, issue 22)", () => {
   test("the verb's process is signalled by cancel, long before its timeout", async () => {
     let out = "";
     const verb = startVerb({ argv: ["sh", "-c", "echo up; exec sleep 100"], timeoutMs: 15_000, maxOutputBytes: 1000 }, (_s, b) => {
-      out += Buffer.from(b).toString();
+      out += Buffer.concat([...b]).toString();
     });
     await waitFor(() => out === "up\n", "the verb to start");
     verb.cancel("revoked by the operator");

@@ -31,8 +31,8 @@ async function run(argv: string[], holdStdin = false): Promise<{ result: RunResu
   let stdout = "";
   let stderr = "";
   const verb = startVerb({ argv, timeoutMs: 20_000, maxOutputBytes: 1 << 20, holdStdin }, (stream, chunk) => {
-    if (stream === "stdout") stdout += Buffer.from(chunk).toString();
-    else stderr += Buffer.from(chunk).toString();
+    if (stream === "stdout") stdout += Buffer.concat([...chunk]).toString();
+    else stderr += Buffer.concat([...chunk]).toString();
   });
   const result = await verb.done;
   return { result, stdout, stderr };
@@ -152,8 +152,8 @@ describe("ssh through startVerb against a real sshd", () => {
     let stdout = "";
     let stderr = "";
     const verb = startVerb({ argv: renderSshArgv(def, {}, sshOptions()), timeoutMs: 20_000, maxOutputBytes: 1000, holdStdin: true }, (stream, chunk) => {
-      if (stream === "stdout") stdout += Buffer.from(chunk).toString();
-      else stderr += Buffer.from(chunk).toString();
+      if (stream === "stdout") stdout += Buffer.concat([...chunk]).toString();
+      else stderr += Buffer.concat([...chunk]).toString();
     });
     const result = await verb.done;
     expect({ stdout, stderr, code: result.exitCode }).toEqual({ stdout: "out\n", stderr: "err\n", code: 7 });
@@ -184,7 +184,7 @@ ${redact}
     const catalog = parseCatalog(catalogText(redact));
     let stdout = "";
     const verb = runVerb({ catalog: () => catalog, ssh: { knownHostsFile: sshd.knownHosts, identityFile: sshd.clientKey } }, "ssh.leak", {}, (stream, chunk) => {
-      if (stream === "stdout") stdout += Buffer.from(chunk).toString();
+      if (stream === "stdout") stdout += Buffer.concat([...chunk]).toString();
     });
     const result = await verb.done;
     return { stdout, result };

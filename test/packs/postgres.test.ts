@@ -101,7 +101,7 @@ describe.if(ok)("pack postgres on a real server", () => {
     const argv = [...verb.argv.slice(0, -1), "--command=CREATE TABLE intruder (i int)"];
     let err = "";
     const r = await startVerb({ argv, timeoutMs: 20_000, maxOutputBytes: 1 << 20 }, (s, c) => {
-      if (s === "stderr") err += Buffer.from(c).toString();
+      if (s === "stderr") err += Buffer.concat([...c]).toString();
     }).done;
     expect(r.exitCode).not.toBe(0);
     expect(err).toContain("cannot execute CREATE TABLE in a read-only transaction");

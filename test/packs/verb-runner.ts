@@ -34,7 +34,7 @@ export async function runPackVerb(catalog: Catalog, name: string, given: Record<
   const argv = renderArgv(verb, withDefaults(verb, given));
   const out: Record<"stdout" | "stderr", Uint8Array[]> = { stdout: [], stderr: [] };
   const running = startVerb({ argv, timeoutMs: verb.timeoutMs, maxOutputBytes: verb.maxOutputBytes }, (stream, chunk) => {
-    out[stream].push(chunk.slice());
+    out[stream].push(...chunk.map((c) => c.slice()));
   });
   const r = await running.done;
   const text = (chunks: Uint8Array[]) => Buffer.concat(chunks).toString("utf8");

@@ -2,7 +2,9 @@
 // (and verb) are salvaged only when they are themselves well formed, so the daemon can refuse
 // the call under its id; anything else gives undefined.
 import { describe, expect, test } from "bun:test";
-import { MAX_CONTROL_MESSAGE_BYTES, readableCall } from "../../lib/wire/rpc.ts";
+import fc from "fast-check";
+import { concat } from "../../lib/bytes.ts";
+import { decodeDaemonMessage, encodeChunk, encodeChunks, MAX_CONTROL_MESSAGE_BYTES, readableCall } from "../../lib/wire/rpc.ts";
 
 const json = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
 
@@ -25,4 +27,32 @@ describe("readableCall", () => {
     ["over the message size", json({ type: "call", id: 1, verb: "v", pad: "x".repeat(MAX_CONTROL_MESSAGE_BYTES) }), undefined],
   ];
   for (const [label, payload, want] of cases) test(label, () => expect(readableCall(payload)).toEqual(want));
+});
+
+describe("encodeChunks", () => {
+  test("fills messages of at most maxData bytes across the pieces, in order, each byte once", () => {
+    const piece = fc.uint8Array({ maxLength: 40 });
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 6 }), fc.integer({ min: 1, max: 30 }), (pieces, maxData) => {
+        const all = concat(...pieces);
+        const messages = encodeChunks(7, "stderr", pieces, maxData);
+        expect(messages.length).toBe(Math.ceil(all.length / maxData));
+        const data: Uint8Array[] = [];
+        messages.forEach((m, i) => {
+          const decoded = decodeDaemonMessage(m);
+          expect(decoded).toMatchObject({ id: 7, stream: "stderr" });
+          const bytes = (decoded as { data: Uint8Array }).data;
+          expect(bytes.length).toBe(i < messages.length - 1 ? maxData : all.length - maxData * i);
+          data.push(bytes);
+        });
+        expect(concat(...data)).toEqual(all);
+      }),
+    );
+  });
+
+  test("one piece in one message is what encodeChunk makes", () => {
+    const data = new TextEncoder().encode("line\n");
+    expect(encodeChunks(3, "stdout", [data], 100)).toEqual([encodeChunk(3, "stdout", data)]);
+    expect(decodeDaemonMessage(encodeChunk(3, "stdout", new Uint8Array(0)))).toMatchObject({ id: 3, stream: "stdout", data: new Uint8Array(0) });
+  });
 });
