@@ -32,9 +32,12 @@ export const WINDOW = 64 * 1024;
 const enum Op {
   block = 0x02, loop = 0x03, if_ = 0x04, end = 0x0b, br = 0x0c, br_if = 0x0d, return_ = 0x0f,
   local_get = 0x20, local_set = 0x21, local_tee = 0x22, i32_const = 0x41, i32_ge_u = 0x4f,
-  i32_ctz = 0x68, i32_add = 0x6a, simd = 0xfd, void_ = 0x40,
+  i32_ctz = 0x68, i32_add = 0x6a, i32_sub = 0x6b, simd = 0xfd, void_ = 0x40,
 }
-const enum Simd { v128_load = 0, v128_const = 12, i8x16_swizzle = 14, i8x16_ne = 36, v128_and = 78, v128_any_true = 83, i8x16_bitmask = 100, i8x16_shr_u = 109 }
+const enum Simd {
+  v128_load = 0, v128_const = 12, i8x16_shuffle = 13, i8x16_swizzle = 14, i8x16_ne = 36, v128_and = 78,
+  v128_any_true = 83, i8x16_bitmask = 100, i8x16_shr_u = 109, i8x16_relaxed_swizzle = 0x100,
+}
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -58,53 +61,62 @@ function name(text: string): number[] {
 const simd = (op: Simd): number[] => [Op.simd, ...uleb(op)];
 const load = (offset: number): number[] => [...simd(Simd.v128_load), 0, ...uleb(offset)]; // align 1: any address
 const get = (i: number): number[] => [Op.local_get, i];
+const set = (i: number): number[] => [Op.local_set, i];
+const v128 = (bytes: number[]): number[] => [...simd(Simd.v128_const), ...bytes];
+/** Lanes `from`, from+1, … of the 32 lanes of two vectors: the second shifted by 32 - from lanes. */
+const shift = (from: number): number[] => [...simd(Simd.i8x16_shuffle), ...Array.from({ length: 16 }, (_, i) => from + i)];
 
-// locals: 0 = position, 1 = end (params); v128: lo/hi table per offset, the nibble mask, scratch
-const POS = 0, END = 1, LO = [2, 4, 6], HI = [3, 5, 7], NIBBLE = 8, BYTES = 9, MATCH = 10;
-
-/** Buckets that allow the 16 bytes at `pos + offset`, per lane. */
-function classify(offset: number): number[] {
-  return [
-    ...get(LO[offset]!), ...get(POS), ...load(offset), Op.local_tee, BYTES, ...get(NIBBLE), ...simd(Simd.v128_and), ...simd(Simd.i8x16_swizzle),
-    ...get(HI[offset]!), ...get(BYTES), Op.i32_const, 4, ...simd(Simd.i8x16_shr_u), ...simd(Simd.i8x16_swizzle),
-    ...simd(Simd.v128_and),
-  ];
-}
+// locals: 0 = position, 1 = end (params); v128: the lo/hi table per offset, the nibble mask, the
+// block's low and high nibbles, the block's buckets at offsets 0 and 1 and the previous block's
+const POS = 0, END = 1, LO = [2, 4, 6], HI = [3, 5, 7], NIBBLE = 8, LOW = 9, HIGH = 10;
+const C0 = 11, C1 = 12, PREV0 = 13, PREV1 = 14, MATCH = 15;
+const V128_LOCALS = 14;
 
 /**
- * find(pos, end) → the first candidate address in [pos, end) in steps of 16 (an address past
- * `end` means none in range), or -1. The tables are read from addresses 0..95.
+ * find(pos, end) → the first candidate address at or after pos (one past `end` or more means
+ * none in range), or -1. The tables are read from addresses 0..95; the bytes up to end + 17 are
+ * read (those past end + 2 only decide candidates at end or later, which the caller drops).
+ *
+ * Each 16-byte block is loaded once and split into nibbles; c_k = the buckets that allow each
+ * byte at offset k. A fingerprint starts at lane j - 2 when c0 of lane j - 2, c1 of lane j - 1
+ * and c2 of lane j agree: c0 and c1 are shifted into place with the previous block's (Hyperscan's
+ * Teddy). `swizzle` is relaxed_swizzle where available: the nibbles are always below 16.
  */
-function findBody(): number[] {
+function findBody(swizzle: Simd): number[] {
+  const lookup = (k: number): number[] => [...get(LO[k]!), ...get(LOW), ...simd(swizzle), ...get(HI[k]!), ...get(HIGH), ...simd(swizzle), ...simd(Simd.v128_and)];
   const tables: number[] = [];
-  for (let k = 0; k < OFFSETS; k++) {
-    tables.push(Op.i32_const, 0, ...load(32 * k), Op.local_set, LO[k]!);
-    tables.push(Op.i32_const, 0, ...load(32 * k + 16), Op.local_set, HI[k]!);
-  }
+  for (let k = 0; k < OFFSETS; k++) tables.push(Op.i32_const, 0, ...load(32 * k), ...set(LO[k]!), Op.i32_const, 0, ...load(32 * k + 16), ...set(HI[k]!));
   const code = [
     ...tables,
-    ...simd(Simd.v128_const), ...new Array(16).fill(0x0f), Op.local_set, NIBBLE,
+    ...v128(new Array(16).fill(0x0f)), ...set(NIBBLE),
     Op.block, Op.void_,
     Op.loop, Op.void_,
-    ...get(POS), ...get(END), Op.i32_ge_u, Op.br_if, 1,
-    ...classify(0), ...classify(1), ...simd(Simd.v128_and), ...classify(2), ...simd(Simd.v128_and),
+    // while pos < end + 2: a block's last two lanes start fingerprints finished in the next block
+    ...get(POS), ...get(END), Op.i32_const, 2, Op.i32_add, Op.i32_ge_u, Op.br_if, 1,
+    ...get(POS), ...load(0), Op.local_tee, HIGH, ...get(NIBBLE), ...simd(Simd.v128_and), ...set(LOW),
+    ...get(HIGH), Op.i32_const, 4, ...simd(Simd.i8x16_shr_u), ...set(HIGH),
+    ...lookup(0), ...set(C0),
+    ...lookup(1), ...set(C1),
+    ...lookup(2),
+    ...get(PREV1), ...get(C1), ...shift(15), ...simd(Simd.v128_and),
+    ...get(PREV0), ...get(C0), ...shift(14), ...simd(Simd.v128_and),
     Op.local_tee, MATCH, ...simd(Simd.v128_any_true),
     Op.if_, Op.void_,
-    ...get(MATCH), ...simd(Simd.v128_const), ...new Array(16).fill(0), ...simd(Simd.i8x16_ne), ...simd(Simd.i8x16_bitmask),
-    Op.i32_ctz, ...get(POS), Op.i32_add, Op.return_,
+    ...get(MATCH), ...v128(new Array(16).fill(0)), ...simd(Simd.i8x16_ne), ...simd(Simd.i8x16_bitmask),
+    Op.i32_ctz, ...get(POS), Op.i32_add, Op.i32_const, 2, Op.i32_sub, Op.return_,
     Op.end,
-    ...get(POS), Op.i32_const, 16, Op.i32_add, Op.local_set, POS, Op.br, 0,
+    ...get(C0), ...set(PREV0), ...get(C1), ...set(PREV1),
+    ...get(POS), Op.i32_const, 16, Op.i32_add, ...set(POS), Op.br, 0,
     Op.end,
     Op.end,
     Op.i32_const, 0x7f, // -1
     Op.end,
   ];
-  const locals = [1, 9, 0x7b]; // one group: 9 locals of type v128
-  const body = [...locals, ...code];
+  const body = [1, V128_LOCALS, 0x7b, ...code]; // one group of v128 locals
   return [...uleb(body.length), ...body];
 }
 
-function assemble(): Uint8Array {
+function assemble(swizzle: Simd): Uint8Array {
   const pages = Math.ceil((DATA + WINDOW + 64) / 65536);
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
@@ -112,7 +124,7 @@ function assemble(): Uint8Array {
     ...section(3, [1, 0]), // one function of that type
     ...section(5, [1, 0x00, ...uleb(pages)]), // memory
     ...section(7, [2, ...name("find"), 0x00, 0, ...name("memory"), 0x02, 0]),
-    ...section(10, [1, ...findBody()]),
+    ...section(10, [1, ...findBody(swizzle)]),
   ]);
 }
 
@@ -127,12 +139,16 @@ let instance: Instance | null | undefined;
 /** The module, once per thread; null where WebAssembly SIMD is not available. */
 function simdInstance(): Instance | null {
   if (instance !== undefined) return instance;
-  try {
-    const wasm = new WebAssembly.Instance(new WebAssembly.Module(assemble()));
-    const exports = wasm.exports as { find(pos: number, end: number): number; memory: WebAssembly.Memory };
-    instance = { find: exports.find, memory: new Uint8Array(exports.memory.buffer) };
-  } catch {
-    instance = null;
+  instance = null;
+  for (const swizzle of [Simd.i8x16_relaxed_swizzle, Simd.i8x16_swizzle]) {
+    try {
+      const wasm = new WebAssembly.Instance(new WebAssembly.Module(assemble(swizzle)));
+      const exports = wasm.exports as { find(pos: number, end: number): number; memory: WebAssembly.Memory };
+      instance = { find: exports.find, memory: new Uint8Array(exports.memory.buffer) };
+      break;
+    } catch {
+      // no relaxed SIMD here (then the plain swizzle), or no SIMD at all (then the string path)
+    }
   }
   return instance;
 }
@@ -272,6 +288,12 @@ export class SimdPrefilter {
     if (wasm.tables !== this.tables) wasm.memory.set((wasm.tables = this.tables), 0);
     let windowStart = -1;
     let windowEnd = -1;
+    if (bytes.length <= WINDOW) {
+      // one window: the whole buffer, copied as it is (a view of part of it costs about as much)
+      wasm.memory.set(bytes, DATA);
+      windowStart = 0;
+      windowEnd = end;
+    }
     return (from) => {
       let at = Math.max(from, start);
       while (at < end) {
