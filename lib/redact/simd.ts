@@ -4,8 +4,9 @@
 // for each of 3 offsets, a table from a byte's low nibble and one from its high nibble to the
 // buckets that allow that nibble there; a position is a candidate when some bucket allows its
 // byte, the next byte and the one after. The nibble tables over-approximate a bucket's byte sets,
-// so candidates are a superset of the fingerprints' places: the scanner checks each candidate's
-// line with the exact gate regex. Pure: the module is assembled here from its instruction list.
+// so candidates are a superset of the fingerprints' places: each is checked exactly (matchesAt)
+// before the scanner decodes its line for the gate regex. Pure: the module is assembled here from
+// its instruction list (no binary is checked in).
 
 /** A fingerprint: the bytes allowed at each of up to 3 offsets ("aA" allows both cases). */
 export type Fingerprint = readonly string[];
@@ -133,6 +134,8 @@ interface Instance {
   memory: Uint8Array;
   /** The tables now in memory (set by the last search). */
   tables?: Uint8Array;
+  /** The search whose bytes are now in memory. */
+  owner?: object;
 }
 
 let instance: Instance | null | undefined;
@@ -280,28 +283,33 @@ export class SimdPrefilter {
 
   /**
    * A search over bytes[start, end): next(from) is the first candidate position at or after
-   * `from` (positions only grow), or -1. A candidate may be a near miss: check it with matchesAt. Synchronous with its caller: the module and its memory
-   * are one per thread.
+   * `from`, or -1. A candidate may be a near miss: check it with matchesAt. Searches may
+   * interleave (the module's memory is one per thread: a search whose bytes were replaced by
+   * another's copies its window again).
    */
   search(bytes: Uint8Array, start: number, end: number): (from: number) => number {
     const { wasm } = this;
-    if (wasm.tables !== this.tables) wasm.memory.set((wasm.tables = this.tables), 0);
+    const owner = {};
     let windowStart = -1;
     let windowEnd = -1;
-    if (bytes.length <= WINDOW) {
-      // one window: the whole buffer, copied as it is (a view of part of it costs about as much)
-      wasm.memory.set(bytes, DATA);
-      windowStart = 0;
-      windowEnd = end;
-    }
+    const load = (at: number): void => {
+      if (wasm.tables !== this.tables) wasm.memory.set((wasm.tables = this.tables), 0);
+      wasm.owner = owner;
+      if (bytes.length <= WINDOW) {
+        // the whole buffer in one window, copied as it is (a view of part of it costs about as much)
+        wasm.memory.set(bytes, DATA);
+        windowStart = 0;
+        windowEnd = end;
+      } else {
+        windowStart = at;
+        windowEnd = Math.min(end, at + WINDOW);
+        wasm.memory.set(bytes.subarray(at, Math.min(end, windowEnd + 2)), DATA);
+      }
+    };
     return (from) => {
       let at = Math.max(from, start);
       while (at < end) {
-        if (at < windowStart || at >= windowEnd) {
-          windowStart = at;
-          windowEnd = Math.min(end, at + WINDOW);
-          wasm.memory.set(bytes.subarray(at, Math.min(end, windowEnd + 2)), DATA);
-        }
+        if (wasm.owner !== owner || at < windowStart || at >= windowEnd) load(at);
         const found = wasm.find(DATA + at - windowStart, DATA + windowEnd - windowStart);
         const pos = found < 0 ? windowEnd : Math.min(windowEnd, found - DATA + windowStart);
         if (pos < windowEnd) return pos;

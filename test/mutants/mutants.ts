@@ -589,6 +589,14 @@ export const MUTANTS: Mutant[] = [
     tests: ["test/redact/simd.test.ts"],
   },
   {
+    id: "redact-simd-stale-window",
+    area: "exec",
+    file: "lib/redact/simd.ts",
+    description: "a search resumed after another one searches the other one's bytes",
+    edits: [{ search: "if (wasm.owner !== owner || at < windowStart", replace: "if (at < windowStart" }],
+    tests: ["test/redact/simd.test.ts"],
+  },
+  {
     id: "redact-bytes-skip-matches",
     area: "exec",
     file: "lib/redact/scanner.ts",

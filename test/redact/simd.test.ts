@@ -88,6 +88,21 @@ describe("the SIMD search", () => {
     expect(hits(pf, bytes, 5, 11)).toEqual([]);
   });
 
+  test("two searches interleaved each see their own bytes", () => {
+    const pf = SimdPrefilter.create([[literal("AKI")]])!;
+    const big = new Uint8Array(3 * WINDOW).fill(0x2e);
+    for (const at of [10, WINDOW + 10, 2 * WINDOW + 10]) big.set(bytesOf("AKI"), at);
+    const small = bytesOf("..AKI..AKI");
+    const a = pf.search(big, 0, big.length);
+    const b = pf.search(small, 0, small.length);
+    expect(a(0)).toBe(10);
+    expect(b(0)).toBe(2);
+    expect(a(11)).toBe(WINDOW + 10);
+    expect(b(3)).toBe(7);
+    expect(a(WINDOW + 11)).toBe(2 * WINDOW + 10);
+    expect([a(2 * WINDOW + 11), b(8)]).toEqual([-1, -1]);
+  });
+
   test("refuses fingerprints it cannot search for", () => {
     expect(() => SimdPrefilter.create([])).toThrow("fingerprints of 1 to 3 bytes");
     expect(() => SimdPrefilter.create([[[]]])).toThrow("fingerprints of 1 to 3 bytes");
