@@ -7,7 +7,7 @@ import { ClientSession, sessionKeys } from "../lib/client/session.ts";
 import { decodeHandle } from "../lib/wire/handle.ts";
 import { Cluster, runCommand, type OpenedShare } from "../test/helpers/cluster.ts";
 import { ROOT, type ProgramResult } from "../test/helpers/spawn.ts";
-import { writeSecretLog } from "./redaction.ts";
+import { REDACTION_STREAM_MIN_BYTES, writeSecretLog } from "./redaction.ts";
 
 export interface BenchDeployment {
   cluster: Cluster;
@@ -76,7 +76,7 @@ export async function startBenchDeployment(opts: { logBytes: number }): Promise<
     const logFile = join(cluster.dir, "bench.log");
     writeLogFile(logFile, opts.logBytes);
     const secretsFile = join(cluster.dir, "bench-secrets.log");
-    writeSecretLog(secretsFile, opts.logBytes);
+    writeSecretLog(secretsFile, Math.max(opts.logBytes, REDACTION_STREAM_MIN_BYTES));
     await cluster.init(benchCatalog(logFile, secretsFile));
     await cluster.startDaemon();
     const verbs = ["bench.true", "bench.stream", "bench.stream_secrets", "bench.stream_secrets_raw"].flatMap((v) => ["--verb", v]);

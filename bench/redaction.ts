@@ -16,6 +16,12 @@ const LINES = [
 ];
 const SECRET_LINE = "2026-11-24T12:00:02.000Z DEBUG env AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE region=eu-west-1";
 
+/**
+ * The least the redaction stream rows send, also in --quick: the kernel counts CPU time in 10 ms
+ * ticks, so 20 MB would measure the daemon's CPU per GB in steps of 0.5 s (100 MB: 0.1 s).
+ */
+export const REDACTION_STREAM_MIN_BYTES = 100e6;
+
 /** A log of about `bytes` with one secret line per 1,000 lines. */
 export function secretLog(bytes: number): string {
   const block: string[] = [];

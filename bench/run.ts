@@ -11,7 +11,7 @@ import { cpuPerGB, idleRssPerSession, maxPairedSessions, startRelayProcess } fro
 import { formatTable, fromPiece, machineInfo, withRatio, writeResults, type Results, type Row } from "./report.ts";
 import { startSshBaseline, sshUnavailable, type SshBaseline } from "./ssh.ts";
 import { ensureTransitRelay, startTransitRelay, transitThroughput } from "./transit.ts";
-import { benchRedactedStreaming, benchScanner } from "./redaction.ts";
+import { benchRedactedStreaming, benchScanner, REDACTION_STREAM_MIN_BYTES } from "./redaction.ts";
 import { benchAudit, benchRoundTrip, benchSessionSetup, benchStreaming, FULL_SIZES, QUICK_SIZES } from "./verbs.ts";
 
 export interface BenchOptions {
@@ -134,7 +134,7 @@ export async function runBench(opts: BenchOptions): Promise<Results> {
         await section([3], "session setup vs ssh", async () => void rows.push(...(await benchSessionSetup(dep, ssh, sizes))));
         await section([4], "streaming vs raw Noise, raw WebCrypto and ssh", async () => void rows.push(...(await benchStreaming(dep, ssh, sizes, channel))));
         await section([7], "audit: calls per second", async () => void rows.push(...(await benchAudit(dep, sizes))));
-        await section([8], "streaming with redaction on vs off", async () => void rows.push(...(await benchRedactedStreaming(dep, sizes.streamBytes))));
+        await section([8], "streaming with redaction on vs off", async () => void rows.push(...(await benchRedactedStreaming(dep, Math.max(sizes.streamBytes, REDACTION_STREAM_MIN_BYTES)))));
       }
     } finally {
       for (const x of [ssh, d]) {
