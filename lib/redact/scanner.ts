@@ -18,6 +18,46 @@ export interface RuleSet {
    * for `prefilter`; absent where WebAssembly SIMD is not available or a rule gates every line.
    */
   readonly bytes?: SimdPrefilter;
+  /** Which rules a line's keywords call for, found in one pass (see keywordIndex). */
+  readonly keywords: KeywordIndex;
+}
+
+/** The rules' keywords as one regex over a lowercased line, and the rules each keyword calls for. */
+export interface KeywordIndex {
+  /** Every keyword, longest first, in a lookahead: a match at each place one starts. */
+  readonly finder: RegExp | null;
+  /** For a keyword, the rules (by index) it or a keyword it starts with calls for. */
+  readonly rulesFor: ReadonlyMap<string, readonly number[]>;
+  /** Rules without keywords: they run on every line the gate lets through. */
+  readonly always: readonly number[];
+}
+
+/**
+ * One pass finds every keyword in a line, where a loop of `includes` per rule and keyword took
+ * most of the time on keyword-dense logs. The finder is tried at each position (lastIndex moves
+ * one past each match), so keywords inside or after another are found at their own start; of
+ * keywords starting at one place the longest matches, and it stands for the shorter ones too.
+ */
+export function keywordIndex(rules: readonly Rule[]): KeywordIndex {
+  const always: number[] = [];
+  const byKeyword = new Map<string, Set<number>>();
+  rules.forEach((r, i) => {
+    if (r.keywords.length === 0) always.push(i);
+    for (const k of r.keywords) {
+      const key = k.toLowerCase();
+      if (!byKeyword.has(key)) byKeyword.set(key, new Set());
+      byKeyword.get(key)!.add(i);
+    }
+  });
+  const keys = [...byKeyword.keys()].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+  const rulesFor = new Map<string, number[]>();
+  for (const k of keys) {
+    const called = new Set<number>();
+    for (const shorter of keys) if (k.startsWith(shorter)) for (const i of byKeyword.get(shorter)!) called.add(i);
+    rulesFor.set(k, [...called].sort((a, b) => a - b));
+  }
+  const finder = keys.length === 0 ? null : new RegExp(`(?=(${keys.map(escapeRegex).join("|")}))`, "g");
+  return { finder, rulesFor, always };
 }
 
 /** A PEM block that began and has not ended yet: everything until its END is swallowed. */
@@ -101,14 +141,15 @@ export function compileRules(rules: readonly Rule[] = BUILTIN_RULES, opts: { sim
     if (!builtin.has(r)) for (const k of r.keywords) extra.add(k.toLowerCase());
   }
   // A rule with no keyword runs on every line: the prefilter then matches every line start.
-  if (rules.some((r) => !builtin.has(r) && r.keywords.length === 0)) return { rules, prefilter: /^/gm };
+  const keywords = keywordIndex(rules);
+  if (rules.some((r) => !builtin.has(r) && r.keywords.length === 0)) return { rules, prefilter: /^/gm, keywords };
   let starts = GATE_STARTS;
   for (const k of extra) starts += k[0]!.toUpperCase() + k[0]!.toLowerCase();
   const gates = [...BUILTIN_GATES, ...[...extra].map(anyCase)];
   const prefilter = new RegExp(`(?=[${escapeRegex(starts)}])(?:${gates.join("|")})`, "g");
-  if (opts.simd === false) return { rules, prefilter };
+  if (opts.simd === false) return { rules, prefilter, keywords };
   const bytes = SimdPrefilter.create(addToBuckets(BUILTIN_BUCKETS, [...extra].map(anyCaseLiteral)));
-  return bytes ? { rules, prefilter, bytes } : { rules, prefilter };
+  return bytes ? { rules, prefilter, bytes, keywords } : { rules, prefilter, keywords };
 }
 
 let defaultSet: RuleSet | undefined;
@@ -119,11 +160,19 @@ export function builtinRuleSet(): RuleSet {
 
 /** The spans of `line` (which holds no "\n") found by the rules whose keywords it contains. */
 export function scanLine(set: RuleSet, line: string, base: number, out: Finding[]): void {
-  const lower = line.toLowerCase();
-  for (const rule of set.rules) {
-    if (rule.keywords.length > 0 && !rule.keywords.some((k) => lower.includes(k))) continue;
-    rule.find(line, base, out);
+  const { finder, rulesFor, always } = set.keywords;
+  const called = new Uint8Array(set.rules.length);
+  for (const i of always) called[i] = 1;
+  if (finder !== null) {
+    const lower = line.toLowerCase();
+    finder.lastIndex = 0;
+    for (let m = finder.exec(lower); m !== null; m = finder.exec(lower)) {
+      for (const i of rulesFor.get(m[1]!)!) called[i] = 1;
+      finder.lastIndex = m.index + 1;
+    }
   }
+  // in table order: on an exact tie of spans the earlier rule names it
+  for (let i = 0; i < called.length; i++) if (called[i] === 1) set.rules[i]!.find(line, base, out);
 }
 
 /**

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EXIT_NOT_FOUND, startVerb, type OutputStream, type RunRequest, type RunResult } from "../../lib/exec/process.ts";
+import { compileRules } from "../../lib/redact/scanner.ts";
 import { waitFor } from "../helpers/spawn.ts";
 
 interface Collected {
@@ -273,7 +274,7 @@ describe("redaction (SPEC.md §17.3)", () => {
     expect(result.redactions).toEqual({});
   });
   test("a redactor that throws ends the verb with nothing more sent, instead of stalling it", async () => {
-    const broken = { rules: [{ id: "broken", keywords: [], find: () => { throw new Error("rule bug"); } }], prefilter: /^/gm };
+    const broken = compileRules([{ id: "broken", keywords: [], find: () => { throw new Error("rule bug"); } }]);
     const { result, stdout } = await run(["sh", "-c", "echo one; sleep 100"], { redact: broken, timeoutMs: 30_000 });
     expect(stdout).toBe("");
     expect(result.cancelled).toBe(true);

@@ -597,6 +597,22 @@ export const MUTANTS: Mutant[] = [
     tests: ["test/redact/simd.test.ts"],
   },
   {
+    id: "redact-keyword-prefix-lost",
+    area: "exec",
+    file: "lib/redact/scanner.ts",
+    description: "a keyword that starts a longer one (sk- in sk-ant-) no longer calls its rule",
+    edits: [{ search: "    for (const shorter of keys) if (k.startsWith(shorter)) for (const i of byKeyword.get(shorter)!) called.add(i);", replace: "    for (const i of byKeyword.get(k)!) called.add(i);" }],
+    tests: ["test/redact/scanner.test.ts"],
+  },
+  {
+    id: "redact-keyword-inside-skipped",
+    area: "exec",
+    file: "lib/redact/scanner.ts",
+    description: "the keyword search skips past each match, missing keywords that start inside it",
+    edits: [{ search: "      finder.lastIndex = m.index + 1;", replace: "      finder.lastIndex = m.index + m[1]!.length;" }],
+    tests: ["test/redact/scanner.test.ts"],
+  },
+  {
     id: "redact-bytes-skip-matches",
     area: "exec",
     file: "lib/redact/scanner.ts",
