@@ -8,7 +8,8 @@ import { readFileSync } from "node:fs";
 import { BUILTIN_RULES } from "../../lib/redact/rules.ts";
 import { builtinRuleSet, compileRules, latin1, scanBytes, scanRegion } from "../../lib/redact/scanner.ts";
 import { addToBuckets, anyCaseLiteral, literal, SimdPrefilter, WINDOW, type Fingerprint } from "../../lib/redact/simd.ts";
-import { redactText } from "../../lib/redact/stream.ts";
+import { concat } from "../../lib/bytes.ts";
+import { LineRedactor, redactText } from "../../lib/redact/stream.ts";
 import { PEM_BODY, SECRET_LINES } from "./corpus/secrets.ts";
 
 const BENIGN_LINES = readFileSync(`${import.meta.dir}/corpus/benign.txt`, "utf8").split("\n");
@@ -198,5 +199,40 @@ describe("the byte path and the string path agree", () => {
     const viaSimd = redactText(simdSet, big);
     expect(viaSimd).toEqual(redactText(stringSet, big));
     for (const s of SECRET_LINES) expect(viaSimd.text).not.toContain(s.secret);
+  });
+
+  test("reads of daemon size (64-256 KiB, cut anywhere) over text with secrets near window edges redact the same both ways", () => {
+    // secrets placed so that some straddle the 64 KiB window edges of one read
+    const lines: string[] = [];
+    let length = 0;
+    let k = 0;
+    while (length < 5 * WINDOW) {
+      const next = length % WINDOW > WINDOW - 300 ? SECRET_LINES[k++ % SECRET_LINES.length]!.line : BENIGN_LINES[k++ % BENIGN_LINES.length]!;
+      lines.push(next);
+      length += next.length + 1;
+    }
+    const input = enc(lines.join("\n") + "\n");
+    const redact = (set: typeof simdSet, cuts: number[]) => {
+      const r = new LineRedactor(set);
+      const parts: Uint8Array[] = [];
+      let at = 0;
+      for (const c of [...cuts, input.length]) {
+        parts.push(...r.push(input.subarray(at, Math.max(at, c))));
+        at = Math.max(at, c);
+      }
+      parts.push(...r.flush());
+      return { out: new TextDecoder().decode(concat(...parts)), counts: r.counts };
+    };
+    const reference = redact(stringSet, []);
+    for (const s of SECRET_LINES) expect(reference.out).not.toContain(s.secret);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 16 * 1024, max: 256 * 1024 }), { minLength: 1, maxLength: 8 }), (sizes) => {
+        const cuts: number[] = [];
+        let at = 0;
+        for (const n of sizes) cuts.push((at += n));
+        expect(redact(simdSet, cuts)).toEqual(reference);
+      }),
+      { numRuns: 25 },
+    );
   });
 });
