@@ -104,7 +104,9 @@ export function encodeMessage(msg: ClientMessage | DaemonMessage): Uint8Array {
 
 /** [0x01][u32 id][u8 stream: 1 stdout, 2 stderr][data] */
 export function encodeChunk(id: number, stream: "stdout" | "stderr", data: Uint8Array): Uint8Array {
-  return encodeChunks(id, stream, [data], Math.max(1, data.length))[0] ?? chunkFrame(id, stream, 0);
+  const out = chunkFrame(id, stream, data.length);
+  out.set(data, 6);
+  return out;
 }
 
 /**

@@ -13,10 +13,7 @@ let share: OpenedShare;
 
 beforeAll(async () => {
   c = await Cluster.start("source");
-  expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word"])).code).toBe(0);
-  vendor = c.recipient("vendor");
-  expect((await c.openscope(["recipients", "add", "vendor-b", await vendor.keygen()])).code).toBe(0);
-  share = await c.openShare(["--agent", "you", "--verb", "echo.word", "--to", "vendor-b", "--ttl", "10m"]);
+  ({ vendor, share } = await c.shareTo({ grant: ["echo.word"] }));
 }, 60_000);
 
 afterAll(async () => {

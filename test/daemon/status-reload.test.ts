@@ -7,18 +7,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import type { Cluster, OpenedShare, Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
+import { ECHO_TWICE, startReloadFixture } from "../helpers/reload.ts";
 
-const EXTRA = `
-[verb."echo.twice"]
-summary = "Echo a word twice"
-adapter = "exec"
-argv = ["echo", "{word}", "{word}"]
-timeout = "5s"
-max_output = "4KiB"
-params.word = { pattern = "^[a-z]{1,16}$" }
-`;
 
 let c: Cluster;
 let vendor: Recipient;
@@ -40,13 +32,7 @@ async function status(): Promise<{ code: number; json: StatusJson; stderr: strin
 }
 
 beforeAll(async () => {
-  c = new Cluster("source");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  catalogPath = join(c.home, "verbs.toml");
-  original = readFileSync(catalogPath, "utf8");
-  await c.startDaemon();
-  ({ vendor, share } = await c.shareTo({ grant: ["echo.word"] }));
+  ({ c, vendor, share, catalogPath, original } = await startReloadFixture("source"));
 }, 60_000);
 
 afterAll(async () => {
@@ -80,7 +66,7 @@ describe("status", () => {
 
 describe("reload", () => {
   test("a verb added on disk: status says it differs (exit 1), share open says to reload; after reload it works", async () => {
-    writeFileSync(catalogPath, original + EXTRA, { mode: 0o644 });
+    writeFileSync(catalogPath, original + ECHO_TWICE, { mode: 0o644 });
     const s = await status();
     expect(s.code).toBe(1);
     expect(s.json.catalog.differs).toBe(true);
@@ -102,7 +88,7 @@ describe("reload", () => {
   }, 30_000);
 
   test("an invalid verbs.toml is refused with the reason (exit 2); the loaded catalog stays and calls go on", async () => {
-    writeFileSync(catalogPath, original + EXTRA + '\n[verb."bad.one"]\nadapter = "exec"\nargv = ["echo", "{x}"]\n', { mode: 0o644 });
+    writeFileSync(catalogPath, original + ECHO_TWICE + '\n[verb."bad.one"]\nadapter = "exec"\nargv = ["echo", "{x}"]\n', { mode: 0o644 });
     const r = await c.openscope(["reload"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^openscope: error: reload refused, the daemon keeps what it loaded before: .*bad\.one/);

@@ -3,22 +3,13 @@
 // after SIGHUP, a live share's calls go on across it, an invalid verbs.toml is logged and refused
 // while the daemon keeps running with the old catalog, and `openscope status` reports each state.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { Cluster, testCatalog, type OpenedShare, type Recipient } from "../helpers/cluster.ts";
+import { writeFileSync } from "node:fs";
+import type { Cluster, OpenedShare, Recipient } from "../helpers/cluster.ts";
 import { waitFor } from "../helpers/spawn.ts";
+import { ECHO_TWICE, startReloadFixture } from "../helpers/reload.ts";
 
 setDefaultTimeout(60_000);
 
-const EXTRA = `
-[verb."echo.twice"]
-summary = "Echo a word twice"
-adapter = "exec"
-argv = ["echo", "{word}", "{word}"]
-timeout = "5s"
-max_output = "4KiB"
-params.word = { pattern = "^[a-z]{1,16}$" }
-`;
 
 let c: Cluster;
 let vendor: Recipient;
@@ -29,13 +20,7 @@ let original: string;
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 
 beforeAll(async () => {
-  c = new Cluster("binary");
-  await c.startRelay();
-  await c.init(testCatalog(join(c.dir, "data")));
-  catalogPath = join(c.home, "verbs.toml");
-  original = readFileSync(catalogPath, "utf8");
-  await c.startDaemon();
-  ({ vendor, share } = await c.shareTo({ grant: ["echo.word"] }));
+  ({ c, vendor, share, catalogPath, original } = await startReloadFixture("binary"));
 }, 60_000);
 
 afterAll(async () => {
@@ -43,7 +28,7 @@ afterAll(async () => {
 });
 
 test("SIGHUP reloads verbs.toml: the new verb can be shared, the live share goes on", async () => {
-  writeFileSync(catalogPath, original + EXTRA, { mode: 0o644 });
+  writeFileSync(catalogPath, original + ECHO_TWICE, { mode: 0o644 });
   expect((await c.openscope(["grant", "add", "--agent", "you", "--verb", "echo.word", "--verb", "echo.twice"])).code).toBe(0);
   c.daemon!.proc.kill("SIGHUP");
   await waitFor(() => c.daemon!.stderr().includes("reloaded: 9 verbs in the catalog"), "the reload line");
@@ -56,7 +41,7 @@ test("SIGHUP reloads verbs.toml: the new verb can be shared, the live share goes
 });
 
 test("SIGHUP with an invalid verbs.toml: refused with the reason, the daemon runs on with the old catalog", async () => {
-  writeFileSync(catalogPath, original + EXTRA + '\n[verb."bad.one"]\nadapter = "exec"\nargv = ["echo", "{x}"]\n', { mode: 0o644 });
+  writeFileSync(catalogPath, original + ECHO_TWICE + '\n[verb."bad.one"]\nadapter = "exec"\nargv = ["echo", "{x}"]\n', { mode: 0o644 });
   const before = count(c.daemon!.stderr(), "reload refused");
   c.daemon!.proc.kill("SIGHUP");
   await waitFor(() => count(c.daemon!.stderr(), "reload refused") > before, "the refusal line");

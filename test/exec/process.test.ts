@@ -171,6 +171,13 @@ describe("ending a verb", () => {
     expect(result.outputDigest).toBe(bytesToHex(sha256(sent)));
   });
 
+  test("the cap cuts inside a redacted read's pieces (text, marker, text) at exactly the cap", async () => {
+    const { result, stdout } = await run(["printf", "password=hunter2x tail\n"], { maxOutputBytes: 12 });
+    expect(stdout).toBe("password=[RE");
+    expect(result).toMatchObject({ truncated: true, bytesOut: 12 });
+    expect(result.outputDigest).toBe(bytesToHex(sha256(new TextEncoder().encode("password=[RE"))));
+  });
+
   test("output of exactly the cap is not truncated", async () => {
     const { result } = await run(["head", "-c", "4096", "/dev/zero"], { maxOutputBytes: 4096 });
     expect(result).toMatchObject({ truncated: false, bytesOut: 4096, exitCode: 0 });
