@@ -112,7 +112,7 @@ export async function runBench(opts: BenchOptions): Promise<Results> {
     }
   });
 
-  await section([8], "redaction scanner alone", async () => void rows.push(benchScanner(opts.quick ? 20e6 : 100e6)));
+  await section([8], "redaction scanner alone", async () => void rows.push(...benchScanner(opts.quick ? 20e6 : 100e6)));
 
   if (want(2, 3, 4, 7, 8)) {
     let ssh: SshBaseline | undefined;
